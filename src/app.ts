@@ -1,0 +1,153 @@
+import { randomUUID } from 'node:crypto';
+import { hostHeaderValidation } from '@modelcontextprotocol/sdk/server/middleware/hostHeaderValidation.js';
+import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
+import type { BaselineStore } from './baselines/types.js';
+import type { Config } from './config.js';
+import { RpcCode, sendRpcError } from './http/jsonRpcError.js';
+import { originValidation } from './http/originValidation.js';
+import type { Lifecycle } from './lifecycle.js';
+import { createMcpServer } from './mcp/createMcpServer.js';
+import { HttpSessions } from './mcp/httpSessions.js';
+import type { Logger } from './observability/logger.js';
+import { createMetrics, type Metrics } from './observability/metrics.js';
+import { MemorySessionStore } from './session/memorySessionStore.js';
+import type { SessionStore } from './session/sessionStore.js';
+
+export interface AppDeps {
+  config: Config;
+  logger: Logger;
+  lifecycle: Lifecycle;
+  baselines: BaselineStore;
+  store?: SessionStore;
+}
+
+export interface App {
+  express: Express;
+  sessions: HttpSessions;
+  metrics: Metrics;
+}
+
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+const QUIET_PATHS = new Set(['/health', '/ready', '/metrics']);
+
+/** The HTTP surface: /mcp (streamable HTTP), /health, /ready, /metrics. */
+export function createApp(deps: AppDeps): App {
+  const { config, logger, lifecycle, baselines } = deps;
+  const store = deps.store ?? new MemorySessionStore(config.SESSION_TTL_SECONDS * 1000);
+  // The sessions gauge reads `sessions` lazily, at scrape time, after it exists.
+  const metrics = createMetrics(() => sessions.size);
+  const sessions = new HttpSessions({
+    store,
+    lifecycle,
+    logger,
+    ttlSeconds: config.SESSION_TTL_SECONDS,
+    createServer: () => createMcpServer({ config, logger, metrics, baselines }),
+  });
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(accessLog(logger, metrics));
+
+  app.get('/health', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/ready', (_req, res) => {
+    const state = lifecycle.ready ? 'ready' : lifecycle.draining ? 'draining' : 'starting';
+    res.status(lifecycle.ready ? 200 : 503).json({ status: state });
+  });
+
+  // Everything that reveals host facts is protected against DNS rebinding.
+  const guard = [hostHeaderValidation(config.allowedHosts), originValidation(config.allowedOrigins)];
+  app.get('/metrics', ...guard, async (_req, res) => {
+    res.setHeader('Content-Type', metrics.registry.contentType);
+    res.send(await metrics.registry.metrics());
+  });
+
+  app.all(
+    '/mcp',
+    ...guard,
+    trackInFlight(lifecycle),
+    express.json({ limit: config.MAX_BODY_BYTES }),
+    async (req, res) => {
+      if (!['GET', 'POST', 'DELETE'].includes(req.method)) {
+        res.setHeader('Allow', 'GET, POST, DELETE');
+        sendRpcError(res, 405, RpcCode.ServerError, `Method ${req.method} not allowed on /mcp`);
+        return;
+      }
+      await sessions.handle(req, res);
+    },
+  );
+
+  app.use((_req, res) => {
+    res.status(404).json({ error: 'Not found. The MCP endpoint is /mcp.' });
+  });
+  app.use(errorHandler(config, logger));
+
+  return { express: app, sessions, metrics };
+}
+
+/**
+ * Gives each request an id (X-Request-Id, echoed back), counts it in the metrics, and logs one
+ * line when it ends with the request and session ids. Headers and bodies are never logged:
+ * they carry tokens and session credentials.
+ */
+function accessLog(logger: Logger, metrics: Metrics): RequestHandler {
+  return (req, res, next) => {
+    const given = req.headers['x-request-id'];
+    const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    res.setHeader('X-Request-Id', requestId);
+    res.locals.requestId = requestId;
+    const started = performance.now();
+    res.once('close', () => {
+      const seconds = (performance.now() - started) / 1000;
+      const status = res.statusCode;
+      metrics.httpDuration.observe({ method: req.method }, seconds);
+      metrics.httpRequests.inc({ method: req.method, status: String(status) });
+      if (QUIET_PATHS.has(req.path) && status < 400) return;
+      logger.info(
+        {
+          requestId,
+          sessionId: req.headers['mcp-session-id'],
+          method: req.method,
+          path: req.path,
+          status,
+          ms: Math.round(seconds * 1000),
+        },
+        'request',
+      );
+    });
+    next();
+  };
+}
+
+/** A POST is a call in flight until its response ends; GET streams are not (they may last hours). */
+function trackInFlight(lifecycle: Lifecycle): RequestHandler {
+  return (req, res, next) => {
+    if (req.method !== 'GET') res.once('close', lifecycle.begin());
+    next();
+  };
+}
+
+function errorHandler(config: Config, logger: Logger): ErrorRequestHandler {
+  return (err, _req, res, _next) => {
+    const type = (err as { type?: string }).type;
+    if (type === 'entity.too.large') {
+      sendRpcError(
+        res,
+        413,
+        RpcCode.ServerError,
+        `Request body too large: the limit is ${config.MAX_BODY_BYTES} bytes (MAX_BODY_BYTES)`,
+      );
+    } else if (type === 'entity.parse.failed') {
+      sendRpcError(res, 400, RpcCode.ParseError, 'Parse error: the body is not valid JSON');
+    } else if (
+      typeof (err as { status?: number }).status === 'number' &&
+      (err as { status: number }).status < 500
+    ) {
+      sendRpcError(res, (err as { status: number }).status, RpcCode.InvalidRequest, (err as Error).message);
+    } else {
+      logger.error({ err, requestId: res.locals.requestId }, 'request failed');
+      sendRpcError(res, 500, RpcCode.InternalError, 'Internal error; the server log has the details');
+    }
+  };
+}

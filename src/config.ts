@@ -1,0 +1,182 @@
+import { isIP } from 'node:net';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { DEFAULT_THRESHOLDS, type Thresholds } from './audit/health/thresholds.js';
+import { loadThresholdsFile } from './thresholdsFile.js';
+
+import { ConfigError } from './configError.js';
+
+export { ConfigError };
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** Comma-separated list; empty entries dropped so `A,,B` and trailing commas are harmless. */
+const csv = z
+  .string()
+  .transform((s) =>
+    s
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean),
+  )
+  .optional();
+
+const intInRange = (min: number, max: number) =>
+  z.coerce
+    .number({ error: `must be a whole number from ${min} to ${max}` })
+    .int({ error: `must be a whole number from ${min} to ${max}` })
+    .min(min, { error: `must be a whole number from ${min} to ${max}` })
+    .max(max, { error: `must be a whole number from ${min} to ${max}` });
+
+const absolutePath = z.string().refine((p) => p.startsWith('/'), { error: 'must be an absolute path' });
+
+/**
+ * Every environment variable the server reads, with its default. README.md and .env.example
+ * list the same names; tests/unit/config.test.ts checks each bad value gives a clear message.
+ */
+export const envSchema = z.object({
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: intInRange(0, 65535).default(3000),
+  LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+  ALLOWED_HOSTS: csv,
+  ALLOWED_ORIGINS: csv,
+  SESSION_TTL_SECONDS: intInRange(10, 7 * 24 * 3600).default(1800),
+  MAX_BODY_BYTES: intInRange(1024, 64 * 1024 * 1024).default(1024 * 1024),
+  SHUTDOWN_GRACE_SECONDS: intInRange(0, 600).default(30),
+  HOST_PROC: absolutePath.default('/proc'),
+  HOST_SYS: absolutePath.default('/sys'),
+  HOST_ROOT: absolutePath.default('/'),
+  DATA_DIR: z.string().min(1).default('./data'),
+  AUDIT_ALLOWED_PATHS: z
+    .string()
+    .transform((s) =>
+      s
+        .split(',')
+        .map((p) => p.trim())
+        .filter(Boolean),
+    )
+    .refine((a) => a.length > 0 && a.every((p) => p.startsWith('/')), {
+      error: 'must be a comma-separated list of absolute paths',
+    })
+    .default(['/var/log']),
+  THRESHOLDS_FILE: z.string().min(1).optional(),
+  BASELINE_MAX_COUNT: intInRange(1, 1_000_000).default(1000),
+  BASELINE_MAX_BYTES: intInRange(1024 * 1024, 100 * 1024 ** 3).default(50 * 1024 * 1024),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface Config extends Env {
+  transport: 'http' | 'stdio';
+  /** Defaults merged with THRESHOLDS_FILE, validated at start-up. */
+  thresholds: Thresholds;
+  /** Host names accepted in the Host header (DNS-rebinding protection). */
+  allowedHosts: string[];
+  /** Origins accepted in the Origin header; `null` means "any loopback origin". */
+  allowedOrigins: string[] | null;
+}
+
+export type CliAction = { kind: 'run'; config: Config } | { kind: 'help' } | { kind: 'version' };
+
+const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]'];
+
+export function isLoopbackHost(host: string): boolean {
+  if (host === 'localhost' || host === '::1' || host === '[::1]') return true;
+  return isIP(host) === 4 && host.startsWith('127.');
+}
+
+export const HELP = `server-audit-mcp: an MCP server for auditing servers
+
+Usage:
+  server-audit-mcp [--host ADDR] [--port N]   serve streamable HTTP at http://ADDR:N/mcp
+  server-audit-mcp --stdio                    serve over stdin/stdout (logs on stderr)
+  server-audit-mcp --help | --version
+
+Settings come from environment variables (see README.md); --host and --port override HOST and PORT.
+`;
+
+/** Parses argv and the environment into a validated Config, or throws ConfigError with one line. */
+export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CliAction {
+  let parsed: ReturnType<typeof parseCli>;
+  try {
+    parsed = parseCli(argv);
+  } catch (err) {
+    throw new ConfigError(`${(err as Error).message} (see --help)`);
+  }
+  const { values } = parsed;
+  if (values.help) return { kind: 'help' };
+  if (values.version) return { kind: 'version' };
+
+  const raw: Record<string, string | undefined> = {};
+  for (const key of Object.keys(envSchema.shape)) {
+    // An empty variable (`PORT=`) means "use the default", as in most shells' configs.
+    const value = env[key];
+    raw[key] = value === undefined || value.trim() === '' ? undefined : value.trim();
+  }
+  if (values.host !== undefined) raw.HOST = values.host;
+  if (values.port !== undefined) raw.PORT = values.port;
+
+  const result = envSchema.safeParse(raw);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const key = String(issue?.path[0] ?? 'environment');
+    const shown = raw[key] === undefined ? '' : ` (got "${raw[key]}")`;
+    throw new ConfigError(`Invalid ${key}${shown}: ${issue?.message ?? 'invalid value'}`);
+  }
+  const e = result.data;
+  const transport = values.stdio ? 'stdio' : 'http';
+  if (transport === 'http' && !isLoopbackHost(e.HOST)) {
+    // No authentication exists yet, so an audit server reachable from the network would
+    // hand host facts to anyone. Put it behind a reverse proxy on loopback instead.
+    throw new ConfigError(
+      `Invalid HOST (got "${e.HOST}"): binding beyond loopback needs authentication, which is not configured; use 127.0.0.1 or ::1 (behind a reverse proxy for remote clients)`,
+    );
+  }
+  return {
+    kind: 'run',
+    config: {
+      ...e,
+      transport,
+      thresholds: e.THRESHOLDS_FILE ? loadThresholdsFile(e.THRESHOLDS_FILE) : DEFAULT_THRESHOLDS,
+      allowedHosts: (e.ALLOWED_HOSTS ?? LOOPBACK_NAMES).map(normaliseHostName),
+      allowedOrigins: e.ALLOWED_ORIGINS ? e.ALLOWED_ORIGINS.map(normaliseOrigin) : null,
+    },
+  };
+}
+
+function parseCli(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      stdio: { type: 'boolean' },
+      host: { type: 'string' },
+      port: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean', short: 'v' },
+    },
+  });
+}
+
+/** Host names compare as the URL parser prints them (lower case, IPv6 in brackets). */
+function normaliseHostName(h: string): string {
+  const bare = h.includes(':') && !h.startsWith('[') ? `[${h}]` : h;
+  try {
+    return new URL(`http://${bare}`).hostname;
+  } catch {
+    throw new ConfigError(`Invalid ALLOWED_HOSTS (got "${h}"): each entry must be a host name without port`);
+  }
+}
+
+function normaliseOrigin(o: string): string {
+  try {
+    const url = new URL(o);
+    if (url.origin === 'null') throw new Error('opaque');
+    return url.origin;
+  } catch {
+    throw new ConfigError(
+      `Invalid ALLOWED_ORIGINS (got "${o}"): each entry must be an origin like https://app.example.com`,
+    );
+  }
+}

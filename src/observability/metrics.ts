@@ -1,0 +1,53 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+/** One registry per server instance, so tests can run several servers in one process. */
+export interface Metrics {
+  registry: Registry;
+  httpRequests: Counter<'method' | 'status'>;
+  httpDuration: Histogram<'method'>;
+  sessionsActive: Gauge;
+  toolCalls: Counter<'tool' | 'outcome'>;
+  toolDuration: Histogram<'tool'>;
+}
+
+export function createMetrics(sessionsActive: () => number): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  return {
+    registry,
+    httpRequests: new Counter({
+      name: 'mcp_http_requests_total',
+      help: 'HTTP requests answered, by method and status code',
+      labelNames: ['method', 'status'],
+      registers: [registry],
+    }),
+    httpDuration: new Histogram({
+      name: 'mcp_http_request_duration_seconds',
+      help: 'Time from request to response end (SSE streams: until the stream closes)',
+      labelNames: ['method'],
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers: [registry],
+    }),
+    sessionsActive: new Gauge({
+      name: 'mcp_sessions_active',
+      help: 'MCP sessions held by this instance',
+      registers: [registry],
+      collect() {
+        this.set(sessionsActive());
+      },
+    }),
+    toolCalls: new Counter({
+      name: 'mcp_tool_calls_total',
+      help: 'Tool calls, by tool and outcome: ok, refused (a ToolError the caller can act on), error (server failure)',
+      labelNames: ['tool', 'outcome'],
+      registers: [registry],
+    }),
+    toolDuration: new Histogram({
+      name: 'mcp_tool_call_duration_seconds',
+      help: 'Tool handler duration',
+      labelNames: ['tool'],
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers: [registry],
+    }),
+  };
+}

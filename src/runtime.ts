@@ -1,0 +1,85 @@
+import type { Server } from 'node:http';
+import { resolve } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { type App, createApp } from './app.js';
+import { FileBaselineStore } from './baselines/fileBaselineStore.js';
+import type { BaselineStore } from './baselines/types.js';
+import type { Config } from './config.js';
+import { Lifecycle } from './lifecycle.js';
+import { createMcpServer } from './mcp/createMcpServer.js';
+import type { Logger } from './observability/logger.js';
+import type { SessionStore } from './session/sessionStore.js';
+
+/** Baselines live in files under DATA_DIR (a Redis store arrives with fleet mode). */
+function createBaselineStore(config: Config): BaselineStore {
+  return new FileBaselineStore({
+    dir: resolve(config.DATA_DIR),
+    maxCount: config.BASELINE_MAX_COUNT,
+    maxBytes: config.BASELINE_MAX_BYTES,
+  });
+}
+
+export interface RunningHttp {
+  app: App;
+  http: Server;
+  lifecycle: Lifecycle;
+  url: string;
+  /** Drains and stops; resolves when everything is closed. */
+  shutdown(reason: string): Promise<void>;
+}
+
+export async function startHttp(
+  config: Config,
+  logger: Logger,
+  opts: { store?: SessionStore } = {},
+): Promise<RunningHttp> {
+  const lifecycle = new Lifecycle();
+  const baselines = createBaselineStore(config);
+  const app = createApp({ config, logger, lifecycle, baselines, store: opts.store });
+  const http = app.express.listen(config.PORT, config.HOST);
+  await new Promise<void>((resolve, reject) => {
+    http.once('listening', resolve);
+    http.once('error', reject);
+  });
+  // SSE streams stay open; a header timeout still bounds slow-loris clients.
+  http.headersTimeout = 30_000;
+  http.requestTimeout = 0;
+  app.sessions.startSweeper();
+  lifecycle.markReady();
+  const addr = http.address() as AddressInfo;
+  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  const url = `http://${host}:${addr.port}/mcp`;
+  logger.info({ url, host: addr.address, port: addr.port }, 'listening');
+
+  let stopping: Promise<void> | undefined;
+  const shutdown = (reason: string) => {
+    stopping ??= (async () => {
+      logger.info({ reason, inFlight: lifecycle.active }, 'draining');
+      lifecycle.drain();
+      const closed = new Promise<void>((resolve) => http.close(() => resolve()));
+      http.closeIdleConnections();
+      const idle = await lifecycle.idle(config.SHUTDOWN_GRACE_SECONDS * 1000);
+      if (!idle) logger.warn({ inFlight: lifecycle.active }, 'grace period over; closing in-flight requests');
+      await app.sessions.closeAll();
+      await baselines.close();
+      http.closeAllConnections();
+      await closed;
+      logger.info('stopped');
+    })();
+    return stopping;
+  };
+  return { app, http, lifecycle, url, shutdown };
+}
+
+export async function runStdio(config: Config, logger: Logger): Promise<() => Promise<void>> {
+  const baselines = createBaselineStore(config);
+  const server = createMcpServer({ config, logger, baselines });
+  const transport = new StdioServerTransport();
+  await server.connect(transport);
+  logger.info('serving on stdio');
+  return async () => {
+    await server.close();
+    await baselines.close();
+  };
+}

@@ -1,0 +1,54 @@
+import type { SessionRecord, SessionStore } from './sessionStore.js';
+
+export class MemorySessionStore implements SessionStore {
+  private readonly records = new Map<string, SessionRecord>();
+
+  constructor(
+    private readonly ttlMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async create(record: SessionRecord): Promise<void> {
+    this.records.set(record.id, { ...record });
+  }
+
+  async get(id: string): Promise<SessionRecord | undefined> {
+    const r = this.records.get(id);
+    if (!r) return undefined;
+    if (this.isExpired(r)) {
+      this.records.delete(id);
+      return undefined;
+    }
+    return { ...r };
+  }
+
+  async touch(id: string): Promise<boolean> {
+    const r = this.records.get(id);
+    if (!r || this.isExpired(r)) return false;
+    r.lastSeenAt = this.now();
+    return true;
+  }
+
+  async delete(id: string): Promise<void> {
+    this.records.delete(id);
+  }
+
+  async sweepExpired(): Promise<string[]> {
+    const gone: string[] = [];
+    for (const [id, r] of this.records) {
+      if (this.isExpired(r)) {
+        this.records.delete(id);
+        gone.push(id);
+      }
+    }
+    return gone;
+  }
+
+  async close(): Promise<void> {
+    this.records.clear();
+  }
+
+  private isExpired(r: SessionRecord): boolean {
+    return this.now() - r.lastSeenAt >= this.ttlMs;
+  }
+}

@@ -1,0 +1,29 @@
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import { type Thresholds, thresholdsSchema } from './audit/health/thresholds.js';
+import { ConfigError } from './configError.js';
+
+/**
+ * THRESHOLDS_FILE: YAML (or JSON, which YAML reads too) with any subset of the thresholds,
+ * e.g. `diskUsedPercent: { high: 80, critical: 90 }`. Unknown keys are refused, so a typo
+ * does not silently keep a default.
+ */
+export function loadThresholdsFile(path: string): Thresholds {
+  let raw: unknown;
+  try {
+    raw = parse(readFileSync(path, 'utf8')) ?? {};
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const why = e.code ? `cannot read it (${e.code})` : `not valid YAML/JSON: ${e.message.split('\n')[0]}`;
+    throw new ConfigError(`Invalid THRESHOLDS_FILE (got "${path}"): ${why}`);
+  }
+  const result = thresholdsSchema.strict().safeParse(raw);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const where = issue?.path.join('.') || '(top level)';
+    throw new ConfigError(
+      `Invalid THRESHOLDS_FILE (got "${path}"): ${where}: ${issue?.message ?? 'invalid'}`,
+    );
+  }
+  return result.data;
+}

@@ -1,0 +1,188 @@
+import { z } from 'zod';
+import { compareBaselines, trends } from '../audit/compareBaselines.js';
+import { SEVERITIES } from '../audit/findings.js';
+import type { Baseline } from '../baselines/types.js';
+import { hostIdentity } from '../health/runHealthCheck.js';
+import { runCheckForTool } from './runHealthCheck.js';
+import { defineTool, type ToolContext, ToolError } from './types.js';
+
+const ref = z
+  .string()
+  .min(1)
+  .max(200)
+  .describe('A baseline id, "latest" (newest saved), "previous" (the one before it) or "current" (check now, not saved)');
+
+const findingRef = z.object({ id: z.string(), severity: z.enum(SEVERITIES), title: z.string() });
+const baselineRef = z.object({
+  id: z.string(),
+  hostId: z.string(),
+  createdAt: z.string(),
+  label: z.string().optional(),
+  status: z.enum(['ok', 'warning', 'critical']),
+  score: z.number(),
+});
+
+export const compareOutput = {
+  from: baselineRef,
+  to: baselineRef,
+  metrics: z
+    .array(
+      z.object({
+        name: z.string(),
+        from: z.number().nullable(),
+        to: z.number().nullable(),
+        change: z.number().nullable(),
+        changePercent: z.number().nullable(),
+        verdict: z.enum(['improved', 'regressed', 'unchanged', 'changed', 'new', 'gone']),
+      }),
+    )
+    .describe('Regressions first; unchanged metrics only when onlyChanged is false'),
+  verdictCounts: z.record(z.string(), z.number()).describe('All metrics by verdict, before the limit'),
+  findings: z.object({
+    appeared: z.array(findingRef),
+    resolved: z.array(findingRef),
+    severityChanged: z.array(
+      z.object({ id: z.string(), title: z.string(), from: z.enum(SEVERITIES), to: z.enum(SEVERITIES) }),
+    ),
+  }),
+  trends: z
+    .array(
+      z.object({
+        name: z.string(),
+        points: z.number(),
+        first: z.number(),
+        last: z.number(),
+        slopePerDay: z.number(),
+        projection: z.string().optional(),
+        etaDays: z.number().optional(),
+      }),
+    )
+    .describe('Linear fits over the last trendWindow baselines of the host; empty when trendWindow is 0'),
+  truncated: z.boolean().describe('True when metrics or trends were cut to `limit`'),
+};
+
+const VERDICT_ORDER = ['regressed', 'new', 'gone', 'changed', 'improved', 'unchanged'];
+
+export const compareBaselinesTool = defineTool({
+  name: 'compare_baselines',
+  title: 'Compare baselines',
+  description:
+    'What changed on this host? Diffs two health-check baselines (or a baseline against a fresh check): per-metric ' +
+    'old/new values with improved/regressed verdicts, findings that appeared, resolved or changed severity, and, with ' +
+    'trendWindow, linear trends with projections (disk full in ~N days, reallocated sectors growing). Baselines come ' +
+    'from run_health_check; list them with the audit://baselines resource. Fast: reads stored files only, unless a ' +
+    'side is "current".',
+  inputSchema: {
+    from: ref.default('previous'),
+    to: ref.default('latest'),
+    metrics: z
+      .array(z.string().min(1).max(200))
+      .max(100)
+      .optional()
+      .describe('Only metrics with these names or name prefixes, e.g. ["disk.", "memory.used_percent"]'),
+    trendWindow: z
+      .number()
+      .int()
+      .min(0)
+      .max(1000)
+      .default(0)
+      .describe('Fit trends over this many most recent baselines of the host (0: no trends)'),
+    onlyChanged: z.boolean().default(true).describe('Leave out unchanged metrics'),
+    allowCrossHost: z.boolean().default(false).describe('Allow comparing baselines of two different hosts'),
+    limit: z.number().int().min(1).max(1000).default(100).describe('At most this many metrics and trends each'),
+  },
+  outputSchema: compareOutput,
+  annotations: { readOnlyHint: true, openWorldHint: false, idempotentHint: true, destructiveHint: false },
+  async handler(args, ctx) {
+    const hostId = await hostIdentity({ paths: ctx.host });
+    const [from, to] = await Promise.all([resolve(args.from, hostId, ctx), resolve(args.to, hostId, ctx)]);
+    if (from.hostId !== to.hostId && !args.allowCrossHost) {
+      throw new ToolError(
+        `${from.id} is from host ${from.hostId} and ${to.id} from host ${to.hostId}: comparing different hosts is refused; set allowCrossHost to compare anyway.`,
+      );
+    }
+    const diff = compareBaselines(from, to, { metrics: args.metrics });
+    const counts: Record<string, number> = {};
+    for (const m of diff.metrics) counts[m.verdict] = (counts[m.verdict] ?? 0) + 1;
+    const listed = diff.metrics
+      .filter((m) => !args.onlyChanged || m.verdict !== 'unchanged')
+      .sort((a, b) => VERDICT_ORDER.indexOf(a.verdict) - VERDICT_ORDER.indexOf(b.verdict) || a.name.localeCompare(b.name));
+    let trendList: ReturnType<typeof trends>['trends'] = [];
+    let trendsTruncated = false;
+    if (args.trendWindow > 0) {
+      const series = await ctx.baselines.recent(to.hostId, args.trendWindow);
+      if (to.id === 'current') series.unshift(to);
+      const t = trends(series, { metrics: args.metrics, limit: args.limit });
+      trendList = t.trends;
+      trendsTruncated = t.truncated;
+    }
+    const shown = listed.slice(0, args.limit);
+    return {
+      structured: {
+        from: summaryOf(from),
+        to: summaryOf(to),
+        metrics: shown,
+        verdictCounts: counts,
+        findings: diff.findings,
+        trends: trendList,
+        truncated: shown.length < listed.length || trendsTruncated,
+      },
+      summary: summarize(from, to, counts, diff.findings, shown, trendList),
+    };
+  },
+});
+
+async function resolve(name: string, hostId: string, ctx: ToolContext): Promise<Baseline> {
+  if (name === 'current') {
+    const r = await runCheckForTool(ctx, { cpuSampleMs: 250 });
+    return {
+      id: 'current',
+      hostId: r.hostId,
+      createdAt: r.checkedAt,
+      status: r.status,
+      score: r.score,
+      metrics: r.metrics,
+      findings: r.findings.map(({ id, severity, title }) => ({ id, severity, title })),
+    };
+  }
+  if (name === 'latest' || name === 'previous') {
+    const recent = await ctx.baselines.recent(hostId, 2);
+    const b = name === 'latest' ? recent[0] : recent[1];
+    if (!b) {
+      throw new ToolError(
+        `No ${name} baseline for this host (${recent.length} saved): run run_health_check${recent.length === 0 ? ' twice' : ' once more'} first, or compare against "current".`,
+      );
+    }
+    return b;
+  }
+  const b = await ctx.baselines.get(name);
+  if (!b) {
+    throw new ToolError(`Baseline ${name} not found: list the saved ones with the audit://baselines resource.`);
+  }
+  return b;
+}
+
+function summaryOf(b: Baseline) {
+  return { id: b.id, hostId: b.hostId, createdAt: b.createdAt, label: b.label, status: b.status, score: b.score };
+}
+
+function summarize(
+  from: Baseline,
+  to: Baseline,
+  counts: Record<string, number>,
+  f: ReturnType<typeof compareBaselines>['findings'],
+  metrics: ReturnType<typeof compareBaselines>['metrics'],
+  t: ReturnType<typeof trends>['trends'],
+): string {
+  const lines = [
+    `${from.id} (${from.createdAt}, ${from.status} ${from.score}) -> ${to.id} (${to.createdAt}, ${to.status} ${to.score}).`,
+    `Metrics: ${counts.regressed ?? 0} regressed, ${counts.improved ?? 0} improved, ${counts.new ?? 0} new, ${counts.gone ?? 0} gone. ` +
+      `Findings: ${f.appeared.length} appeared, ${f.resolved.length} resolved, ${f.severityChanged.length} changed severity.`,
+  ];
+  for (const a of f.appeared.slice(0, 3)) lines.push(`+ [${a.severity}] ${a.title}`);
+  for (const m of metrics.filter((m) => m.verdict === 'regressed').slice(0, 3)) {
+    lines.push(`- ${m.name}: ${m.from} -> ${m.to}`);
+  }
+  for (const tr of t.filter((x) => x.projection).slice(0, 3)) lines.push(`~ ${tr.projection}`);
+  return lines.join('\n');
+}

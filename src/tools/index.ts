@@ -1,0 +1,8 @@
+import { compareBaselinesTool } from './compareBaselines.js';
+import { detectSystemTool } from './detectSystem.js';
+import { runHealthCheckTool } from './runHealthCheck.js';
+import type { ToolDefinition } from './types.js';
+
+/** Every tool the server offers. One module per tool; add new ones here. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each entry keeps its own schema types; the registry only needs the shape.
+export const tools: ToolDefinition<any, any>[] = [detectSystemTool, runHealthCheckTool, compareBaselinesTool];

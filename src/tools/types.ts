@@ -1,0 +1,54 @@
+import type { ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
+import type { z } from 'zod';
+import type { BaselineStore } from '../baselines/types.js';
+import type { Config } from '../config.js';
+import type { HostPaths } from '../host/hostPaths.js';
+import type { Logger } from '../observability/logger.js';
+
+/** What a handler may use. Tools never see express, transports or Redis. */
+export interface ToolContext {
+  config: Config;
+  host: HostPaths;
+  logger: Logger;
+  /** Stored health-check results (files under DATA_DIR). */
+  baselines: BaselineStore;
+  /** Aborted when the client cancels the call or the session ends. */
+  signal: AbortSignal;
+  /** Reports progress when the client asked for it (a progress token); a no-op otherwise. */
+  progress(progress: number, total?: number, message?: string): Promise<void>;
+}
+
+export interface ToolResult<T> {
+  /** Matches the tool's outputSchema; becomes `structuredContent`. */
+  structured: T;
+  /** A few lines for the model to read first: status and what matters most. */
+  summary: string;
+}
+
+export interface ToolDefinition<
+  I extends z.ZodRawShape = z.ZodRawShape,
+  O extends z.ZodRawShape = z.ZodRawShape,
+> {
+  name: string;
+  title: string;
+  description: string;
+  inputSchema: I;
+  outputSchema: O;
+  annotations: ToolAnnotations;
+  handler(args: z.infer<z.ZodObject<I>>, ctx: ToolContext): Promise<ToolResult<z.infer<z.ZodObject<O>>>>;
+}
+
+/** Keeps the handler's argument and result types tied to the schemas. */
+export function defineTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(
+  def: ToolDefinition<I, O>,
+): ToolDefinition<I, O> {
+  return def;
+}
+
+/**
+ * A failure the caller can act on (bad path, missing file, unreachable target). Its message
+ * is shown to the client as is; any other error is reported without internals.
+ */
+export class ToolError extends Error {
+  override name = 'ToolError';
+}

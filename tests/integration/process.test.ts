@@ -1,0 +1,126 @@
+import { execFile } from 'node:child_process';
+import { request as httpRequest } from 'node:http';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { describe, expect, it } from 'vitest';
+import {
+  connectClient,
+  fixtureHostEnv,
+  MCP_HEADERS,
+  ROOT,
+  rpcMessages,
+  spawnServer,
+  tempDataDir,
+} from '../helpers/servers.js';
+
+const run = promisify(execFile);
+const SERVER = join(ROOT, 'dist', 'server.js');
+
+describe('the built server process', () => {
+  it('prints its version and help', async () => {
+    const { stdout } = await run(process.execPath, [SERVER, '--version']);
+    expect(stdout.trim()).toBe('0.1.0');
+    const help = await run(process.execPath, [SERVER, '--help']);
+    expect(help.stdout).toContain('--stdio');
+  });
+
+  it('stops with exit code 2 and one clear line on a bad setting', async () => {
+    const err = await run(process.execPath, [SERVER], { env: { ...process.env, PORT: 'eighty' } }).catch(
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(err).toMatchObject({ code: 2 });
+    const stderr = (err as { stderr: string }).stderr;
+    expect(stderr).toBe(
+      'server-audit-mcp: Invalid PORT (got "eighty"): must be a whole number from 0 to 65535\n',
+    );
+  });
+
+  it('drains on SIGTERM: the call in flight finishes, then it exits 0', async () => {
+    const s = await spawnServer({ ...fixtureHostEnv('debian'), SHUTDOWN_GRACE_SECONDS: '10' });
+    const client = await connectClient(s.url);
+    const transport = (client as unknown as { _transport: { sessionId?: string } })._transport;
+    const sessionId = transport.sessionId as string;
+    await client.close().catch(() => {});
+
+    // A tools/call whose body is only half sent: in flight from the server's point of view.
+    const body = JSON.stringify({
+      jsonrpc: '2.0',
+      id: 7,
+      method: 'tools/call',
+      params: { name: 'detect_system', arguments: { maxAgeSeconds: 0 } },
+    });
+    const response = new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = httpRequest(
+        s.url,
+        {
+          method: 'POST',
+          headers: {
+            ...MCP_HEADERS,
+            'mcp-session-id': sessionId,
+            'mcp-protocol-version': '2025-11-25',
+            'content-length': Buffer.byteLength(body),
+          },
+        },
+        (res) => {
+          let text = '';
+          res.on('data', (d) => {
+            text += d;
+          });
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+        },
+      );
+      req.on('error', reject);
+      req.write(body.slice(0, 20));
+      setTimeout(() => {
+        s.child.kill('SIGTERM');
+        // Still running while the request is unfinished.
+        setTimeout(() => {
+          expect(s.child.exitCode).toBeNull();
+          req.end(body.slice(20));
+        }, 500);
+      }, 100);
+    });
+    const res = await response;
+    expect(res.status).toBe(200);
+    expect(rpcMessages(res.body)[0]).toMatchObject({
+      id: 7,
+      result: { structuredContent: { hostname: 'web01' } },
+    });
+    expect(await s.exit).toBe(0);
+    // New connections are refused once draining started.
+    await expect(fetch(s.url.replace(/\/mcp$/, '/health'))).rejects.toThrow();
+    expect(s.stderr()).toBe('');
+  });
+
+  it('serves the same tools over stdio, logging only to stderr', async () => {
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [SERVER, '--stdio'],
+      env: {
+        ...(process.env as Record<string, string>),
+        ...fixtureHostEnv('alma-cpanel'),
+        LOG_LEVEL: 'debug',
+        DATA_DIR: tempDataDir(),
+      },
+      stderr: 'pipe',
+    });
+    let stderr = '';
+    transport.stderr?.on('data', (d) => {
+      stderr += d;
+    });
+    const client = new Client({ name: 'stdio-test', version: '1.0.0' });
+    await client.connect(transport);
+    const { tools } = await client.listTools();
+    expect(tools.map((t) => t.name)).toContain('detect_system');
+    const res = await client.callTool({ name: 'detect_system', arguments: {} });
+    expect(res.structuredContent).toMatchObject({
+      hostname: 'server1.example.net',
+      controlPanel: { name: 'cpanel' },
+    });
+    await client.close();
+    // Protocol on stdout (the client parsed it), logs as JSON lines on stderr.
+    expect(stderr).toContain('"msg":"serving on stdio"');
+  });
+});

@@ -1,0 +1,116 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.js';
+
+function run(env: Record<string, string>, argv: string[] = []) {
+  const action = loadConfig(argv, env);
+  if (action.kind !== 'run') throw new Error(`expected run, got ${action.kind}`);
+  return action.config;
+}
+
+function errorOf(env: Record<string, string>, argv: string[] = []): string {
+  try {
+    loadConfig(argv, env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as Error).message;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('applies the documented defaults', () => {
+    const c = run({});
+    expect(c).toMatchObject({
+      HOST: '127.0.0.1',
+      PORT: 3000,
+      LOG_LEVEL: 'info',
+      SESSION_TTL_SECONDS: 1800,
+      MAX_BODY_BYTES: 1048576,
+      SHUTDOWN_GRACE_SECONDS: 30,
+      HOST_PROC: '/proc',
+      HOST_SYS: '/sys',
+      HOST_ROOT: '/',
+      DATA_DIR: './data',
+      transport: 'http',
+      allowedHosts: ['localhost', '127.0.0.1', '[::1]'],
+      allowedOrigins: null,
+    });
+  });
+
+  it('reads values from the environment and lets flags override HOST and PORT', () => {
+    const c = run({ PORT: '8080', HOST: '127.0.0.2', LOG_LEVEL: 'debug' }, [
+      '--port',
+      '9090',
+      '--host',
+      '::1',
+    ]);
+    expect(c.PORT).toBe(9090);
+    expect(c.HOST).toBe('::1');
+    expect(c.LOG_LEVEL).toBe('debug');
+    expect(run({}, ['--stdio']).transport).toBe('stdio');
+  });
+
+  it('treats an empty variable as unset', () => {
+    expect(run({ PORT: '' }).PORT).toBe(3000);
+  });
+
+  it('normalises ALLOWED_HOSTS and ALLOWED_ORIGINS', () => {
+    const c = run({ ALLOWED_HOSTS: 'Audit.Example.com, ::1,', ALLOWED_ORIGINS: 'https://app.example.com/' });
+    expect(c.allowedHosts).toEqual(['audit.example.com', '[::1]']);
+    expect(c.allowedOrigins).toEqual(['https://app.example.com']);
+  });
+
+  it.each([
+    [{ PORT: 'abc' }, 'Invalid PORT (got "abc"): must be a whole number from 0 to 65535'],
+    [{ PORT: '70000' }, 'Invalid PORT (got "70000"): must be a whole number from 0 to 65535'],
+    [{ PORT: '80.5' }, 'Invalid PORT (got "80.5"): must be a whole number from 0 to 65535'],
+    [
+      { LOG_LEVEL: 'loud' },
+      'Invalid LOG_LEVEL (got "loud"): must be one of fatal, error, warn, info, debug, trace, silent',
+    ],
+    [
+      { SESSION_TTL_SECONDS: '5' },
+      'Invalid SESSION_TTL_SECONDS (got "5"): must be a whole number from 10 to 604800',
+    ],
+    [
+      { MAX_BODY_BYTES: '-1' },
+      'Invalid MAX_BODY_BYTES (got "-1"): must be a whole number from 1024 to 67108864',
+    ],
+    [
+      { SHUTDOWN_GRACE_SECONDS: 'x' },
+      'Invalid SHUTDOWN_GRACE_SECONDS (got "x"): must be a whole number from 0 to 600',
+    ],
+    [{ HOST_PROC: 'proc' }, 'Invalid HOST_PROC (got "proc"): must be an absolute path'],
+    [{ HOST_SYS: 'sys' }, 'Invalid HOST_SYS (got "sys"): must be an absolute path'],
+    [{ HOST_ROOT: 'host' }, 'Invalid HOST_ROOT (got "host"): must be an absolute path'],
+    [
+      { ALLOWED_ORIGINS: 'not a url' },
+      'Invalid ALLOWED_ORIGINS (got "not a url"): each entry must be an origin',
+    ],
+    [
+      { ALLOWED_HOSTS: 'a b' },
+      'Invalid ALLOWED_HOSTS (got "a b"): each entry must be a host name without port',
+    ],
+  ])('refuses %o with a clear message', (env, message) => {
+    expect(errorOf(env)).toContain(message);
+  });
+
+  it('refuses to bind beyond loopback while no authentication is configured', () => {
+    expect(errorOf({ HOST: '0.0.0.0' })).toMatch(
+      /^Invalid HOST \(got "0.0.0.0"\): binding beyond loopback needs authentication/,
+    );
+    expect(errorOf({}, ['--host', '192.168.1.5'])).toContain('Invalid HOST');
+  });
+
+  it('refuses unknown flags and answers --help and --version', () => {
+    expect(errorOf({}, ['--prot', '1'])).toMatch(/Unknown option '--prot'.*see --help/);
+    expect(loadConfig(['--help'], {}).kind).toBe('help');
+    expect(loadConfig(['--version'], {}).kind).toBe('version');
+  });
+});
+
+describe('loadConfig in stdio mode', () => {
+  it('ignores HOST, which only matters for HTTP', () => {
+    expect(run({ HOST: '0.0.0.0' }, ['--stdio']).transport).toBe('stdio');
+  });
+});
