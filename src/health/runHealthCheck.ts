@@ -104,7 +104,7 @@ async function guard(
 }
 
 /** machine-id survives renames; the host name is the fallback (containers often lack machine-id). */
-export async function hostIdentity(env: Pick<CheckEnv, "paths">): Promise<string> {
+export async function hostIdentity(env: Pick<CheckEnv, 'paths'>): Promise<string> {
   const id = (await readText(under(env.paths.root, '/etc/machine-id')))?.trim();
   if (id && /^[0-9a-f]{32}$/.test(id)) return id;
   const name = (await readText(under(env.paths.proc, '/sys/kernel/hostname')))?.trim();

@@ -21,7 +21,11 @@ export function registerBaselineResources(server: McpServer, store: BaselineStor
       const items = await store.list({ limit: LIST_LIMIT });
       return {
         contents: [
-          { uri: uri.href, mimeType: 'application/json', text: JSON.stringify({ baselines: items }, null, 2) },
+          {
+            uri: uri.href,
+            mimeType: 'application/json',
+            text: JSON.stringify({ baselines: items }, null, 2),
+          },
         ],
       };
     },
@@ -39,11 +43,17 @@ export function registerBaselineResources(server: McpServer, store: BaselineStor
         })),
       }),
     }),
-    { title: 'One baseline', description: 'A saved health-check result: metrics and findings.', mimeType: 'application/json' },
+    {
+      title: 'One baseline',
+      description: 'A saved health-check result: metrics and findings.',
+      mimeType: 'application/json',
+    },
     async (uri, { id }) => {
       const baseline = typeof id === 'string' ? await store.get(decodeURIComponent(id)) : undefined;
       if (!baseline) throw new Error(`Baseline ${String(id)} not found; read ${LIST_URI} for the saved ones`);
-      return { contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(baseline, null, 2) }] };
+      return {
+        contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(baseline, null, 2) }],
+      };
     },
   );
 }

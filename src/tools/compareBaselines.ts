@@ -10,7 +10,9 @@ const ref = z
   .string()
   .min(1)
   .max(200)
-  .describe('A baseline id, "latest" (newest saved), "previous" (the one before it) or "current" (check now, not saved)');
+  .describe(
+    'A baseline id, "latest" (newest saved), "previous" (the one before it) or "current" (check now, not saved)',
+  );
 
 const findingRef = z.object({ id: z.string(), severity: z.enum(SEVERITIES), title: z.string() });
 const baselineRef = z.object({
@@ -89,7 +91,13 @@ export const compareBaselinesTool = defineTool({
       .describe('Fit trends over this many most recent baselines of the host (0: no trends)'),
     onlyChanged: z.boolean().default(true).describe('Leave out unchanged metrics'),
     allowCrossHost: z.boolean().default(false).describe('Allow comparing baselines of two different hosts'),
-    limit: z.number().int().min(1).max(1000).default(100).describe('At most this many metrics and trends each'),
+    limit: z
+      .number()
+      .int()
+      .min(1)
+      .max(1000)
+      .default(100)
+      .describe('At most this many metrics and trends each'),
   },
   outputSchema: compareOutput,
   annotations: { readOnlyHint: true, openWorldHint: false, idempotentHint: true, destructiveHint: false },
@@ -106,7 +114,10 @@ export const compareBaselinesTool = defineTool({
     for (const m of diff.metrics) counts[m.verdict] = (counts[m.verdict] ?? 0) + 1;
     const listed = diff.metrics
       .filter((m) => !args.onlyChanged || m.verdict !== 'unchanged')
-      .sort((a, b) => VERDICT_ORDER.indexOf(a.verdict) - VERDICT_ORDER.indexOf(b.verdict) || a.name.localeCompare(b.name));
+      .sort(
+        (a, b) =>
+          VERDICT_ORDER.indexOf(a.verdict) - VERDICT_ORDER.indexOf(b.verdict) || a.name.localeCompare(b.name),
+      );
     let trendList: ReturnType<typeof trends>['trends'] = [];
     let trendsTruncated = false;
     if (args.trendWindow > 0) {
@@ -157,13 +168,22 @@ async function resolve(name: string, hostId: string, ctx: ToolContext): Promise<
   }
   const b = await ctx.baselines.get(name);
   if (!b) {
-    throw new ToolError(`Baseline ${name} not found: list the saved ones with the audit://baselines resource.`);
+    throw new ToolError(
+      `Baseline ${name} not found: list the saved ones with the audit://baselines resource.`,
+    );
   }
   return b;
 }
 
 function summaryOf(b: Baseline) {
-  return { id: b.id, hostId: b.hostId, createdAt: b.createdAt, label: b.label, status: b.status, score: b.score };
+  return {
+    id: b.id,
+    hostId: b.hostId,
+    createdAt: b.createdAt,
+    label: b.label,
+    status: b.status,
+    score: b.score,
+  };
 }
 
 function summarize(

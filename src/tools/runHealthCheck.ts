@@ -7,7 +7,9 @@ import { type HealthReport, runHealthCheck } from '../health/runHealthCheck.js';
 import { defineTool, type ToolContext, ToolError } from './types.js';
 
 export const findingSchema = z.object({
-  id: z.string().describe('Stable rule id, with the subject after ":" when per item (disk.used_percent:/var)'),
+  id: z
+    .string()
+    .describe('Stable rule id, with the subject after ":" when per item (disk.used_percent:/var)'),
   severity: z.enum(SEVERITIES),
   title: z.string(),
   evidence: z.string().describe('The numbers or lines that prove it'),
@@ -21,13 +23,19 @@ const thresholdKeys = Object.keys(thresholdsSchema.shape) as (keyof Thresholds)[
 const overridesSchema = z
   .object(
     Object.fromEntries(
-      thresholdKeys.map((k) => [k, k === 'recentRebootSeconds' ? z.number().min(0).optional() : pairOverride.optional()]),
-    ) as Record<keyof Thresholds, z.ZodOptional<z.ZodType>>,
+      thresholdKeys.map((k) => [
+        k,
+        k === 'recentRebootSeconds' ? z.number().min(0).optional() : pairOverride.optional(),
+      ]),
+    ) as z.ZodRawShape,
   )
   .strict();
 
 /** Config thresholds with per-call overrides on top; the result is validated as a whole (critical >= high). */
-export function mergeThresholds(base: Thresholds, overrides: Record<string, unknown> | undefined): Thresholds {
+export function mergeThresholds(
+  base: Thresholds,
+  overrides: Record<string, unknown> | undefined,
+): Thresholds {
   if (!overrides) return base;
   const merged: Record<string, unknown> = { ...base };
   for (const [k, v] of Object.entries(overrides)) {
@@ -44,13 +52,21 @@ export function mergeThresholds(base: Thresholds, overrides: Record<string, unkn
 }
 
 export const healthReportShape = {
-  hostId: z.string().describe('machine-id of the audited host (host name when absent); baselines are per host'),
-  status: z.enum(['ok', 'warning', 'critical']).describe('critical: any critical finding; warning: any high or medium'),
+  hostId: z
+    .string()
+    .describe('machine-id of the audited host (host name when absent); baselines are per host'),
+  status: z
+    .enum(['ok', 'warning', 'critical'])
+    .describe('critical: any critical finding; warning: any high or medium'),
   score: z.number().describe('100 minus penalties (critical 25, high 10, medium 4, low 1)'),
   findings: z.array(findingSchema).describe('Worst first'),
-  findingCounts: z.record(z.enum(SEVERITIES), z.number()).describe('All findings by severity, before the limit'),
+  findingCounts: z
+    .record(z.enum(SEVERITIES), z.number())
+    .describe('All findings by severity, before the limit'),
   truncated: z.boolean().describe('True when findings were cut to `limit`'),
-  metrics: z.record(z.string(), z.number()).describe('Every measured value, e.g. memory.used_percent, disk./.used_percent'),
+  metrics: z
+    .record(z.string(), z.number())
+    .describe('Every measured value, e.g. memory.used_percent, disk./.used_percent'),
   checks: z.record(
     z.enum(CHECK_GROUPS),
     z.object({
@@ -58,7 +74,10 @@ export const healthReportShape = {
       notes: z.array(z.string()).describe('What could not be read, and how to fix it'),
     }),
   ),
-  baselineId: z.string().nullable().describe('The saved baseline, for compare_baselines; null when not saved'),
+  baselineId: z
+    .string()
+    .nullable()
+    .describe('The saved baseline, for compare_baselines; null when not saved'),
   checkedAt: z.string(),
   durationMs: z.number(),
 };
@@ -66,7 +85,11 @@ export const healthReportShape = {
 /** Runs the check with the call's options; shared with compare_baselines' "current". */
 export async function runCheckForTool(
   ctx: ToolContext,
-  opts: { checks?: (typeof CHECK_GROUPS)[number][]; thresholds?: Record<string, unknown>; cpuSampleMs: number },
+  opts: {
+    checks?: (typeof CHECK_GROUPS)[number][];
+    thresholds?: Record<string, unknown>;
+    cpuSampleMs: number;
+  },
 ): Promise<HealthReport> {
   return runHealthCheck(
     {
@@ -99,9 +122,15 @@ export const runHealthCheckTool = defineTool({
       .describe(`Check groups to run (default all): ${CHECK_GROUPS.join(', ')}`),
     thresholds: overridesSchema
       .optional()
-      .describe('Overrides for this call, e.g. {"diskUsedPercent": {"high": 80}}; see README for names and defaults'),
+      .describe(
+        'Overrides for this call, e.g. {"diskUsedPercent": {"high": 80}}; see README for names and defaults',
+      ),
     saveBaseline: z.boolean().default(true).describe('Store the result as a baseline for compare_baselines'),
-    label: z.string().max(100).optional().describe('A note stored with the baseline, e.g. "before kernel upgrade"'),
+    label: z
+      .string()
+      .max(100)
+      .optional()
+      .describe('A note stored with the baseline, e.g. "before kernel upgrade"'),
     cpuSampleMs: z
       .number()
       .int()
@@ -131,7 +160,10 @@ export const runHealthCheckTool = defineTool({
       baselineId = saved.id;
     }
     await ctx.progress(2, 2, 'done');
-    const counts = Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<(typeof SEVERITIES)[number], number>;
+    const counts = Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<
+      (typeof SEVERITIES)[number],
+      number
+    >;
     for (const f of report.findings) counts[f.severity]++;
     const shown = report.findings.slice(0, args.limit);
     return {
@@ -152,10 +184,14 @@ function summarize(r: HealthReport, counts: Record<string, number>, baselineId: 
     .filter(([, n]) => n > 0)
     .map(([s, n]) => `${n} ${s}`)
     .join(', ');
-  const lines = [`Health: ${r.status.toUpperCase()} (score ${r.score}/100)${tally ? `: ${tally}` : ', no findings'}.`];
+  const lines = [
+    `Health: ${r.status.toUpperCase()} (score ${r.score}/100)${tally ? `: ${tally}` : ', no findings'}.`,
+  ];
   for (const f of r.findings.slice(0, 5)) lines.push(`- [${f.severity}] ${f.title}: ${f.evidence}`);
   if (r.findings.length > 5) lines.push(`- ... ${r.findings.length - 5} more in "findings".`);
-  const degraded = Object.entries(r.checks).filter(([, c]) => c.state === 'degraded').map(([g]) => g);
+  const degraded = Object.entries(r.checks)
+    .filter(([, c]) => c.state === 'degraded')
+    .map(([g]) => g);
   if (degraded.length > 0) lines.push(`Partly unreadable: ${degraded.join(', ')} (see "checks" notes).`);
   if (baselineId) lines.push(`Saved as baseline ${baselineId}.`);
   return lines.join('\n');

@@ -42,7 +42,9 @@ describe('run_health_check over MCP', () => {
     expect(r.status).toBe('critical');
     expect(r.score).toBeLessThan(50);
     expect(r.findings[0]?.severity).toBe('critical');
-    expect(r.findings.map((f) => f.id)).toEqual(expect.arrayContaining(['processes.zombies', 'ssh.failed_logins']));
+    expect(r.findings.map((f) => f.id)).toEqual(
+      expect.arrayContaining(['processes.zombies', 'ssh.failed_logins']),
+    );
     expect(r.metrics['processes.zombies']).toBe(250);
     expect(r.baselineId).toMatch(/\S+/);
     expect(r.checks.clock).toEqual({
@@ -64,7 +66,11 @@ describe('run_health_check over MCP', () => {
     expect(r.findings).toHaveLength(2);
     expect(r.truncated).toBe(true);
     // 250 zombies are below the raised limits: only "low".
-    const all = await check({ checks: ['resources'], thresholds: { zombieProcesses: { high: 1000 } }, saveBaseline: false });
+    const all = await check({
+      checks: ['resources'],
+      thresholds: { zombieProcesses: { high: 1000, critical: 2000 } },
+      saveBaseline: false,
+    });
     expect(all.findings.find((f) => f.id === 'processes.zombies')?.severity).toBe('low');
   });
 
@@ -108,13 +114,19 @@ describe('compare_baselines and baseline resources over MCP', () => {
       arguments: { from: first.baselineId, to: 'current', onlyChanged: false, metrics: ['processes.'] },
     });
     expect(now.isError, JSON.stringify(now.content)).toBeFalsy();
-    const n = now.structuredContent as { to: { id: string }; metrics: Array<{ name: string; verdict: string }> };
+    const n = now.structuredContent as {
+      to: { id: string };
+      metrics: Array<{ name: string; verdict: string }>;
+    };
     expect(n.to.id).toBe('current');
     expect(n.metrics.find((m) => m.name === 'processes.zombies')?.verdict).toBe('unchanged');
   });
 
   it('answers an unknown baseline id with a tool error that says where to look', async () => {
-    const res = await client.callTool({ name: 'compare_baselines', arguments: { from: 'nope', to: 'latest' } });
+    const res = await client.callTool({
+      name: 'compare_baselines',
+      arguments: { from: 'nope', to: 'latest' },
+    });
     expect(res.isError).toBe(true);
     expect((res.content as Array<{ text: string }>)[0]?.text).toBe(
       'Baseline nope not found: list the saved ones with the audit://baselines resource.',
@@ -124,14 +136,19 @@ describe('compare_baselines and baseline resources over MCP', () => {
   it('lists baselines as resources and reads one', async () => {
     const saved = await check({ label: 'resource test' });
     const list = await client.readResource({ uri: 'audit://baselines' });
-    const body = JSON.parse((list.contents[0] as { text: string }).text) as { baselines: Array<{ id: string }> };
+    const body = JSON.parse((list.contents[0] as { text: string }).text) as {
+      baselines: Array<{ id: string }>;
+    };
     expect(body.baselines[0]?.id).toBe(saved.baselineId);
     const templates = await client.listResourceTemplates();
     expect(templates.resourceTemplates.map((t) => t.uriTemplate)).toContain('audit://baselines/{id}');
     const listed = await client.listResources();
     expect(listed.resources.map((r) => r.uri)).toContain(`audit://baselines/${saved.baselineId}`);
     const one = await client.readResource({ uri: `audit://baselines/${saved.baselineId}` });
-    const b = JSON.parse((one.contents[0] as { text: string }).text) as { label: string; metrics: Record<string, number> };
+    const b = JSON.parse((one.contents[0] as { text: string }).text) as {
+      label: string;
+      metrics: Record<string, number>;
+    };
     expect(b.label).toBe('resource test');
     expect(b.metrics['processes.zombies']).toBe(250);
   });

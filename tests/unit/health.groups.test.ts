@@ -24,7 +24,8 @@ function env(tree: string, overrides: Partial<CheckEnv> = {}): CheckEnv {
   };
 }
 
-const ids = (r: { findings: { id: string; severity: string }[] }) => r.findings.map((f) => `${f.severity} ${f.id}`);
+const ids = (r: { findings: { id: string; severity: string }[] }) =>
+  r.findings.map((f) => `${f.severity} ${f.id}`);
 
 describe('resources', () => {
   it('finds nothing wrong on the healthy host and measures everything', async () => {
@@ -49,9 +50,9 @@ describe('resources', () => {
     expect(r.metrics['cpu.steal_percent']).toBe(0);
     // The fixture root is a real directory, so "/" is measured with statfs on this machine's disk.
     expect(r.metrics['disk./.used_percent']).toBeGreaterThan(0);
-    expect(Object.keys(r.metrics).filter((k) => k.startsWith('disk.') && k.endsWith('.used_percent'))).toEqual([
-      'disk./.used_percent',
-    ]);
+    expect(
+      Object.keys(r.metrics).filter((k) => k.startsWith('disk.') && k.endsWith('.used_percent')),
+    ).toEqual(['disk./.used_percent']);
   });
 
   it('grades the stressed host: zombies, memory, swap, load, OOM kills, recent reboot, no PSI', async () => {
@@ -161,7 +162,9 @@ describe('services', () => {
     expect(ids(r)).toEqual(expect.arrayContaining(['high service.down:apache', 'high service.down:mariadb']));
     // nginx runs (its process is in this table) though its files are not under that root.
     expect(r.metrics['service.nginx.running']).toBe(1);
-    expect(r.notes).toContain('systemd: skipped: systemctl only queries the local system, and HOST_ROOT is not /');
+    expect(r.notes).toContain(
+      'systemd: skipped: systemctl only queries the local system, and HOST_ROOT is not /',
+    );
   });
 
   it('finds nginx running on the healthy host', async () => {
@@ -217,7 +220,8 @@ describe('clock', () => {
     stderr: '',
     timedOut: false,
   });
-  const liveRoot = (run: CheckEnv['run']) => env('healthy', { paths: { proc: '/proc', sys: '/sys', root: '/' }, run });
+  const liveRoot = (run: CheckEnv['run']) =>
+    env('healthy', { paths: { proc: '/proc', sys: '/sys', root: '/' }, run });
 
   it('skips the commands when auditing a mounted host root', async () => {
     const r = await checkClock(env('healthy'));

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -33,12 +36,15 @@ const failing = defineTool({
 
 const metrics = createMetrics(() => 0);
 let client: Client;
+const dataDir = mkdtempSync(join(tmpdir(), 'wrapper-test-'));
+const baselines = new FileBaselineStore({ dir: dataDir, maxCount: 10, maxBytes: 1024 * 1024 });
 
 beforeAll(async () => {
   const server = createMcpServer({
     config: configFrom({}),
     logger: createLogger('silent'),
     metrics,
+    baselines,
     tools: [failing],
   });
   const [a, b] = InMemoryTransport.createLinkedPair();
@@ -49,6 +55,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await client.close();
+  await baselines.close();
+  rmSync(dataDir, { recursive: true, force: true });
 });
 
 describe('tool registry wrapper', () => {
