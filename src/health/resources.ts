@@ -18,8 +18,8 @@ import {
 import { emptyResult, type GroupResult, mergeResults } from '../audit/health/types.js';
 import { parseCpuinfo, parseMeminfo, parseUptime } from '../audit/procParsers.js';
 import { under } from '../host/hostPaths.js';
-import { listProcessStates } from '../host/processes.js';
 import { listDir, readText } from '../host/readFiles.js';
+import { processTable } from './sharedFacts.js';
 
 export interface ResourcesOptions {
   /** Interval between the two /proc/stat samples; 0 uses the averages since boot. */
@@ -61,7 +61,12 @@ export async function checkResources(env: CheckEnv, opts: ResourcesOptions): Pro
     ),
     readDisks(env),
     read(proc('/sys/fs/file-nr'), (s) => analyzeFileHandles(s, t), 'files'),
-    listProcessStates(env.paths.proc).then((states) => analyzeProcesses(states, t)),
+    processTable(env).then((rows) =>
+      analyzeProcesses(
+        rows.map((r) => r.state),
+        t,
+      ),
+    ),
     read(proc('/vmstat'), analyzeOomKills, 'oom'),
     read(
       proc('/uptime'),
@@ -82,15 +87,13 @@ async function sampleCpu(path: string, ms: number, signal: AbortSignal) {
   if (!a) return undefined;
   if (ms <= 0) return { before: undefined, after: a };
   await new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-      { once: true },
-    );
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
   });
   const second = await readText(path);
   const b = second === undefined ? undefined : parseProcStatCpu(second);

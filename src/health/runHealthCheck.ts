@@ -35,8 +35,10 @@ export interface HealthOptions {
 }
 
 /** Runs the chosen check groups in parallel; one group failing or hanging never sinks the others. */
-export async function runHealthCheck(env: CheckEnv, opts: HealthOptions): Promise<HealthReport> {
+export async function runHealthCheck(callerEnv: CheckEnv, opts: HealthOptions): Promise<HealthReport> {
   const started = performance.now();
+  // A fresh object per run: per-run caches (sharedFacts) are keyed by it.
+  const env: CheckEnv = { ...callerEnv };
   const chosen = new Set(opts.groups ?? CHECK_GROUPS);
   const runners: Record<CheckGroup, () => Promise<GroupResult>> = {
     resources: () => checkResources(env, { cpuSampleMs: opts.cpuSampleMs }),

@@ -9,11 +9,10 @@ import {
   type SshFailures,
 } from '../audit/health/securityAnalysis.js';
 import { emptyResult, type GroupResult, mergeResults } from '../audit/health/types.js';
-import { describeSystem } from '../audit/describeSystem.js';
 import { confinePath, PathNotAllowedError } from '../host/confine.js';
 import { under } from '../host/hostPaths.js';
 import { exists, readText } from '../host/readFiles.js';
-import { gatherSystemFacts } from '../host/systemFacts.js';
+import { systemDescription } from './sharedFacts.js';
 
 /** Debian/Ubuntu, then RHEL family. Rotated files are left to analyze-style tools. */
 const AUTH_LOGS = ['/var/log/auth.log', '/var/log/secure'];
@@ -23,7 +22,7 @@ const AUTH_TAIL_BYTES = 32 * 1024 * 1024;
 export async function checkSecurity(env: CheckEnv): Promise<GroupResult> {
   const [ssh, firewall, taint, reboot] = await Promise.all([
     sshFailures(env),
-    gatherSystemFacts(env.paths).then((f) => analyzeFirewall(describeSystem(f, env.now).firewalls)),
+    systemDescription(env).then((d) => analyzeFirewall(d.firewalls)),
     readText(under(env.paths.proc, '/sys/kernel/tainted')).then((t) =>
       t === undefined
         ? { ...emptyResult(), notes: ['kernel: cannot read /proc/sys/kernel/tainted'] }

@@ -9,10 +9,9 @@ import {
   parseFailedUnits,
 } from '../audit/health/servicesAnalysis.js';
 import { emptyResult, type GroupResult, mergeResults } from '../audit/health/types.js';
-import { describeSystem } from '../audit/describeSystem.js';
 import { under } from '../host/hostPaths.js';
 import { listDir } from '../host/readFiles.js';
-import { gatherSystemFacts } from '../host/systemFacts.js';
+import { systemDescription } from './sharedFacts.js';
 
 /** Queue directories per mail server; counting stops here so a 10-million-message queue stays cheap. */
 const QUEUE_DIRS: Record<string, string[]> = {
@@ -27,7 +26,7 @@ const QUEUE_DIRS: Record<string, string[]> = {
 const QUEUE_COUNT_CAP = 100_000;
 
 export async function checkServices(env: CheckEnv): Promise<GroupResult> {
-  const description = describeSystem(await gatherSystemFacts(env.paths), env.now);
+  const description = await systemDescription(env);
   const parts = [analyzeServices(description)];
   const mail = description.mailServers.find((m) => m.installed || m.running);
   if (mail) parts.push(await mailQueue(env, mail.name));

@@ -30,25 +30,33 @@ async function readPerProcess<T>(
   return out;
 }
 
-/** The process table: pid and command name (comm, falling back to the name in stat). */
-export async function listProcesses(procRoot: string): Promise<ProcessInfo[]> {
-  const rows = await readPerProcess(procRoot, async (dir) => {
-    const comm = await readText(join(dir, 'comm'), 256);
-    if (comm !== undefined) return comm.trim();
-    const stat = await readText(join(dir, 'stat'), 4096);
-    return stat === undefined ? undefined : parseStatComm(stat);
-  });
-  return rows.filter((r) => r.value).map((r) => ({ pid: r.pid, name: r.value }));
+export interface ProcessRow extends ProcessInfo {
+  /** The state letter: R, S, D, Z, ... */
+  state: string;
 }
 
-/** The state letter (R, S, D, Z, ...) of every process, from /proc/PID/stat. */
-export async function listProcessStates(procRoot: string): Promise<string[]> {
+/**
+ * The process table from /proc/PID/stat alone: it carries the command name (the same task comm
+ * that /proc/PID/comm shows) and the state, so one read per process serves both.
+ */
+export async function readProcessTable(procRoot: string): Promise<ProcessRow[]> {
   const rows = await readPerProcess(procRoot, async (dir) => {
     const stat = await readText(join(dir, 'stat'), 4096);
-    if (stat === undefined) return undefined;
+    if (stat === undefined) {
+      // A restricted or partial procfs may show comm alone; the state is then unknown.
+      const comm = (await readText(join(dir, 'comm'), 256))?.trim();
+      return comm ? { name: comm, state: '' } : undefined;
+    }
+    const name = parseStatComm(stat);
     // The state follows the command name, which may itself contain ") ".
     const close = stat.lastIndexOf(')');
-    return close < 0 ? undefined : stat.charAt(close + 2) || undefined;
+    const state = close < 0 ? '' : stat.charAt(close + 2);
+    return name ? { name, state } : undefined;
   });
-  return rows.map((r) => r.value);
+  return rows.map((r) => ({ pid: r.pid, ...r.value }));
+}
+
+/** The process table: pid and command name. */
+export async function listProcesses(procRoot: string): Promise<ProcessInfo[]> {
+  return (await readProcessTable(procRoot)).map(({ pid, name }) => ({ pid, name }));
 }

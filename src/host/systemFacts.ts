@@ -9,7 +9,7 @@ import {
 } from '../audit/procParsers.js';
 import { ALL_SIGNATURES, type HostFacts, type VirtualizationFacts } from '../audit/systemDetection.js';
 import { type HostPaths, under } from './hostPaths.js';
-import { listProcesses } from './processes.js';
+import { listProcesses, type ProcessInfo } from './processes.js';
 import { exists, readText } from './readFiles.js';
 
 export interface SystemFacts {
@@ -26,7 +26,11 @@ export interface SystemFacts {
 }
 
 /** Reads everything detect_system needs from the host trees, in parallel. Never runs a command. */
-export async function gatherSystemFacts(paths: HostPaths): Promise<SystemFacts> {
+export async function gatherSystemFacts(
+  paths: HostPaths,
+  /** A process table already read (the health check shares one per run). */
+  processTable?: Promise<ProcessInfo[]>,
+): Promise<SystemFacts> {
   const unreadable: string[] = [];
   const want = async (path: string) => {
     const text = await readText(path);
@@ -69,7 +73,7 @@ export async function gatherSystemFacts(paths: HostPaths): Promise<SystemFacts> 
     quiet(sys('/class/dmi/id/sys_vendor')),
     exists(root('/.dockerenv')),
     exists(root('/run/.containerenv')),
-    listProcesses(paths.proc),
+    processTable ?? listProcesses(paths.proc),
     Promise.all(signaturePaths.map(async (p) => ((await exists(root(p))) ? p : null))),
   ]);
   const hostname = (hostnameProc ?? hostnameEtc)?.trim() || null;
