@@ -147,6 +147,8 @@ const tidy = (x: number): number => Number(x.toPrecision(12));
 
 function verdictOf(name: string, from: number, to: number): MetricVerdict {
   const change = to - from;
+  // No change is no change, even where the threshold is 0 (a counter at 0 has no relative part).
+  if (change === 0) return 'unchanged';
   // The 1e-9 keeps an exact 1-point step (81 - 80) significant despite float noise.
   if (Math.abs(change) < significanceThreshold(name, from) - 1e-9) return 'unchanged';
   const dir = metricDirection(name);

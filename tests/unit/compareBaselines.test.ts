@@ -146,6 +146,27 @@ describe('compareBaselines', () => {
     expect(names).toEqual(['cpu.steal_percent', 'disk./var.avail_bytes', 'disk./var.used_percent', 'load.5']);
     expect(compareBaselines(from, to, { metrics: [] }).metrics).toHaveLength(15);
   });
+
+  it('calls values that did not move unchanged, zeros included, whatever their direction', () => {
+    const same = {
+      'firewall.active': 0,
+      'net.eth0.rx_errors': 0,
+      'tcp.time_wait': 0,
+      'service.nginx.running': 1,
+      'load.1': 0.5,
+      'memory.used_percent': 0,
+    };
+    const verdicts = compareBaselines(baseline(0, same), baseline(1, { ...same })).metrics.map(
+      (m) => m.verdict,
+    );
+    expect(verdicts).toEqual(Array(6).fill('unchanged'));
+    // ...while the smallest real step on a zero counter still shows.
+    const [m] = compareBaselines(
+      baseline(0, { 'tcp.time_wait': 0 }),
+      baseline(1, { 'tcp.time_wait': 1 }),
+    ).metrics;
+    expect(m?.verdict).toBe('regressed');
+  });
 });
 
 describe('trends', () => {
