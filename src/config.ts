@@ -3,6 +3,8 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { DEFAULT_THRESHOLDS, type Thresholds } from './audit/health/thresholds.js';
 import { loadThresholdsFile } from './thresholdsFile.js';
+import { type Allowlist, emptyAllowlist, parseAllowlist } from './audit/bots/allowlist.js';
+import { readFileSync } from 'node:fs';
 
 import { ConfigError } from './configError.js';
 
@@ -27,6 +29,14 @@ const intInRange = (min: number, max: number) =>
     .int({ error: `must be a whole number from ${min} to ${max}` })
     .min(min, { error: `must be a whole number from ${min} to ${max}` })
     .max(max, { error: `must be a whole number from ${min} to ${max}` });
+
+/** 192.0.2.53, 192.0.2.53:5353, 2001:db8::53 or [2001:db8::53]:5353, as node's dns.setServers takes them. */
+function isDnsServer(s: string): boolean {
+  if (isIP(s)) return true;
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(s);
+  const host = m?.[1] ?? m?.[2];
+  return Boolean(m && host && isIP(host) && Number(m[3]) > 0 && Number(m[3]) < 65536);
+}
 
 const absolutePath = z.string().refine((p) => p.startsWith('/'), { error: 'must be an absolute path' });
 
@@ -62,6 +72,32 @@ export const envSchema = z.object({
   THRESHOLDS_FILE: z.string().min(1).optional(),
   BASELINE_MAX_COUNT: intInRange(1, 1_000_000).default(1000),
   BASELINE_MAX_BYTES: intInRange(1024 * 1024, 100 * 1024 ** 3).default(50 * 1024 * 1024),
+  TOOL_DEADLINE_SECONDS: intInRange(1, 3600).default(50),
+  BOT_ALLOWLIST_FILES: z
+    .string()
+    .transform((s) =>
+      s
+        .split(',')
+        .map((p) => p.trim())
+        .filter(Boolean),
+    )
+    .refine((a) => a.every((p) => p.startsWith('/')), {
+      error: 'must be a comma-separated list of absolute paths',
+    })
+    .optional(),
+  DNS_SERVERS: z
+    .string()
+    .transform((s) =>
+      s
+        .split(',')
+        .map((p) => p.trim())
+        .filter(Boolean),
+    )
+    .refine((a) => a.every(isDnsServer), {
+      error: 'must be a comma-separated list of IP or IP:port (IPv6 as [addr]:port)',
+    })
+    .optional(),
+  DNS_TIMEOUT_MS: intInRange(100, 30_000).default(2000),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -74,6 +110,8 @@ export interface Config extends Env {
   allowedHosts: string[];
   /** Origins accepted in the Origin header; `null` means "any loopback origin". */
   allowedOrigins: string[] | null;
+  /** BOT_ALLOWLIST_FILES, read and validated at start-up. */
+  botAllowlist: Allowlist;
 }
 
 export type CliAction = { kind: 'run'; config: Config } | { kind: 'help' } | { kind: 'version' };
@@ -140,6 +178,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CliAction {
       thresholds: e.THRESHOLDS_FILE ? loadThresholdsFile(e.THRESHOLDS_FILE) : DEFAULT_THRESHOLDS,
       allowedHosts: (e.ALLOWED_HOSTS ?? LOOPBACK_NAMES).map(normaliseHostName),
       allowedOrigins: e.ALLOWED_ORIGINS ? e.ALLOWED_ORIGINS.map(normaliseOrigin) : null,
+      botAllowlist: loadAllowlistFiles(e.BOT_ALLOWLIST_FILES ?? []),
     },
   };
 }
@@ -179,4 +218,26 @@ function normaliseOrigin(o: string): string {
       `Invalid ALLOWED_ORIGINS (got "${o}"): each entry must be an origin like https://app.example.com`,
     );
   }
+}
+
+/** One entry per line (IP, CIDR or `ua:substring`; `#` comments); any bad entry stops start-up. */
+function loadAllowlistFiles(paths: string[]): Allowlist {
+  const list = emptyAllowlist();
+  for (const path of paths) {
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (err) {
+      throw new ConfigError(
+        `Invalid BOT_ALLOWLIST_FILES (got "${path}"): cannot read it (${(err as NodeJS.ErrnoException).code})`,
+      );
+    }
+    const { invalid } = parseAllowlist(text.split('\n'), list);
+    if (invalid.length > 0) {
+      throw new ConfigError(
+        `Invalid BOT_ALLOWLIST_FILES (got "${path}"): "${invalid[0]}" is not an IP, a CIDR or ua:<substring of 3+ characters>`,
+      );
+    }
+  }
+  return list;
 }

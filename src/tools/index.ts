@@ -1,3 +1,4 @@
+import { analyzeBotsTool } from './analyzeBots.js';
 import { compareBaselinesTool } from './compareBaselines.js';
 import { detectSystemTool } from './detectSystem.js';
 import { runHealthCheckTool } from './runHealthCheck.js';
@@ -5,4 +6,9 @@ import type { ToolDefinition } from './types.js';
 
 /** Every tool the server offers. One module per tool; add new ones here. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each entry keeps its own schema types; the registry only needs the shape.
-export const tools: ToolDefinition<any, any>[] = [detectSystemTool, runHealthCheckTool, compareBaselinesTool];
+export const tools: ToolDefinition<any, any>[] = [
+  detectSystemTool,
+  runHealthCheckTool,
+  compareBaselinesTool,
+  analyzeBotsTool,
+];

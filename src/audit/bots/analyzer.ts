@@ -1,0 +1,534 @@
+/**
+ * Aggregates parsed log entries per client in bounded memory (it grows with distinct IPs, not
+ * lines), then scores each IP, finds clusters and builds block recommendations. Pure: no I/O.
+ */
+import { blockRecommendations, type BlockRecommendations, subnetOf } from './blockRules.js';
+import { CLIENT_CLASSES, type ClientClass, UaClassifier } from './classify.js';
+import type { LogEntry } from '../logs/logFormat.js';
+import { LOGIN_PATH, probeOf } from './sensitivePaths.js';
+
+export const THREAT_LEVELS = ['none', 'low', 'medium', 'high', 'critical'] as const;
+export type ThreatLevel = (typeof THREAT_LEVELS)[number];
+
+export interface Reason {
+  id: string;
+  points: number;
+  evidence: string;
+}
+
+/** Per-IP state; every collection in it is capped. */
+interface ClientState {
+  requests: number;
+  bytes: number;
+  errors: number;
+  loginPosts: number;
+  first: number;
+  last: number;
+  minute: number;
+  minuteCount: number;
+  peakPerMinute: number;
+  userAgents: Map<string, number>;
+  uaOverflow: number;
+  /** Distinct browser-looking UAs: a bot cycling its own declared UAs (Googlebot does) is no disguise. */
+  browserUas: number;
+  probes: Map<string, { count: number; example: string }>;
+  classes: Set<ClientClass>;
+  claimsEngine: string | null;
+  emptyUa: boolean;
+  scannerUa: string | null;
+  domains: Set<string>;
+}
+
+const MAX_UAS_PER_IP = 20;
+const MAX_DOMAINS_PER_IP = 10;
+/** Counting maps for top paths/UAs: past this, entries seen once are dropped (approximate tops). */
+const MAX_COUNTERS = 50_000;
+
+export interface ClientReport {
+  ip: string;
+  requests: number;
+  bytes: number;
+  errorPercent: number;
+  peakPerMinute: number;
+  classification: ClientClass;
+  botName: string | null;
+  userAgents: string[];
+  threatScore: number;
+  threatLevel: ThreatLevel;
+  reasons: Reason[];
+  /** Claimed search engine checked by DNS: not done in this version, so "unknown" when claimed. */
+  verified: 'not_claimed' | 'unknown';
+  allowlisted: boolean;
+  firstSeen: string | null;
+  lastSeen: string | null;
+}
+
+export interface Cluster {
+  kind: 'shared_user_agent' | 'subnet';
+  fingerprint: string;
+  ips: string[];
+  ipCount: number;
+  requests: number;
+  traits: string[];
+  threatLevel: ThreatLevel;
+}
+
+export interface AnalyzerOptions {
+  isAllowed: (ip: string, ua: string) => boolean;
+  domains?: string[];
+  since?: number;
+  until?: number;
+}
+
+class Counter {
+  readonly map = new Map<string, number>();
+  add(key: string, n = 1): void {
+    this.map.set(key, (this.map.get(key) ?? 0) + n);
+    if (this.map.size > MAX_COUNTERS) for (const [k, v] of this.map) if (v <= 1) this.map.delete(k);
+  }
+  top(n: number): Array<{ key: string; count: number }> {
+    return [...this.map]
+      .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+      .slice(0, n)
+      .map(([key, count]) => ({ key, count }));
+  }
+}
+
+interface DomainState {
+  requests: number;
+  bytes: number;
+  status: Record<string, number>;
+  ips: Set<string>;
+  botRequests: number;
+}
+
+export class BotAnalyzer {
+  private readonly clients = new Map<string, ClientState>();
+  private readonly ua = new UaClassifier();
+  private readonly paths = new Counter();
+  private readonly agents = new Counter();
+  private readonly status: Record<string, number> = {};
+  private readonly classRequests = Object.fromEntries(CLIENT_CLASSES.map((c) => [c, 0])) as Record<
+    ClientClass,
+    number
+  >;
+  private readonly domainStats = new Map<string, DomainState>();
+  private readonly timeline = new Map<number, number>();
+  readonly skipped: Record<string, number> = {};
+  requests = 0;
+  bytes = 0;
+  first = Number.POSITIVE_INFINITY;
+  last = Number.NEGATIVE_INFINITY;
+
+  constructor(private readonly opts: AnalyzerOptions) {}
+
+  skip(reason: string): void {
+    this.skipped[reason] = (this.skipped[reason] ?? 0) + 1;
+  }
+
+  add(e: LogEntry): void {
+    if (Number.isFinite(e.time)) {
+      if (this.opts.since !== undefined && e.time < this.opts.since) return this.skip('before_since');
+      if (this.opts.until !== undefined && e.time >= this.opts.until) return this.skip('after_until');
+    }
+    const vhost = e.vhost?.toLowerCase() ?? null;
+    if (this.opts.domains && this.opts.domains.length > 0 && (!vhost || !this.opts.domains.includes(vhost)))
+      return this.skip('other_domain');
+    this.requests++;
+    this.bytes += e.bytes;
+    const cls = this.ua.classify(e.userAgent);
+    this.classRequests[cls.cls]++;
+    const statusClass = e.status ? `${Math.floor(e.status / 100)}xx` : 'unknown';
+    this.status[statusClass] = (this.status[statusClass] ?? 0) + 1;
+    this.paths.add(e.path.length > 300 ? `${e.path.slice(0, 300)}...` : e.path);
+    this.agents.add(e.userAgent.slice(0, 300));
+    if (Number.isFinite(e.time)) {
+      if (e.time < this.first) this.first = e.time;
+      if (e.time > this.last) this.last = e.time;
+      const hour = Math.floor(e.time / 3_600_000);
+      this.timeline.set(hour, (this.timeline.get(hour) ?? 0) + 1);
+    }
+    if (vhost) {
+      let d = this.domainStats.get(vhost);
+      if (!d) {
+        d = { requests: 0, bytes: 0, status: {}, ips: new Set(), botRequests: 0 };
+        if (this.domainStats.size < 1000) this.domainStats.set(vhost, d);
+      }
+      d.requests++;
+      d.bytes += e.bytes;
+      d.status[statusClass] = (d.status[statusClass] ?? 0) + 1;
+      if (d.ips.size < 100_000) d.ips.add(e.ip);
+      if (cls.cls !== 'human') d.botRequests++;
+    }
+
+    let c = this.clients.get(e.ip);
+    if (!c) {
+      c = {
+        requests: 0,
+        bytes: 0,
+        errors: 0,
+        loginPosts: 0,
+        first: Number.POSITIVE_INFINITY,
+        last: Number.NEGATIVE_INFINITY,
+        minute: -1,
+        minuteCount: 0,
+        peakPerMinute: 0,
+        userAgents: new Map(),
+        uaOverflow: 0,
+        browserUas: 0,
+        probes: new Map(),
+        classes: new Set(),
+        claimsEngine: null,
+        emptyUa: false,
+        scannerUa: null,
+        domains: new Set(),
+      };
+      this.clients.set(e.ip, c);
+    }
+    c.requests++;
+    c.bytes += e.bytes;
+    if (e.status >= 400) c.errors++;
+    const loginPost = e.method === 'POST' && LOGIN_PATH.test(e.path);
+    if (loginPost) c.loginPosts++;
+    if (Number.isFinite(e.time)) {
+      if (e.time < c.first) c.first = e.time;
+      if (e.time > c.last) c.last = e.time;
+      const minute = Math.floor(e.time / 60_000);
+      if (minute === c.minute) c.minuteCount++;
+      else {
+        c.minute = minute;
+        c.minuteCount = 1;
+      }
+      if (c.minuteCount > c.peakPerMinute) c.peakPerMinute = c.minuteCount;
+    }
+    const uaCount = c.userAgents.get(e.userAgent);
+    if (uaCount !== undefined) c.userAgents.set(e.userAgent, uaCount + 1);
+    else {
+      if (cls.cls === 'human') c.browserUas++;
+      if (c.userAgents.size < MAX_UAS_PER_IP) c.userAgents.set(e.userAgent, 1);
+      else c.uaOverflow++;
+    }
+    c.classes.add(cls.cls);
+    if (cls.claimsEngine) c.claimsEngine = cls.claimsEngine;
+    if (cls.emptyUa) c.emptyUa = true;
+    if (cls.cls === 'scanner') c.scannerUa = cls.name;
+    if (vhost && c.domains.size < MAX_DOMAINS_PER_IP) c.domains.add(vhost);
+    // A login POST is the flood's evidence, not a probe: counting it twice would double the score.
+    const probe = loginPost ? undefined : probeOf(e.path);
+    if (probe) {
+      const p = c.probes.get(probe);
+      if (p) p.count++;
+      else c.probes.set(probe, { count: 1, example: e.path.slice(0, 120) });
+    }
+  }
+
+  get clientCount(): number {
+    return this.clients.size;
+  }
+
+  finish(top: number): AnalysisResult {
+    const reports: ClientReport[] = [];
+    for (const [ip, c] of this.clients) reports.push(this.report(ip, c));
+    reports.sort(
+      (a, b) => b.threatScore - a.threatScore || b.requests - a.requests || a.ip.localeCompare(b.ip),
+    );
+    const found = findClusters(reports, this.clients);
+    // Acting together is a reason of its own: members of a high/critical cluster are raised to it,
+    // so a botnet of IPs that each look "medium" is still recommended for blocking.
+    for (const { cluster, score, members } of found) {
+      if (cluster.threatLevel !== 'high' && cluster.threatLevel !== 'critical') continue;
+      for (const m of members) {
+        if (m.reasons.some((x) => x.id === 'coordinated') || m.threatScore >= score) continue;
+        m.reasons.push({
+          id: 'coordinated',
+          points: score - m.threatScore,
+          evidence: `one of ${cluster.ipCount} IPs in a ${cluster.threatLevel} ${cluster.kind.replace('_', ' ')} cluster (${cluster.fingerprint.slice(0, 60)})`,
+        });
+        m.threatScore = Math.min(
+          100,
+          m.reasons.reduce((sum, x) => sum + x.points, 0),
+        );
+        m.threatLevel = levelOf(m.threatScore);
+      }
+    }
+    reports.sort(
+      (a, b) => b.threatScore - a.threatScore || b.requests - a.requests || a.ip.localeCompare(b.ip),
+    );
+    const clusters = found.map((f) => f.cluster);
+    const severe = (l: ThreatLevel) => l === 'high' || l === 'critical';
+    const blockedNets = new Set(
+      clusters.filter((k) => k.kind === 'subnet' && severe(k.threatLevel)).map((k) => k.fingerprint),
+    );
+    const allowlisted = new Set(reports.filter((r) => r.allowlisted).map((r) => r.ip));
+    const targets = [
+      ...[...blockedNets].map((net) => ({ address: net, reason: 'server-audit-mcp: hostile subnet' })),
+      // Members of a hostile shared-UA cluster, even when each alone scored lower.
+      ...clusters
+        .filter((k) => k.kind === 'shared_user_agent' && severe(k.threatLevel))
+        .flatMap((k) => k.ips.map((ip) => ({ address: ip, reason: 'server-audit-mcp: botnet member' }))),
+      ...reports
+        .filter((r) => severe(r.threatLevel))
+        .map((r) => ({
+          address: r.ip,
+          reason: `server-audit-mcp: ${r.reasons[0]?.id ?? 'threat'} score ${r.threatScore}`,
+        })),
+    ].filter(
+      (t) =>
+        !allowlisted.has(t.address) &&
+        !(t.address.includes('/') ? false : blockedNets.has(subnetOf(t.address) ?? '')),
+    );
+    const levelCounts = Object.fromEntries(THREAT_LEVELS.map((l) => [l, 0])) as Record<ThreatLevel, number>;
+    for (const r of reports) levelCounts[r.threatLevel]++;
+    return {
+      requests: this.requests,
+      bytes: this.bytes,
+      uniqueIps: this.clients.size,
+      timeRange:
+        this.first <= this.last
+          ? { from: new Date(this.first).toISOString(), to: new Date(this.last).toISOString() }
+          : null,
+      statusMix: this.status,
+      requestsByClass: this.classRequests,
+      clientsByThreat: levelCounts,
+      clients: reports.slice(0, top),
+      clientsTruncated: reports.length > top,
+      clusters: clusters.slice(0, top),
+      domains: [...this.domainStats]
+        .sort((a, b) => b[1].requests - a[1].requests)
+        .slice(0, top)
+        .map(([name, d]) => ({
+          domain: name,
+          requests: d.requests,
+          bytes: d.bytes,
+          uniqueIps: d.ips.size,
+          statusMix: d.status,
+          botPercent: round1((d.botRequests / d.requests) * 100),
+        })),
+      topPaths: this.paths.top(top).map(({ key, count }) => ({ path: key, requests: count })),
+      topUserAgents: this.agents
+        .top(Math.min(top, 10))
+        .map(({ key, count }) => ({ userAgent: key, requests: count })),
+      timeline: [...this.timeline]
+        .sort((a, b) => a[0] - b[0])
+        .slice(-168)
+        .map(([hour, n]) => ({ hour: new Date(hour * 3_600_000).toISOString(), requests: n })),
+      recommendations: blockRecommendations(targets),
+    };
+  }
+
+  private report(ip: string, c: ClientState): ClientReport {
+    const uas = [...c.userAgents].sort((a, b) => b[1] - a[1]).map(([ua]) => ua);
+    const primary = uas[0] ?? '';
+    const cls = this.ua.classify(primary);
+    const reasons = scoreClient(c);
+    const score = Math.min(
+      100,
+      reasons.reduce((s, r) => s + r.points, 0),
+    );
+    const allowlisted = this.opts.isAllowed(ip, primary);
+    return {
+      ip,
+      requests: c.requests,
+      bytes: c.bytes,
+      errorPercent: round1((c.errors / c.requests) * 100),
+      peakPerMinute: c.peakPerMinute,
+      classification: cls.cls,
+      botName: cls.name,
+      userAgents: uas.slice(0, 5).map((u) => u.slice(0, 200)),
+      threatScore: score,
+      threatLevel: levelOf(score),
+      reasons,
+      verified: c.claimsEngine ? 'unknown' : 'not_claimed',
+      allowlisted,
+      firstSeen: Number.isFinite(c.first) ? new Date(c.first).toISOString() : null,
+      lastSeen: Number.isFinite(c.last) ? new Date(c.last).toISOString() : null,
+    };
+  }
+}
+
+export type AnalysisResult = {
+  requests: number;
+  bytes: number;
+  uniqueIps: number;
+  timeRange: { from: string; to: string } | null;
+  statusMix: Record<string, number>;
+  requestsByClass: Record<ClientClass, number>;
+  clientsByThreat: Record<ThreatLevel, number>;
+  clients: ClientReport[];
+  clientsTruncated: boolean;
+  clusters: Cluster[];
+  domains: Array<{
+    domain: string;
+    requests: number;
+    bytes: number;
+    uniqueIps: number;
+    statusMix: Record<string, number>;
+    botPercent: number;
+  }>;
+  topPaths: Array<{ path: string; requests: number }>;
+  topUserAgents: Array<{ userAgent: string; requests: number }>;
+  timeline: Array<{ hour: string; requests: number }>;
+  recommendations: BlockRecommendations;
+};
+
+const round1 = (n: number) => Math.round(n * 10) / 10;
+
+export function levelOf(score: number): ThreatLevel {
+  if (score >= 80) return 'critical';
+  if (score >= 55) return 'high';
+  if (score >= 30) return 'medium';
+  if (score >= 10) return 'low';
+  return 'none';
+}
+
+/**
+ * The reasons an IP looks hostile, each worth points (the sum, capped at 100, is the score).
+ * Volume alone tops out at "medium": a busy human or a crawler is not an attacker by rate.
+ */
+export function scoreClient(c: ClientState): Reason[] {
+  const r: Reason[] = [];
+  if (c.scannerUa)
+    r.push({ id: 'scanner_user_agent', points: 60, evidence: `user agent of the scanner ${c.scannerUa}` });
+  const probeHits = [...c.probes.values()].reduce((s, p) => s + p.count, 0);
+  if (c.probes.size > 0) {
+    const kinds = [...c.probes.keys()];
+    const points = c.probes.size >= 3 ? 60 : c.probes.size === 2 ? 45 : probeHits >= 3 ? 35 : 25;
+    r.push({
+      id: 'sensitive_paths',
+      points,
+      evidence: `${probeHits} requests for ${kinds.join(', ')} (e.g. ${[...c.probes.values()]
+        .map((p) => p.example)
+        .slice(0, 3)
+        .join(' ')})`,
+    });
+  }
+  if (c.loginPosts >= 5) {
+    r.push({
+      id: 'login_post_flood',
+      points: c.loginPosts >= 50 ? 60 : c.loginPosts >= 20 ? 45 : 20,
+      evidence: `${c.loginPosts} POSTs to login endpoints`,
+    });
+  }
+  if (c.peakPerMinute >= 60) {
+    r.push({
+      id: 'request_rate',
+      points: c.peakPerMinute >= 600 ? 30 : c.peakPerMinute >= 180 ? 20 : 10,
+      evidence: `peak ${c.peakPerMinute} requests in one minute, ${c.requests} in all`,
+    });
+  }
+  if (c.requests >= 20 && c.errors / c.requests >= 0.5) {
+    r.push({
+      id: 'error_ratio',
+      points: c.errors / c.requests >= 0.8 ? 25 : 15,
+      evidence: `${c.errors} of ${c.requests} requests answered 4xx/5xx`,
+    });
+  }
+  // browserUas counts each new browser UA (the stored map stops at 20; uaOverflow counts repeats too).
+  if (c.browserUas >= 5 && c.requests >= 20 && c.browserUas / c.requests >= 0.05) {
+    r.push({
+      id: 'user_agent_rotation',
+      points: c.browserUas >= 15 ? 55 : 35,
+      evidence: `${c.browserUas} different browser user agents in ${c.requests} requests`,
+    });
+  }
+  if (c.emptyUa)
+    r.push({ id: 'empty_user_agent', points: 15, evidence: 'requests with an empty or "-" user agent' });
+  return r.sort((a, b) => b.points - a.points);
+}
+
+const SUBNET_MIN_IPS = 5;
+const UA_CLUSTER_MIN_IPS = 5;
+
+/** IPs acting together: many sharing a non-browser UA with hostile traits, and dense hostile subnets. */
+function findClusters(
+  reports: ClientReport[],
+  states: Map<string, ClientState>,
+): Array<{ cluster: Cluster; score: number; members: ClientReport[] }> {
+  const clusters: Array<{ cluster: Cluster; score: number; members: ClientReport[] }> = [];
+  const suspicious = reports.filter((r) => r.threatLevel !== 'none' && !r.allowlisted);
+  // Shared user agent: common browser UAs are shared by millions of humans, so only automation or
+  // UAs whose sharers are (mostly) suspicious form a cluster.
+  const byUa = new Map<string, ClientReport[]>();
+  for (const r of reports) {
+    const ua = r.userAgents[0];
+    // An empty UA is a trait (scored per IP), not a fingerprint: unrelated clients share it.
+    if (ua === undefined || r.allowlisted || ua.trim() === '' || ua.trim() === '-') continue;
+    const list = byUa.get(ua) ?? [];
+    list.push(r);
+    byUa.set(ua, list);
+  }
+  for (const [ua, members] of byUa) {
+    if (members.length < UA_CLUSTER_MIN_IPS) continue;
+    const hostile = members.filter((m) => m.threatLevel !== 'none');
+    if (hostile.length * 2 < members.length) continue;
+    const cls = members[0]?.classification;
+    if (cls === 'search_engine' || cls === 'monitor' || cls === 'feed_reader') continue;
+    clusters.push({ ...makeCluster('shared_user_agent', ua.slice(0, 200), members, states), members });
+  }
+  // A subnet is blocked whole only when nobody innocent was seen in it.
+  const innocentNets = new Set(
+    reports.filter((r) => r.threatLevel === 'none' || r.allowlisted).map((r) => subnetOf(r.ip)),
+  );
+  const bySubnet = new Map<string, ClientReport[]>();
+  for (const r of suspicious) {
+    const net = subnetOf(r.ip);
+    if (!net) continue;
+    const list = bySubnet.get(net) ?? [];
+    list.push(r);
+    bySubnet.set(net, list);
+  }
+  for (const [net, members] of bySubnet) {
+    if (members.length >= SUBNET_MIN_IPS && !innocentNets.has(net))
+      clusters.push({ ...makeCluster('subnet', net, members, states), members });
+  }
+  return clusters.sort(
+    (a, b) =>
+      THREAT_LEVELS.indexOf(b.cluster.threatLevel) - THREAT_LEVELS.indexOf(a.cluster.threatLevel) ||
+      b.cluster.requests - a.cluster.requests,
+  );
+}
+
+/** Reasons that are hostile on their own (volume and errors alone are not). */
+const HOSTILE_REASONS = new Set([
+  'sensitive_paths',
+  'login_post_flood',
+  'scanner_user_agent',
+  'user_agent_rotation',
+]);
+
+function makeCluster(
+  kind: Cluster['kind'],
+  fingerprint: string,
+  members: ClientReport[],
+  states: Map<string, ClientState>,
+): { cluster: Cluster; score: number } {
+  const reasonIds = new Map<string, number>();
+  for (const m of members) for (const r of m.reasons) reasonIds.set(r.id, (reasonIds.get(r.id) ?? 0) + 1);
+  const traits = [...reasonIds]
+    .sort((a, b) => b[1] - a[1])
+    .map(([id, n]) => `${id} (${n} of ${members.length} IPs)`);
+  // Synchronized activity: the members' last active minutes lie close together.
+  const minutes = members.map((m) => states.get(m.ip)?.minute ?? -1).filter((x) => x >= 0);
+  const synchronized = minutes.length >= 2 && Math.max(...minutes) - Math.min(...minutes) <= 5;
+  if (synchronized) traits.push('active in the same few minutes');
+  const sharedHostile = [...reasonIds].some(([id, n]) => HOSTILE_REASONS.has(id) && n * 2 > members.length);
+  const scores = members.map((m) => m.threatScore).sort((a, b) => a - b);
+  const median = scores[Math.floor(scores.length / 2)] ?? 0;
+  // Acting together raises the stakes: many IPs, in step, with the same hostile trait are one threat.
+  const score = Math.min(
+    100,
+    median + (members.length >= 10 ? 25 : 15) + (synchronized ? 10 : 0) + (sharedHostile ? 10 : 0),
+  );
+  return {
+    cluster: {
+      kind,
+      fingerprint,
+      ips: members.slice(0, 50).map((m) => m.ip),
+      ipCount: members.length,
+      requests: members.reduce((s, m) => s + m.requests, 0),
+      traits,
+      threatLevel: levelOf(score),
+    },
+    score,
+  };
+}

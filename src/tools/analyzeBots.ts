@@ -1,0 +1,345 @@
+import { z } from 'zod';
+import { type Allowlist, isAllowlisted, parseAllowlist } from '../audit/bots/allowlist.js';
+import { type AnalysisResult, BotAnalyzer, THREAT_LEVELS } from '../audit/bots/analyzer.js';
+import { CLIENT_CLASSES } from '../audit/bots/classify.js';
+import { detectFormat, type LineParser, PRESET_FORMATS, parserFor } from '../audit/logs/logFormat.js';
+import { LogPathError, resolveLogFiles, streamLines } from '../host/logFiles.js';
+import { defineTool, ToolError } from './types.js';
+
+const MAX_LINE_BYTES = 16 * 1024;
+const DETECT_SAMPLE = 50;
+
+const levels = z.enum(THREAT_LEVELS);
+const classes = z.enum(CLIENT_CLASSES);
+const counts = z.record(z.string(), z.number());
+
+export const analyzeBotsOutput = {
+  summary: z.object({
+    files: z.array(z.object({ path: z.string(), bytes: z.number(), format: z.string().nullable() })),
+    lines: z.number().describe('Lines read'),
+    parsed: z.number(),
+    skipped: counts.describe(
+      'Lines not counted, by reason: unparsable, too_long, before_since, after_until, other_domain',
+    ),
+    timeRange: z.object({ from: z.string(), to: z.string() }).nullable(),
+    requests: z.number(),
+    bytesServed: z.number(),
+    uniqueIps: z.number(),
+    statusMix: counts.describe('Requests by status class: 2xx, 3xx, 4xx, 5xx'),
+    requestsByClass: z.record(classes, z.number()).describe('Requests by client class (bot share by class)'),
+    clientsByThreat: z.record(levels, z.number()),
+  }),
+  clients: z
+    .array(
+      z.object({
+        ip: z.string(),
+        requests: z.number(),
+        bytes: z.number(),
+        errorPercent: z.number(),
+        peakPerMinute: z.number(),
+        classification: classes,
+        botName: z.string().nullable().describe('The matched crawler/tool pattern'),
+        userAgents: z.array(z.string()).describe('Most used first, at most 5'),
+        threatScore: z.number().describe("0-100: the sum of the reasons' points"),
+        threatLevel: levels,
+        reasons: z.array(z.object({ id: z.string(), points: z.number(), evidence: z.string() })),
+        verified: z
+          .enum(['not_claimed', 'unknown'])
+          .describe('For UAs claiming Google/Bing/Apple/Yandex/Baidu: DNS verification state'),
+        allowlisted: z.boolean().describe('Reported, never recommended for blocking'),
+        firstSeen: z.string().nullable(),
+        lastSeen: z.string().nullable(),
+      }),
+    )
+    .describe('Top clients by threat score, then requests'),
+  clusters: z
+    .array(
+      z.object({
+        kind: z.enum(['shared_user_agent', 'subnet']),
+        fingerprint: z.string().describe('The shared user agent, or the /24 (IPv4) or /48 (IPv6)'),
+        ips: z.array(z.string()).describe('Members, at most 50'),
+        ipCount: z.number(),
+        requests: z.number(),
+        traits: z.array(z.string()),
+        threatLevel: levels,
+      }),
+    )
+    .describe('Coordinated activity: many IPs sharing a fingerprint, or dense hostile subnets'),
+  domains: z.array(
+    z.object({
+      domain: z.string(),
+      requests: z.number(),
+      bytes: z.number(),
+      uniqueIps: z.number(),
+      statusMix: counts,
+      botPercent: z.number(),
+    }),
+  ),
+  topPaths: z.array(z.object({ path: z.string(), requests: z.number() })),
+  topUserAgents: z.array(z.object({ userAgent: z.string(), requests: z.number() })),
+  timeline: z
+    .array(z.object({ hour: z.string(), requests: z.number() }))
+    .describe('Requests per hour, last 168 hours'),
+  recommendations: z
+    .object({
+      addresses: z
+        .array(z.string())
+        .describe('Validated IPs and CIDRs of high/critical clients and clusters'),
+      nftables: z.array(z.string()),
+      iptables: z.array(z.string()),
+      csf: z.array(z.string()),
+      nginx: z.array(z.string()),
+    })
+    .describe('Commands for the operator to review and run; nothing is applied'),
+  truncated: z.boolean().describe('True when clients or clusters were cut to `top`'),
+  partial: z.boolean().describe('True when reading stopped early: maxLines, maxBytes or the deadline'),
+  stoppedBecause: z.string().nullable(),
+  bytesRead: z.number(),
+  durationMs: z.number(),
+};
+
+const isoTime = z.iso.datetime({ offset: true });
+
+export const analyzeBotsTool = defineTool({
+  name: 'analyze_bots',
+  title: 'Analyze bot traffic',
+  description:
+    'Who is hammering my site and what should I block? Streams web access logs (combined, common, vhost_combined, ' +
+    'nginx, JSON lines, or an Apache LogFormat string; .gz and rotated sets; auto-detected), classifies clients ' +
+    '(humans, search engines, AI crawlers, SEO tools, monitors, feed readers, libraries, scanners, unknown automation), ' +
+    'scores each IP 0-100 with reasons (sensitive-path probes, login POST floods, rates, error ratios, UA rotation, ' +
+    'scanner or empty UAs), finds botnets (many IPs sharing a UA, dense hostile subnets) and prints block commands ' +
+    'for nftables, iptables, CSF and nginx. Paths must lie under AUDIT_ALLOWED_PATHS. Reads ~0.5-1 M lines/s; big ' +
+    'logs report progress and stop at the deadline with partial results.',
+  inputSchema: {
+    paths: z
+      .array(z.string().min(1).max(4096))
+      .min(1)
+      .max(50)
+      .describe('Log files or globs in the file name, e.g. ["/var/log/nginx/access.log*"]'),
+    format: z
+      .string()
+      .min(1)
+      .max(500)
+      .default('auto')
+      .describe(
+        `auto (default), ${Object.keys(PRESET_FORMATS).join(', ')}, json, or an Apache LogFormat string like '%h %l %u %t "%r" %>s %b'`,
+      ),
+    since: isoTime.optional().describe('Only requests at or after this time (ISO 8601 with zone)'),
+    until: isoTime.optional().describe('Only requests before this time (ISO 8601 with zone)'),
+    top: z
+      .number()
+      .int()
+      .min(1)
+      .max(500)
+      .default(25)
+      .describe('How many clients, clusters, domains and paths to list'),
+    domains: z.array(z.string().min(1).max(253)).max(100).optional().describe('Only these virtual hosts'),
+    allowlist: z
+      .array(z.string().min(1).max(200))
+      .max(1000)
+      .optional()
+      .describe(
+        'IPs, CIDRs or ua:<substring>; merged with BOT_ALLOWLIST_FILES. Reported, never recommended for blocking',
+      ),
+    maxLines: z
+      .number()
+      .int()
+      .min(1)
+      .max(2_000_000_000)
+      .default(100_000_000)
+      .describe('Stop after this many lines'),
+    maxBytes: z
+      .number()
+      .int()
+      .min(1)
+      .max(1024 ** 4)
+      .default(20 * 1024 ** 3)
+      .describe('Stop after reading this many bytes from disk'),
+  },
+  outputSchema: analyzeBotsOutput,
+  annotations: { readOnlyHint: true, openWorldHint: false, idempotentHint: true, destructiveHint: false },
+  async handler(args, ctx) {
+    const started = performance.now();
+    if (args.since && args.until && Date.parse(args.since) >= Date.parse(args.until))
+      throw new ToolError(`since (${args.since}) must be before until (${args.until})`);
+    const allowlist = mergeAllowlist(ctx.config.botAllowlist, args.allowlist ?? []);
+    let fixedParser: LineParser | undefined;
+    if (args.format !== 'auto') {
+      try {
+        fixedParser = parserFor(args.format);
+      } catch (err) {
+        throw new ToolError(
+          `format "${args.format}": ${(err as Error).message}. Use auto, ${Object.keys(PRESET_FORMATS).join(', ')}, json or an Apache LogFormat string.`,
+        );
+      }
+    }
+    let files;
+    try {
+      files = await resolveLogFiles(ctx.host.root, ctx.config.AUDIT_ALLOWED_PATHS, args.paths);
+    } catch (err) {
+      if (err instanceof LogPathError) throw new ToolError(err.message);
+      throw err;
+    }
+    const analyzer = new BotAnalyzer({
+      isAllowed: (ip, ua) => isAllowlisted(allowlist, ip, ua),
+      domains: args.domains?.map((d) => d.toLowerCase()),
+      since: args.since ? Date.parse(args.since) : undefined,
+      until: args.until ? Date.parse(args.until) : undefined,
+    });
+
+    const totalBytes = files.reduce((s, f) => s + f.size, 0);
+    const deadline = Date.now() + ctx.config.TOOL_DEADLINE_SECONDS * 1000;
+    let bytesRead = 0;
+    let lines = 0;
+    let parsed = 0;
+    let stoppedBecause: string | null = null;
+    let lastProgress = 0;
+    const summaryFiles: Array<{ path: string; bytes: number; format: string | null }> = [];
+
+    for (const file of files) {
+      if (stoppedBecause) break;
+      const fileInfo = { path: file.hostPath, bytes: file.size, format: fixedParser ? args.format : null };
+      summaryFiles.push(fileInfo);
+      let parser = fixedParser;
+      let pending: string[] | null = parser ? null : [];
+      const handle = (line: string) => {
+        lines++;
+        const e = (parser as LineParser)(line);
+        if (e) {
+          parsed++;
+          analyzer.add(e);
+        } else if (line.trim() !== '') analyzer.skip('unparsable');
+        else analyzer.skip('empty');
+      };
+      const detect = () => {
+        const found = detectFormat(pending ?? []);
+        if (!found) {
+          throw new ToolError(
+            `${file.hostPath}: could not recognise the log format from its first lines; pass format (combined, common, vhost_combined, nginx, json or a LogFormat string)`,
+          );
+        }
+        parser = found.parser;
+        fileInfo.format = found.name;
+        const buffered = pending ?? [];
+        pending = null;
+        for (const l of buffered) handle(l);
+      };
+      await streamLines(
+        file,
+        {
+          line(text) {
+            if (pending) {
+              pending.push(text);
+              if (pending.length >= DETECT_SAMPLE) detect();
+              return;
+            }
+            handle(text);
+            if (lines >= args.maxLines) stoppedBecause = `maxLines (${args.maxLines}) reached`;
+          },
+          tooLong() {
+            lines++;
+            analyzer.skip('too_long');
+          },
+          bytes(n) {
+            bytesRead += n;
+            if (bytesRead >= args.maxBytes) stoppedBecause = `maxBytes (${args.maxBytes}) reached`;
+            const now = Date.now();
+            if (now - lastProgress >= 500) {
+              lastProgress = now;
+              if (now > deadline)
+                stoppedBecause = `deadline of ${ctx.config.TOOL_DEADLINE_SECONDS} s reached`;
+              void ctx
+                .progress(bytesRead, totalBytes, `${file.hostPath}: ${lines} lines`)
+                .catch(() => undefined);
+            }
+          },
+        },
+        { maxLineBytes: MAX_LINE_BYTES, signal: ctx.signal, shouldStop: () => stoppedBecause !== null },
+      ).catch((err: unknown) => {
+        if (err instanceof LogPathError) throw new ToolError(err.message);
+        throw err;
+      });
+      // A short file: detect from what there is.
+      if (pending && (pending as string[]).length > 0) detect();
+      if (ctx.signal.aborted) throw new ToolError('Cancelled by the client');
+    }
+
+    const result = analyzer.finish(args.top);
+    const structured = {
+      summary: {
+        files: summaryFiles,
+        lines,
+        parsed,
+        skipped: analyzer.skipped,
+        timeRange: result.timeRange,
+        requests: result.requests,
+        bytesServed: result.bytes,
+        uniqueIps: result.uniqueIps,
+        statusMix: result.statusMix,
+        requestsByClass: result.requestsByClass,
+        clientsByThreat: result.clientsByThreat,
+      },
+      clients: result.clients,
+      clusters: result.clusters,
+      domains: result.domains,
+      topPaths: result.topPaths,
+      topUserAgents: result.topUserAgents,
+      timeline: result.timeline,
+      recommendations: result.recommendations,
+      truncated: result.clientsTruncated || result.clusters.length >= args.top,
+      partial: stoppedBecause !== null,
+      stoppedBecause,
+      bytesRead,
+      durationMs: Math.round(performance.now() - started),
+    };
+    await ctx.progress(totalBytes, totalBytes, 'done').catch(() => undefined);
+    return { structured, summary: summarize(structured, result) };
+  },
+});
+
+function mergeAllowlist(base: Allowlist, extra: string[]): Allowlist {
+  if (extra.length === 0) return base;
+  const copy: Allowlist = { ranges: [...base.ranges], uaSubstrings: [...base.uaSubstrings] };
+  const { invalid } = parseAllowlist(extra, copy);
+  if (invalid.length > 0)
+    throw new ToolError(
+      `allowlist entry "${invalid[0]}" is not an IP, a CIDR or ua:<substring of 3+ characters>`,
+    );
+  return copy;
+}
+
+function summarize(
+  s: {
+    summary: { requests: number; uniqueIps: number; parsed: number; lines: number };
+    partial: boolean;
+    stoppedBecause: string | null;
+  },
+  r: AnalysisResult,
+): string {
+  const bots = Object.entries(r.requestsByClass)
+    .filter(([c, n]) => c !== 'human' && n > 0)
+    .sort((a, b) => b[1] - a[1])
+    .map(([c, n]) => `${c} ${((n / Math.max(1, r.requests)) * 100).toFixed(1)}%`);
+  const lines = [
+    `${s.summary.requests} requests from ${s.summary.uniqueIps} IPs (${s.summary.parsed} of ${s.summary.lines} lines parsed)${r.timeRange ? `, ${r.timeRange.from} to ${r.timeRange.to}` : ''}.`,
+    `Threats: ${r.clientsByThreat.critical} critical, ${r.clientsByThreat.high} high, ${r.clientsByThreat.medium} medium IPs; ${r.clusters.length} cluster(s).`,
+  ];
+  if (bots.length > 0) lines.push(`Bots: ${bots.slice(0, 6).join(', ')}.`);
+  for (const c of r.clients
+    .filter((c) => c.threatLevel === 'critical' || c.threatLevel === 'high')
+    .slice(0, 5))
+    lines.push(
+      `- [${c.threatLevel}] ${c.ip} (${c.requests} req, score ${c.threatScore}): ${c.reasons.map((x) => x.id).join(', ')}`,
+    );
+  for (const k of r.clusters.slice(0, 3))
+    lines.push(
+      `- cluster [${k.threatLevel}] ${k.kind} ${k.fingerprint.slice(0, 60)}: ${k.ipCount} IPs, ${k.requests} req`,
+    );
+  if (r.recommendations.addresses.length > 0)
+    lines.push(
+      `Block recommendations for ${r.recommendations.addresses.length} address(es) in "recommendations".`,
+    );
+  if (s.partial) lines.push(`PARTIAL: ${s.stoppedBecause}; narrow with since/until or fewer paths.`);
+  return lines.join('\n');
+}

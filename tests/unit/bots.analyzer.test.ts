@@ -1,0 +1,179 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { isAllowlisted, parseAllowlist } from '../../src/audit/bots/allowlist.js';
+import { BotAnalyzer } from '../../src/audit/bots/analyzer.js';
+import { blockRecommendations, canonicalAddress } from '../../src/audit/bots/blockRules.js';
+import { classifyUserAgent } from '../../src/audit/bots/classify.js';
+import { parserFor } from '../../src/audit/logs/logFormat.js';
+import { ATTACKER_LABELS, generateTraffic } from '../helpers/trafficGenerator.js';
+
+const combined = parserFor('combined');
+
+function analyze(lines: string[], allow: string[] = [], top = 500) {
+  const { allowlist } = parseAllowlist(allow);
+  const a = new BotAnalyzer({ isAllowed: (ip, ua) => isAllowlisted(allowlist, ip, ua) });
+  for (const l of lines) {
+    const e = combined(l);
+    if (e) a.add(e);
+    else a.skip('unparsable');
+  }
+  return a.finish(top);
+}
+
+describe('labelled synthetic traffic', () => {
+  const traffic = generateTraffic();
+  const result = analyze(traffic.lines);
+  const byIp = new Map(result.clients.map((c) => [c.ip, c]));
+
+  it('parses every generated line and sees every client', () => {
+    expect(result.requests).toBe(traffic.lines.length);
+    expect(result.uniqueIps).toBe(traffic.labels.size);
+  });
+
+  it('rates every attacker IP high or critical', () => {
+    const attackers = [...traffic.labels].filter(([, l]) => ATTACKER_LABELS.includes(l));
+    expect(attackers.length).toBe(3 + 2 + 40 + 1 + 8);
+    const missed = attackers.filter(
+      ([ip]) => !['high', 'critical'].includes(byIp.get(ip)?.threatLevel ?? 'none'),
+    );
+    expect(missed.map(([ip, label]) => `${label} ${ip} ${byIp.get(ip)?.threatScore}`)).toEqual([]);
+  });
+
+  it('rates no human, search engine or AI crawler high or critical', () => {
+    const innocent = [...traffic.labels].filter(([, l]) => !ATTACKER_LABELS.includes(l));
+    const flagged = innocent.filter(([ip]) =>
+      ['high', 'critical'].includes(byIp.get(ip)?.threatLevel ?? 'none'),
+    );
+    expect(flagged.map(([ip, l]) => `${l} ${ip} ${JSON.stringify(byIp.get(ip)?.reasons)}`)).toEqual([]);
+    expect(byIp.get('192.0.2.10')?.classification).toBe('search_engine');
+    expect(byIp.get('192.0.2.10')?.verified).toBe('unknown');
+    expect(byIp.get('192.0.2.31')?.classification).toBe('ai_crawler');
+    expect(byIp.get('198.51.100.1')?.verified).toBe('not_claimed');
+  });
+
+  it('finds the botnet as one cluster of 40 IPs sharing its user agent', () => {
+    const botnet = result.clusters.filter((k) => k.kind === 'shared_user_agent');
+    expect(botnet).toHaveLength(1);
+    expect(botnet[0]).toMatchObject({ fingerprint: traffic.botnetUa, ipCount: 40, requests: 160 });
+    expect(['high', 'critical']).toContain(botnet[0]?.threatLevel);
+    expect(botnet[0]?.traits).toContain('active in the same few minutes');
+  });
+
+  it('aggregates the hostile /24 to one CIDR and never blocks an innocent', () => {
+    const subnet = result.clusters.find((k) => k.kind === 'subnet');
+    expect(subnet).toMatchObject({ fingerprint: '203.0.113.0/24', ipCount: 10 });
+    const blocked = result.recommendations.addresses;
+    expect(blocked).toContain('203.0.113.0/24');
+    // IPs inside the blocked /24 are not listed again.
+    expect(blocked).not.toContain('203.0.113.50');
+    for (const [ip, label] of traffic.labels) {
+      if (ATTACKER_LABELS.includes(label)) continue;
+      expect(blocked).not.toContain(ip);
+    }
+    expect(blocked).toContain('2001:db8:dead::1');
+    expect(result.recommendations.nftables).toContain(
+      "nft add element inet audit_block deny6 '{ 2001:db8:dead::1 }'",
+    );
+    expect(result.recommendations.nginx).toContain('deny 203.0.113.0/24;');
+  });
+
+  it('gives each reason its evidence', () => {
+    const brute = byIp.get('198.51.100.150');
+    expect(brute?.reasons[0]).toMatchObject({
+      id: 'login_post_flood',
+      evidence: '200 POSTs to login endpoints',
+    });
+    const scraper = byIp.get('198.51.100.160');
+    expect(scraper?.reasons.map((r) => r.id)).toContain('user_agent_rotation');
+    const scanner = byIp.get('203.0.113.51');
+    expect(scanner?.reasons.map((r) => r.id)).toEqual(
+      expect.arrayContaining(['scanner_user_agent', 'sensitive_paths']),
+    );
+    expect(scanner?.threatLevel).toBe('critical');
+  });
+
+  it('reports allow-listed clients but never recommends blocking them', () => {
+    const r = analyze(traffic.lines, ['198.51.100.150', 'ua:sqlmap', '198.18.0.0/16']);
+    const c = new Map(r.clients.map((x) => [x.ip, x]));
+    expect(c.get('198.51.100.150')).toMatchObject({ allowlisted: true, threatLevel: 'high' });
+    expect(c.get('203.0.113.51')?.allowlisted).toBe(true);
+    expect(r.recommendations.addresses).not.toContain('198.51.100.150');
+    expect(r.recommendations.addresses.some((a) => a.startsWith('198.18.'))).toBe(false);
+  });
+});
+
+describe('the real Apache sample (elastic, 10,000 lines)', () => {
+  const lines = readFileSync(
+    join(import.meta.dirname, '../../../shared/fixtures/logs/elastic-apache-10k.log'),
+    'utf8',
+  ).split('\n');
+  const r = analyze(lines.filter(Boolean));
+  const byIp = new Map(r.clients.map((c) => [c.ip, c]));
+
+  it('finds Googlebot, says its claim is unverified, and does not call it a threat', () => {
+    const google = r.clients.filter((c) => c.botName?.startsWith('Googlebot'));
+    expect(google.length).toBeGreaterThan(0);
+    for (const g of google) {
+      expect(g.verified).toBe('unknown');
+      expect(['none', 'low']).toContain(g.threatLevel);
+    }
+    expect(r.requestsByClass.search_engine).toBeGreaterThan(1000);
+  });
+
+  it('scores the wp-login probes and the scanner', () => {
+    const probers = r.clients.filter((c) =>
+      c.reasons.some((x) => x.id === 'sensitive_paths' && x.evidence.includes('wp_login')),
+    );
+    expect(probers.length).toBeGreaterThanOrEqual(5);
+    for (const p of probers) expect(p.threatScore).toBeGreaterThan(0);
+    expect(byIp.get('103.245.44.13')).toMatchObject({ classification: 'scanner', threatLevel: 'high' });
+  });
+
+  it('recommends blocking only what it rates high or critical', () => {
+    const severe = r.clients
+      .filter((c) => c.threatLevel === 'high' || c.threatLevel === 'critical')
+      .map((c) => c.ip);
+    expect(r.recommendations.addresses.sort()).toEqual(severe.sort());
+  });
+});
+
+describe('block rules (pure)', () => {
+  it('canonicalises and refuses anything that is not an address', () => {
+    expect(canonicalAddress('203.0.113.7/24')?.text).toBe('203.0.113.0/24');
+    expect(canonicalAddress('::ffff:192.0.2.1')?.text).toBe('192.0.2.1');
+    expect(canonicalAddress('2001:DB8::1')?.text).toBe('2001:db8::1');
+    expect(canonicalAddress('1.2.3.4; rm -rf /')).toBeUndefined();
+    expect(canonicalAddress('$(reboot)')).toBeUndefined();
+    const rec = blockRecommendations([
+      { address: '192.0.2.1', reason: 'x"; reboot; "' },
+      { address: 'not-an-ip', reason: 'y' },
+    ]);
+    expect(rec.addresses).toEqual(['192.0.2.1']);
+    expect(rec.csf).toEqual(['csf -d 192.0.2.1 "x reboot "']);
+  });
+});
+
+describe('user-agent classification', () => {
+  it.each([
+    [
+      'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36',
+      'human',
+    ],
+    ['Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)', 'search_engine'],
+    [
+      'Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; GPTBot/1.2; +https://openai.com/gptbot)',
+      'ai_crawler',
+    ],
+    ['CCBot/2.0 (https://commoncrawl.org/faq/)', 'ai_crawler'],
+    ['Mozilla/5.0 (compatible; AhrefsBot/7.0; +http://ahrefs.com/robot/)', 'seo_tool'],
+    ['Mozilla/5.0+(compatible; UptimeRobot/2.0; http://www.uptimerobot.com/)', 'monitor'],
+    ['curl/8.4.0', 'library'],
+    ['python-requests/2.31.0', 'library'],
+    ['sqlmap/1.7.2#stable (https://sqlmap.org)', 'scanner'],
+    ['Nuclei - Open-source project (github.com/projectdiscovery/nuclei)', 'scanner'],
+    ['-', 'unknown_automation'],
+  ])('%s -> %s', (ua, cls) => {
+    expect(classifyUserAgent(ua).cls).toBe(cls);
+  });
+});
