@@ -23,12 +23,19 @@ export async function confinePath(
   hostPath: string,
 ): Promise<string> {
   if (!isAbsolute(hostPath)) throw new PathNotAllowedError(`${hostPath} is not an absolute path`);
-  const real = await realpath(under(hostRoot, resolve('/', hostPath)));
+  const refuse = () =>
+    new PathNotAllowedError(
+      `${hostPath} is outside the allowed paths (${allowedRoots.join(', ')}); set AUDIT_ALLOWED_PATHS to allow it`,
+    );
+  // Lexically first, before touching the file system: whether a file outside exists is not the
+  // client's business ("no such file" would tell it).
+  const lexical = resolve('/', hostPath);
+  if (!allowedRoots.some((r) => inside(lexical, resolve('/', r)))) throw refuse();
+  const real = await realpath(under(hostRoot, lexical));
   const roots = await Promise.all(
     allowedRoots.map((r) => realpath(under(hostRoot, r)).catch(() => undefined)),
   );
+  // Then after symlinks: a link inside an allowed root may point anywhere.
   if (roots.some((r) => r !== undefined && inside(real, r))) return real;
-  throw new PathNotAllowedError(
-    `${hostPath} is outside the allowed paths (${allowedRoots.join(', ')}); set AUDIT_ALLOWED_PATHS to allow it`,
-  );
+  throw refuse();
 }

@@ -1,0 +1,144 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { CallToolResultSchema, type ProgressNotification } from '@modelcontextprotocol/sdk/types.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningHttp } from '../../src/runtime.js';
+import { connectClient, startInProcess } from '../helpers/servers.js';
+import { generateTraffic } from '../helpers/trafficGenerator.js';
+
+const root = mkdtempSync(join(tmpdir(), 'bots-it-'));
+const logDir = join(root, 'var/log/nginx');
+const traffic = generateTraffic();
+let server: RunningHttp;
+let client: Client;
+
+type Result = {
+  summary: Record<string, unknown> & {
+    requests: number;
+    parsed: number;
+    lines: number;
+    files: Array<{ path: string; format: string | null }>;
+    skipped: Record<string, number>;
+  };
+  clients: Array<{ ip: string; threatLevel: string; allowlisted: boolean }>;
+  clusters: Array<{ kind: string; ipCount: number }>;
+  recommendations: { addresses: string[]; nftables: string[] };
+  partial: boolean;
+  stoppedBecause: string | null;
+  bytesRead: number;
+};
+
+async function analyze(args: Record<string, unknown>): Promise<Result> {
+  const res = await client.callTool({ name: 'analyze_bots', arguments: args });
+  expect(res.isError, JSON.stringify(res.content)).toBeFalsy();
+  return res.structuredContent as Result;
+}
+
+beforeAll(async () => {
+  mkdirSync(logDir, { recursive: true });
+  const half = Math.floor(traffic.lines.length / 2);
+  // A rotated set: the older half compressed, the newer half plain.
+  writeFileSync(join(logDir, 'access.log.1.gz'), gzipSync(`${traffic.lines.slice(0, half).join('\n')}\n`));
+  writeFileSync(
+    join(logDir, 'access.log'),
+    `${traffic.lines.slice(half).join('\n')}\nthis line is garbage\n`,
+  );
+  writeFileSync(join(root, 'allow.txt'), '# our office\n198.51.100.150\nua:sqlmap\n');
+  writeFileSync(join(logDir, 'big.log'), `${traffic.lines.join('\n')}\n`.repeat(40));
+  server = await startInProcess({ HOST_ROOT: root, BOT_ALLOWLIST_FILES: join(root, 'allow.txt') });
+  client = await connectClient(server.url);
+});
+
+afterAll(async () => {
+  await client?.close();
+  await server?.shutdown('test done');
+  rmSync(root, { recursive: true, force: true });
+});
+
+describe('analyze_bots over MCP', () => {
+  it('analyses a rotated, partly gzipped set and merges the configured allow-list', async () => {
+    const r = await analyze({ paths: ['/var/log/nginx/access.log*'], top: 500 });
+    expect(r.summary.files.map((f) => [f.path, f.format])).toEqual([
+      ['/var/log/nginx/access.log.1.gz', 'combined'],
+      ['/var/log/nginx/access.log', 'combined'],
+    ]);
+    expect(r.summary.requests).toBe(traffic.lines.length);
+    expect(r.summary.skipped).toEqual({ unparsable: 1 });
+    const brute = r.clients.find((c) => c.ip === '198.51.100.150');
+    expect(brute).toMatchObject({ allowlisted: true });
+    expect(r.recommendations.addresses).not.toContain('198.51.100.150');
+    expect(r.recommendations.addresses).toContain('198.51.100.151');
+    expect(r.clusters.some((k) => k.kind === 'shared_user_agent' && k.ipCount === 40)).toBe(true);
+    expect(r.partial).toBe(false);
+  });
+
+  it('keeps only the requested time window', async () => {
+    const r = await analyze({
+      paths: ['/var/log/nginx/access.log*'],
+      since: '2026-11-20T13:00:00Z',
+      until: '2026-11-20T14:00:00+00:00',
+    });
+    expect(r.summary.requests).toBeGreaterThan(160);
+    expect(r.summary.requests).toBeLessThan(traffic.lines.length / 4);
+    expect(r.summary.skipped.before_since).toBeGreaterThan(0);
+    expect(r.summary.skipped.after_until).toBeGreaterThan(0);
+  });
+
+  it('reports progress in bytes read when the client asks for it', async () => {
+    const progress: ProgressNotification['params'][] = [];
+    const res = await client.request(
+      {
+        method: 'tools/call',
+        params: { name: 'analyze_bots', arguments: { paths: ['/var/log/nginx/big.log'] } },
+      },
+      CallToolResultSchema,
+      { onprogress: (p) => progress.push(p) },
+    );
+    const r = res.structuredContent as Result;
+    expect(r.summary.lines).toBe(traffic.lines.length * 40);
+    const last = progress.at(-1);
+    expect(last?.progress).toBe(last?.total);
+    expect(last?.total).toBe(r.bytesRead);
+  });
+
+  it('stops at maxLines with partial results and says so', async () => {
+    const r = await analyze({ paths: ['/var/log/nginx/big.log'], maxLines: 1000 });
+    expect(r.partial).toBe(true);
+    expect(r.stoppedBecause).toBe('maxLines (1000) reached');
+    expect(r.summary.lines).toBeLessThan(traffic.lines.length);
+  });
+
+  it.each([
+    [{ paths: ['/etc/passwd'] }, 'outside the allowed paths (/var/log); set AUDIT_ALLOWED_PATHS to allow it'],
+    [{ paths: ['/var/log/nginx'] }, 'is a directory'],
+    [
+      { paths: ['/var/log/nginx/access.log'], format: '%t only' },
+      'format "%t only": the format must contain %h (or %a) and %r',
+    ],
+    [
+      { paths: ['/var/log/nginx/access.log'], allowlist: ['not an ip'] },
+      'allowlist entry "not an ip" is not an IP',
+    ],
+    [
+      { paths: ['/var/log/nginx/access.log'], since: '2026-11-21T00:00:00Z', until: '2026-11-20T00:00:00Z' },
+      'must be before until',
+    ],
+  ])('refuses bad arguments with an actionable tool error: %j', async (args, message) => {
+    const res = await client.callTool({ name: 'analyze_bots', arguments: args });
+    expect(res.isError).toBe(true);
+    expect((res.content as Array<{ text: string }>)[0]?.text).toContain(message);
+  });
+
+  it('says when a log is in no format it knows', async () => {
+    writeFileSync(join(logDir, 'weird.log'), 'hello\nworld\n');
+    const res = await client.callTool({
+      name: 'analyze_bots',
+      arguments: { paths: ['/var/log/nginx/weird.log'] },
+    });
+    expect(res.isError).toBe(true);
+    expect((res.content as Array<{ text: string }>)[0]?.text).toContain('could not recognise the log format');
+  });
+});
