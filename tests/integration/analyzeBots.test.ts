@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { CallToolResultSchema, type ProgressNotification } from '@modelcontextprotocol/sdk/types.js';
+import { CallToolResultSchema, type Progress } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningHttp } from '../../src/runtime.js';
 import { connectClient, startInProcess } from '../helpers/servers.js';
@@ -88,7 +88,7 @@ describe('analyze_bots over MCP', () => {
   });
 
   it('reports progress in bytes read when the client asks for it', async () => {
-    const progress: ProgressNotification['params'][] = [];
+    const progress: Progress[] = [];
     const res = await client.request(
       {
         method: 'tools/call',
