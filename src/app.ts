@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hostHeaderValidation } from '@modelcontextprotocol/sdk/server/middleware/hostHeaderValidation.js';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import type { BaselineStore } from './baselines/types.js';
+import type { Outbound } from './net/outbound.js';
 import type { Config } from './config.js';
 import { RpcCode, sendRpcError } from './http/jsonRpcError.js';
 import { originValidation } from './http/originValidation.js';
@@ -18,6 +19,7 @@ export interface AppDeps {
   logger: Logger;
   lifecycle: Lifecycle;
   baselines: BaselineStore;
+  outbound: Outbound;
   store?: SessionStore;
 }
 
@@ -32,7 +34,7 @@ const QUIET_PATHS = new Set(['/health', '/ready', '/metrics']);
 
 /** The HTTP surface: /mcp (streamable HTTP), /health, /ready, /metrics. */
 export function createApp(deps: AppDeps): App {
-  const { config, logger, lifecycle, baselines } = deps;
+  const { config, logger, lifecycle, baselines, outbound } = deps;
   const store = deps.store ?? new MemorySessionStore(config.SESSION_TTL_SECONDS * 1000);
   // The sessions gauge reads `sessions` lazily, at scrape time, after it exists.
   const metrics = createMetrics(() => sessions.size);
@@ -41,7 +43,7 @@ export function createApp(deps: AppDeps): App {
     lifecycle,
     logger,
     ttlSeconds: config.SESSION_TTL_SECONDS,
-    createServer: () => createMcpServer({ config, logger, metrics, baselines }),
+    createServer: () => createMcpServer({ config, logger, metrics, baselines, outbound }),
   });
 
   const app = express();

@@ -7,6 +7,7 @@ import { FileBaselineStore } from './baselines/fileBaselineStore.js';
 import type { BaselineStore } from './baselines/types.js';
 import type { Config } from './config.js';
 import { Lifecycle } from './lifecycle.js';
+import { createOutbound } from './net/outbound.js';
 import { createMcpServer } from './mcp/createMcpServer.js';
 import type { Logger } from './observability/logger.js';
 import type { SessionStore } from './session/sessionStore.js';
@@ -36,7 +37,8 @@ export async function startHttp(
 ): Promise<RunningHttp> {
   const lifecycle = new Lifecycle();
   const baselines = createBaselineStore(config);
-  const app = createApp({ config, logger, lifecycle, baselines, store: opts.store });
+  const outbound = createOutbound(config);
+  const app = createApp({ config, logger, lifecycle, baselines, outbound, store: opts.store });
   const http = app.express.listen(config.PORT, config.HOST);
   await new Promise<void>((resolve, reject) => {
     http.once('listening', resolve);
@@ -63,6 +65,7 @@ export async function startHttp(
       if (!idle) logger.warn({ inFlight: lifecycle.active }, 'grace period over; closing in-flight requests');
       await app.sessions.closeAll();
       await baselines.close();
+      outbound.close();
       http.closeAllConnections();
       await closed;
       logger.info('stopped');
@@ -74,12 +77,14 @@ export async function startHttp(
 
 export async function runStdio(config: Config, logger: Logger): Promise<() => Promise<void>> {
   const baselines = createBaselineStore(config);
-  const server = createMcpServer({ config, logger, baselines });
+  const outbound = createOutbound(config);
+  const server = createMcpServer({ config, logger, baselines, outbound });
   const transport = new StdioServerTransport();
   await server.connect(transport);
   logger.info('serving on stdio');
   return async () => {
     await server.close();
     await baselines.close();
+    outbound.close();
   };
 }

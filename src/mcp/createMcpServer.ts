@@ -4,6 +4,7 @@ import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/proto
 import type { CallToolResult, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { BaselineStore } from '../baselines/types.js';
 import type { Config } from '../config.js';
+import type { Outbound } from '../net/outbound.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { tools as allTools } from '../tools/index.js';
@@ -21,6 +22,7 @@ export interface ServerDeps {
   config: Config;
   logger: Logger;
   baselines: BaselineStore;
+  outbound: Outbound;
   metrics?: Metrics;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- see tools/index.ts
   tools?: ToolDefinition<any, any>[];
@@ -48,7 +50,7 @@ export function createMcpServer(deps: ServerDeps): McpServer {
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- see tools/index.ts
 function registerTool(server: McpServer, tool: ToolDefinition<any, any>, deps: ServerDeps): void {
-  const { config, logger, metrics, baselines } = deps;
+  const { config, logger, metrics, baselines, outbound } = deps;
   server.registerTool(
     tool.name,
     {
@@ -67,6 +69,7 @@ function registerTool(server: McpServer, tool: ToolDefinition<any, any>, deps: S
         host: { proc: config.HOST_PROC, sys: config.HOST_SYS, root: config.HOST_ROOT },
         logger: log,
         baselines,
+        outbound,
         signal: extra.signal,
         async progress(progress, total, message) {
           if (progressToken === undefined) return;

@@ -1,13 +1,21 @@
 import { z } from 'zod';
 import { type Allowlist, isAllowlisted, parseAllowlist } from '../audit/bots/allowlist.js';
-import { type AnalysisResult, BotAnalyzer, THREAT_LEVELS } from '../audit/bots/analyzer.js';
+import {
+  type AnalysisResult,
+  BotAnalyzer,
+  THREAT_LEVELS,
+  type VerifyOutcome,
+} from '../audit/bots/analyzer.js';
 import { CLIENT_CLASSES } from '../audit/bots/classify.js';
 import { detectFormat, type LineParser, PRESET_FORMATS, parserFor } from '../audit/logs/logFormat.js';
 import { LogPathError, resolveLogFiles, streamLines } from '../host/logFiles.js';
-import { defineTool, ToolError } from './types.js';
+import { defineTool, type ToolContext, ToolError } from './types.js';
 
 const MAX_LINE_BYTES = 16 * 1024;
 const DETECT_SAMPLE = 50;
+/** Claimed crawlers checked per call, busiest first; each costs up to two DNS queries. */
+const MAX_VERIFY = 100;
+const VERIFY_CONCURRENCY = 8;
 
 const levels = z.enum(THREAT_LEVELS);
 const classes = z.enum(CLIENT_CLASSES);
@@ -28,6 +36,7 @@ export const analyzeBotsOutput = {
     statusMix: counts.describe('Requests by status class: 2xx, 3xx, 4xx, 5xx'),
     requestsByClass: z.record(classes, z.number()).describe('Requests by client class (bot share by class)'),
     clientsByThreat: z.record(levels, z.number()),
+    botVerification: z.string().describe('What the DNS verification of claimed crawlers did'),
   }),
   clients: z
     .array(
@@ -44,8 +53,14 @@ export const analyzeBotsOutput = {
         threatLevel: levels,
         reasons: z.array(z.object({ id: z.string(), points: z.number(), evidence: z.string() })),
         verified: z
-          .enum(['not_claimed', 'unknown'])
-          .describe('For UAs claiming Google/Bing/Apple/Yandex/Baidu: DNS verification state'),
+          .enum(['not_claimed', 'verified', 'failed', 'unknown'])
+          .describe(
+            'For UAs claiming Google/Bing/Apple/Yandex/Baidu: reverse+forward DNS verdict (failed = a fake bot; unknown = DNS did not answer or not checked)',
+          ),
+        verification: z
+          .string()
+          .nullable()
+          .describe('The verifying host name, or why it failed or is unknown'),
         allowlisted: z.boolean().describe('Reported, never recommended for blocking'),
         firstSeen: z.string().nullable(),
         lastSeen: z.string().nullable(),
@@ -141,6 +156,12 @@ export const analyzeBotsTool = defineTool({
       .optional()
       .describe(
         'IPs, CIDRs or ua:<substring>; merged with BOT_ALLOWLIST_FILES. Reported, never recommended for blocking',
+      ),
+    verifyBots: z
+      .boolean()
+      .default(true)
+      .describe(
+        `Check claimed search-engine crawlers by reverse+forward DNS (the ${MAX_VERIFY} busiest); unanswered checks give "unknown"`,
       ),
     maxLines: z
       .number()
@@ -265,7 +286,10 @@ export const analyzeBotsTool = defineTool({
       if (ctx.signal.aborted) throw new ToolError('Cancelled by the client');
     }
 
-    const result = analyzer.finish(args.top);
+    const verification = args.verifyBots
+      ? await verifyClaims(ctx, analyzer.claimedEngines(), deadline)
+      : { verdicts: new Map<string, VerifyOutcome>(), note: 'not requested (verifyBots: false)' };
+    const result = analyzer.finish(args.top, verification.verdicts);
     const structured = {
       summary: {
         files: summaryFiles,
@@ -279,6 +303,7 @@ export const analyzeBotsTool = defineTool({
         statusMix: result.statusMix,
         requestsByClass: result.requestsByClass,
         clientsByThreat: result.clientsByThreat,
+        botVerification: verification.note,
       },
       clients: result.clients,
       clusters: result.clusters,
@@ -342,4 +367,34 @@ function summarize(
     );
   if (s.partial) lines.push(`PARTIAL: ${s.stoppedBecause}; narrow with since/until or fewer paths.`);
   return lines.join('\n');
+}
+
+/** DNS-checks the busiest claimed crawlers, a few at a time, within the call's deadline. */
+async function verifyClaims(
+  ctx: ToolContext,
+  claimed: Array<{ ip: string; engine: string }>,
+  deadline: number,
+): Promise<{ verdicts: Map<string, VerifyOutcome>; note: string }> {
+  const verdicts = new Map<string, VerifyOutcome>();
+  if (claimed.length === 0) return { verdicts, note: 'no client claimed a verifiable search engine' };
+  const verifier = ctx.outbound.botVerifier;
+  const chosen = claimed.slice(0, MAX_VERIFY);
+  let next = 0;
+  const worker = async () => {
+    while (next < chosen.length && !ctx.signal.aborted && Date.now() < deadline) {
+      const c = chosen[next++] as { ip: string; engine: string };
+      verdicts.set(c.ip, await verifier.verify(c.ip, c.engine));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(VERIFY_CONCURRENCY, chosen.length) }, worker));
+  const tally = { verified: 0, failed: 0, unknown: 0 };
+  for (const v of verdicts.values()) tally[v.verdict]++;
+  const skipped = claimed.length - verdicts.size;
+  return {
+    verdicts,
+    note:
+      `${claimed.length} claimed: ${tally.verified} verified, ${tally.failed} failed (fake), ${tally.unknown} unknown` +
+      (skipped > 0 ? `, ${skipped} not checked (only the ${MAX_VERIFY} busiest, within the deadline)` : '') +
+      (verifier.available ? '' : '; DNS is failing, its breaker is open'),
+  };
 }

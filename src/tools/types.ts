@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import type { BaselineStore } from '../baselines/types.js';
 import type { Config } from '../config.js';
 import type { HostPaths } from '../host/hostPaths.js';
+import type { Outbound } from '../net/outbound.js';
 import type { Logger } from '../observability/logger.js';
 
 /** What a handler may use. Tools never see express, transports or Redis. */
@@ -12,6 +13,8 @@ export interface ToolContext {
   logger: Logger;
   /** Stored health-check results (files under DATA_DIR). */
   baselines: BaselineStore;
+  /** Network clients behind breakers and retries (DNS for bot verification). */
+  outbound: Outbound;
   /** Aborted when the client cancels the call or the session ends. */
   signal: AbortSignal;
   /** Reports progress when the client asked for it (a progress token); a no-op otherwise. */

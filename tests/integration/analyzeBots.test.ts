@@ -7,6 +7,7 @@ import { CallToolResultSchema, type Progress } from '@modelcontextprotocol/sdk/t
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningHttp } from '../../src/runtime.js';
 import { connectClient, startInProcess } from '../helpers/servers.js';
+import { type DnsStub, startDnsStub } from '../helpers/dnsStub.js';
 import { generateTraffic } from '../helpers/trafficGenerator.js';
 
 const root = mkdtempSync(join(tmpdir(), 'bots-it-'));
@@ -14,16 +15,25 @@ const logDir = join(root, 'var/log/nginx');
 const traffic = generateTraffic();
 let server: RunningHttp;
 let client: Client;
+let dns: DnsStub;
 
 type Result = {
   summary: Record<string, unknown> & {
+    botVerification: string;
     requests: number;
     parsed: number;
     lines: number;
     files: Array<{ path: string; format: string | null }>;
     skipped: Record<string, number>;
   };
-  clients: Array<{ ip: string; threatLevel: string; allowlisted: boolean }>;
+  clients: Array<{
+    ip: string;
+    threatLevel: string;
+    allowlisted: boolean;
+    verified: string;
+    verification: string | null;
+    reasons: Array<{ id: string }>;
+  }>;
   clusters: Array<{ kind: string; ipCount: number }>;
   recommendations: { addresses: string[]; nftables: string[] };
   partial: boolean;
@@ -48,13 +58,31 @@ beforeAll(async () => {
   );
   writeFileSync(join(root, 'allow.txt'), '# our office\n198.51.100.150\nua:sqlmap\n');
   writeFileSync(join(logDir, 'big.log'), `${traffic.lines.join('\n')}\n`.repeat(40));
-  server = await startInProcess({ HOST_ROOT: root, BOT_ALLOWLIST_FILES: join(root, 'allow.txt') });
+  // DNS answers from a stub on loopback: .10 and .20 are the real crawlers, .11 only claims to be Googlebot.
+  dns = await startDnsStub({
+    ptr: {
+      '192.0.2.10': ['crawl-192-0-2-10.googlebot.com'],
+      '192.0.2.11': ['host-11.dsl.example.net'],
+      '192.0.2.20': ['msnbot-192-0-2-20.search.msn.com'],
+    },
+    a: {
+      'crawl-192-0-2-10.googlebot.com': ['192.0.2.10'],
+      'msnbot-192-0-2-20.search.msn.com': ['192.0.2.20'],
+    },
+  });
+  server = await startInProcess({
+    HOST_ROOT: root,
+    BOT_ALLOWLIST_FILES: join(root, 'allow.txt'),
+    DNS_SERVERS: dns.server,
+    DNS_TIMEOUT_MS: '300',
+  });
   client = await connectClient(server.url);
 });
 
 afterAll(async () => {
   await client?.close();
   await server?.shutdown('test done');
+  await dns?.close();
   rmSync(root, { recursive: true, force: true });
 });
 
@@ -73,6 +101,39 @@ describe('analyze_bots over MCP', () => {
     expect(r.recommendations.addresses).toContain('198.51.100.151');
     expect(r.clusters.some((k) => k.kind === 'shared_user_agent' && k.ipCount === 40)).toBe(true);
     expect(r.partial).toBe(false);
+  });
+
+  it('verifies claimed crawlers by DNS and calls the fake one out', async () => {
+    const r = await analyze({ paths: ['/var/log/nginx/access.log*'], top: 500 });
+    const c = new Map(r.clients.map((x) => [x.ip, x]));
+    expect(c.get('192.0.2.10')).toMatchObject({
+      verified: 'verified',
+      verification: 'crawl-192-0-2-10.googlebot.com',
+    });
+    expect(c.get('192.0.2.20')).toMatchObject({ verified: 'verified' });
+    const fake = c.get('192.0.2.11');
+    expect(fake?.verified).toBe('failed');
+    expect(fake?.reasons[0]?.id).toBe('fake_search_engine');
+    expect(['high', 'critical']).toContain(fake?.threatLevel);
+    expect(r.recommendations.addresses).toContain('192.0.2.11');
+    expect(r.recommendations.addresses).not.toContain('192.0.2.10');
+    expect(r.summary.botVerification).toBe('3 claimed: 2 verified, 1 failed (fake), 0 unknown');
+  });
+
+  it('still answers, with "unknown", when DNS is dead', async () => {
+    dns.silent = true;
+    try {
+      // Fresh IPs (the cache would answer for the known ones): the crawlers' lines moved to .14x.
+      const lines = traffic.lines
+        .filter((l) => /^192\.0\.2\.1\d /.test(l))
+        .map((l) => l.replace(/^192\.0\.2\.1(\d)/, '192.0.2.14$1'));
+      writeFileSync(join(logDir, 'dead-dns.log'), `${lines.join('\n')}\n`);
+      const r = await analyze({ paths: ['/var/log/nginx/dead-dns.log'] });
+      expect(r.clients.find((x) => x.ip === '192.0.2.140')?.verified).toBe('unknown');
+      expect(r.summary.botVerification).toMatch(/^2 claimed: 0 verified, 0 failed \(fake\), 2 unknown/);
+    } finally {
+      dns.silent = false;
+    }
   });
 
   it('keeps only the requested time window', async () => {

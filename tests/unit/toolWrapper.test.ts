@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { FileBaselineStore } from '../../src/baselines/fileBaselineStore.js';
 import { createMcpServer } from '../../src/mcp/createMcpServer.js';
+import { createOutbound } from '../../src/net/outbound.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { createMetrics } from '../../src/observability/metrics.js';
 import { defineTool, ToolError } from '../../src/tools/types.js';
@@ -45,6 +46,7 @@ beforeAll(async () => {
     logger: createLogger('silent'),
     metrics,
     baselines,
+    outbound: createOutbound(configFrom({})),
     tools: [failing],
   });
   const [a, b] = InMemoryTransport.createLinkedPair();

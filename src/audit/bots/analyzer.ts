@@ -5,6 +5,12 @@
 import { blockRecommendations, type BlockRecommendations, subnetOf } from './blockRules.js';
 import { CLIENT_CLASSES, type ClientClass, UaClassifier } from './classify.js';
 import type { LogEntry } from '../logs/logFormat.js';
+
+export type Verdict = 'verified' | 'failed' | 'unknown';
+export interface VerifyOutcome {
+  verdict: Verdict;
+  detail: string;
+}
 import { LOGIN_PATH, probeOf } from './sensitivePaths.js';
 
 export const THREAT_LEVELS = ['none', 'low', 'medium', 'high', 'critical'] as const;
@@ -56,8 +62,10 @@ export interface ClientReport {
   threatScore: number;
   threatLevel: ThreatLevel;
   reasons: Reason[];
-  /** Claimed search engine checked by DNS: not done in this version, so "unknown" when claimed. */
-  verified: 'not_claimed' | 'unknown';
+  /** For UAs claiming a search engine: the reverse+forward DNS check's verdict. */
+  verified: 'not_claimed' | Verdict;
+  /** The PTR host that verified it, or why it failed or is unknown. */
+  verification: string | null;
   allowlisted: boolean;
   firstSeen: string | null;
   lastSeen: string | null;
@@ -226,9 +234,18 @@ export class BotAnalyzer {
     return this.clients.size;
   }
 
-  finish(top: number): AnalysisResult {
+  /** IPs whose UA claims a DNS-verifiable search engine, busiest first. */
+  claimedEngines(): Array<{ ip: string; engine: string; requests: number }> {
+    const out: Array<{ ip: string; engine: string; requests: number }> = [];
+    for (const [ip, c] of this.clients)
+      if (c.claimsEngine) out.push({ ip, engine: c.claimsEngine, requests: c.requests });
+    return out.sort((a, b) => b.requests - a.requests);
+  }
+
+  /** `verdicts`: DNS outcomes per claimed IP; a claimed IP without one stays "unknown". */
+  finish(top: number, verdicts: Map<string, VerifyOutcome> = new Map()): AnalysisResult {
     const reports: ClientReport[] = [];
-    for (const [ip, c] of this.clients) reports.push(this.report(ip, c));
+    for (const [ip, c] of this.clients) reports.push(this.report(ip, c, verdicts.get(ip)));
     reports.sort(
       (a, b) => b.threatScore - a.threatScore || b.requests - a.requests || a.ip.localeCompare(b.ip),
     );
@@ -316,15 +333,25 @@ export class BotAnalyzer {
     };
   }
 
-  private report(ip: string, c: ClientState): ClientReport {
+  private report(ip: string, c: ClientState, outcome: VerifyOutcome | undefined): ClientReport {
     const uas = [...c.userAgents].sort((a, b) => b[1] - a[1]).map(([ua]) => ua);
     const primary = uas[0] ?? '';
     const cls = this.ua.classify(primary);
     const reasons = scoreClient(c);
-    const score = Math.min(
+    const verdict: Verdict | undefined = c.claimsEngine ? (outcome?.verdict ?? 'unknown') : undefined;
+    if (verdict === 'failed') {
+      reasons.unshift({
+        id: 'fake_search_engine',
+        points: 55,
+        evidence: `claims to be ${c.claimsEngine}'s crawler, but DNS says otherwise: ${outcome?.detail ?? ''}`,
+      });
+    }
+    let score = Math.min(
       100,
       reasons.reduce((s, r) => s + r.points, 0),
     );
+    // A verified crawler follows links, stale ones included: it may look odd, it is not an attacker.
+    if (verdict === 'verified') score = Math.min(score, 25);
     const allowlisted = this.opts.isAllowed(ip, primary);
     return {
       ip,
@@ -338,7 +365,8 @@ export class BotAnalyzer {
       threatScore: score,
       threatLevel: levelOf(score),
       reasons,
-      verified: c.claimsEngine ? 'unknown' : 'not_claimed',
+      verified: verdict ?? 'not_claimed',
+      verification: c.claimsEngine ? (outcome?.detail ?? 'not checked') : null,
       allowlisted,
       firstSeen: Number.isFinite(c.first) ? new Date(c.first).toISOString() : null,
       lastSeen: Number.isFinite(c.last) ? new Date(c.last).toISOString() : null,
