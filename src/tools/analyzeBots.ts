@@ -124,7 +124,7 @@ export const analyzeBotsTool = defineTool({
     '(humans, search engines, AI crawlers, SEO tools, monitors, feed readers, libraries, scanners, unknown automation), ' +
     'scores each IP 0-100 with reasons (sensitive-path probes, login POST floods, rates, error ratios, UA rotation, ' +
     'scanner or empty UAs), finds botnets (many IPs sharing a UA, dense hostile subnets) and prints block commands ' +
-    'for nftables, iptables, CSF and nginx. Paths must lie under AUDIT_ALLOWED_PATHS. Reads ~0.5-1 M lines/s; big ' +
+    'for nftables, iptables, CSF and nginx. Paths must lie under AUDIT_ALLOWED_PATHS. Reads ~200k lines/s on one core; big ' +
     'logs report progress and stop at the deadline with partial results.',
   inputSchema: {
     paths: z

@@ -92,7 +92,23 @@ class Counter {
   readonly map = new Map<string, number>();
   add(key: string, n = 1): void {
     this.map.set(key, (this.map.get(key) ?? 0) + n);
-    if (this.map.size > MAX_COUNTERS) for (const [k, v] of this.map) if (v <= 1) this.map.delete(k);
+    if (this.map.size > MAX_COUNTERS) this.prune();
+  }
+  /**
+   * Drops the rarest keys down to 80% of the cap, so a prune always frees room (dropping only
+   * count-1 keys could free nothing and run again on every add). Tops become approximate.
+   */
+  private prune(): void {
+    const counts = [...this.map.values()].sort((a, b) => a - b);
+    const cut = counts[this.map.size - Math.floor(MAX_COUNTERS * 0.8)] ?? 0;
+    let excess = this.map.size - Math.floor(MAX_COUNTERS * 0.8);
+    for (const [k, v] of this.map) {
+      if (excess <= 0) break;
+      if (v <= cut) {
+        this.map.delete(k);
+        excess--;
+      }
+    }
   }
   top(n: number): Array<{ key: string; count: number }> {
     return [...this.map]
