@@ -193,6 +193,31 @@ describe('analyze_bots over MCP', () => {
     expect((res.content as Array<{ text: string }>)[0]?.text).toContain(message);
   });
 
+  it('breaks traffic down per virtual host and filters by domain', async () => {
+    const vhostLines = traffic.lines
+      .slice(0, 600)
+      .map((l, i) => `${i % 3 === 0 ? 'shop.example' : 'blog.example'}:443 ${l}`);
+    writeFileSync(join(logDir, 'other_vhosts_access.log'), `${vhostLines.join('\n')}\n`);
+    const all = await client.callTool({
+      name: 'analyze_bots',
+      arguments: { paths: ['/var/log/nginx/other_vhosts_access.log'] },
+    });
+    const r = all.structuredContent as Result & {
+      domains: Array<{ domain: string; requests: number; botPercent: number }>;
+    };
+    expect(r.summary.files[0]?.format).toBe('vhost_combined');
+    expect(r.domains.map((d) => [d.domain, d.requests])).toEqual([
+      ['blog.example', 400],
+      ['shop.example', 200],
+    ]);
+    const shop = await analyze({
+      paths: ['/var/log/nginx/other_vhosts_access.log'],
+      domains: ['Shop.Example'],
+    });
+    expect(shop.summary.requests).toBe(200);
+    expect(shop.summary.skipped.other_domain).toBe(400);
+  });
+
   it('says when a log is in no format it knows', async () => {
     writeFileSync(join(logDir, 'weird.log'), 'hello\nworld\n');
     const res = await client.callTool({
