@@ -38,6 +38,7 @@ export function createApp(deps: AppDeps): App {
   const store = deps.store ?? new MemorySessionStore(config.SESSION_TTL_SECONDS * 1000);
   // The sessions gauge reads `sessions` lazily, at scrape time, after it exists.
   const metrics = createMetrics(() => sessions.size);
+  outbound.registerMetrics(metrics.registry);
   const sessions = new HttpSessions({
     store,
     lifecycle,

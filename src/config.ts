@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
+import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 import { DEFAULT_THRESHOLDS, type Thresholds } from './audit/health/thresholds.js';
 import { loadThresholdsFile } from './thresholdsFile.js';
@@ -37,6 +38,20 @@ function isDnsServer(s: string): boolean {
   const host = m?.[1] ?? m?.[2];
   return Boolean(m && host && isIP(host) && Number(m[3]) > 0 && Number(m[3]) < 65536);
 }
+
+/** Comma-separated IPs/CIDRs, each parsed by ipaddr.js. */
+const cidrList = z
+  .string()
+  .transform((s) =>
+    s
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean),
+  )
+  .refine((a) => a.every((c) => (c.includes('/') ? ipaddr.isValidCIDR(c) : ipaddr.isValid(c))), {
+    error: 'must be a comma-separated list of IPs or CIDRs (e.g. 10.0.0.0/8,2001:db8::/32)',
+  })
+  .optional();
 
 const absolutePath = z.string().refine((p) => p.startsWith('/'), { error: 'must be an absolute path' });
 
@@ -97,7 +112,32 @@ export const envSchema = z.object({
       error: 'must be a comma-separated list of IP or IP:port (IPv6 as [addr]:port)',
     })
     .optional(),
-  DNS_TIMEOUT_MS: intInRange(100, 30_000).default(2000),
+  OUTBOUND_TIMEOUT_MS: intInRange(100, 120_000).default(5000),
+  RETRY_COUNT: intInRange(0, 10).default(2),
+  RETRY_MIN_MS: intInRange(1, 60_000).default(100),
+  RETRY_MAX_MS: intInRange(1, 300_000).default(2000),
+  BREAKER_ERROR_PERCENT: intInRange(1, 100).default(50),
+  BREAKER_VOLUME: intInRange(1, 10_000).default(5),
+  BREAKER_RESET_MS: intInRange(100, 3_600_000).default(30_000),
+  BREAKER_MAX: intInRange(10, 1_000_000).default(1000),
+  OUTBOUND_DENY_PRIVATE: z
+    .enum(['true', 'false'], { error: 'must be true or false' })
+    .default('false')
+    .transform((v) => v === 'true'),
+  OUTBOUND_ALLOW: cidrList,
+  OUTBOUND_DENY: cidrList,
+  NTP_SERVERS: z
+    .string()
+    .transform((s) =>
+      s
+        .split(',')
+        .map((p) => p.trim())
+        .filter(Boolean),
+    )
+    .refine((a) => a.length > 0 && a.every((h) => /^[\w.:[\]-]+$/.test(h)), {
+      error: 'must be a comma-separated list of host names or IPs (optionally :port)',
+    })
+    .default(['pool.ntp.org']),
 });
 
 export type Env = z.infer<typeof envSchema>;

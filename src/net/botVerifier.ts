@@ -30,12 +30,12 @@ export class BotVerifier {
     // One try per query here: retries belong to the resilience layer, which also counts failures.
     this.resolver = new Resolver({ timeout: opts.timeoutMs, tries: 1 });
     if (opts.servers && opts.servers.length > 0) this.resolver.setServers(opts.servers);
-    this.target = `dns:${this.resolver.getServers().join(',')}`;
+    this.target = this.resolver.getServers().join(',');
   }
 
   /** Whether DNS is answering at all (the breaker is not open). */
   get available(): boolean {
-    return this.resilience.state(this.target) !== 'open';
+    return this.resilience.state('dns', this.target) !== 'open';
   }
 
   async verify(ip: string, engine: string): Promise<VerifyOutcome> {
@@ -58,10 +58,11 @@ export class BotVerifier {
       try {
         // resolvePtr, not reverse(): reverse() reports a timeout as ENOTFOUND, which would brand a
         // real crawler a fake whenever DNS is down.
-        hosts = await this.resilience.call(
+        hosts = await this.resilience.guarded(
+          'dns',
           this.target,
           () => this.resolver.resolvePtr(arpaName(ip)),
-          isAnswer,
+          { isAnswer },
         );
       } catch (err) {
         if (isAnswer(err)) return { verdict: 'failed', detail: `${ip} has no reverse DNS name` };
@@ -78,10 +79,11 @@ export class BotVerifier {
       const family = ip.includes(':') ? 'AAAA' : 'A';
       let addrs: string[];
       try {
-        addrs = await this.resilience.call(
+        addrs = await this.resilience.guarded(
+          'dns',
           this.target,
           () => (family === 'A' ? this.resolver.resolve4(host) : this.resolver.resolve6(host)),
-          isAnswer,
+          { isAnswer },
         );
       } catch (err) {
         if (isAnswer(err)) return { verdict: 'failed', detail: `${host} has no ${family} record` };

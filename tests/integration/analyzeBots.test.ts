@@ -74,7 +74,8 @@ beforeAll(async () => {
     HOST_ROOT: root,
     BOT_ALLOWLIST_FILES: join(root, 'allow.txt'),
     DNS_SERVERS: dns.server,
-    DNS_TIMEOUT_MS: '300',
+    OUTBOUND_TIMEOUT_MS: '300',
+    RETRY_COUNT: '0',
   });
   client = await connectClient(server.url);
 });

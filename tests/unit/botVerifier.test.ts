@@ -23,8 +23,12 @@ const verifier = (opts: { timeoutMs?: number; volumeThreshold?: number } = {}) =
   const resilience = new Resilience({
     timeoutMs: opts.timeoutMs ?? 1000,
     retries: 1,
+    retryMinMs: 10,
+    retryMaxMs: 50,
+    errorThresholdPercentage: 50,
     volumeThreshold: opts.volumeThreshold ?? 3,
     resetTimeoutMs: 60_000,
+    maxBreakers: 100,
   });
   return {
     resilience,
@@ -77,13 +81,15 @@ describe('search-engine verification by reverse and forward DNS', () => {
       for (const ip of ['192.0.2.201', '192.0.2.202', '192.0.2.203'])
         outcomes.push(await v.verify(ip, 'Google'));
       expect(outcomes.map((o) => o.verdict)).toEqual(['unknown', 'unknown', 'unknown']);
-      expect(resilience.state(`dns:${stub.server}`)).toBe('open');
+      expect(resilience.state('dns', stub.server)).toBe('open');
       expect(v.available).toBe(false);
       const queries = stub.queries.length;
       const t = performance.now();
       const fast = await v.verify('192.0.2.204', 'Google');
       expect(fast.verdict).toBe('unknown');
-      expect(fast.detail).toContain('is failing; calls paused');
+      expect(fast.detail).toContain(
+        `dns target ${stub.server} is failing; calls are paused, retry after 60 s`,
+      );
       expect(stub.queries.length).toBe(queries);
       expect(performance.now() - t).toBeLessThan(100);
     } finally {

@@ -105,7 +105,7 @@ describe('labelled synthetic traffic', () => {
 
 describe('the real Apache sample (elastic, 10,000 lines)', () => {
   const lines = readFileSync(
-    join(import.meta.dirname, '../../../shared/fixtures/logs/elastic-apache-10k.log'),
+    join(import.meta.dirname, '../fixtures/logs/elastic-apache-10k.log'),
     'utf8',
   ).split('\n');
   const r = analyze(lines.filter(Boolean));

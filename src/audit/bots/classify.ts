@@ -42,7 +42,7 @@ const EXTRA: Array<{ pattern: RegExp; cls: ClientClass; name: string }> = [
   { pattern: /\bl9explore\b|\bl9tcpid\b/i, cls: 'scanner', name: 'LeakIX' },
   { pattern: /\bzmap\b/i, cls: 'scanner', name: 'ZMap' },
   { pattern: /^Hello,? World/i, cls: 'scanner', name: 'Hello World probe' },
-  // Feed readers and an SEO crawler seen in the real Apache sample (../shared/fixtures/logs).
+  // Feed readers and an SEO crawler seen in the real Apache sample (tests/fixtures/logs/elastic-apache-10k.log).
   {
     pattern: /UniversalFeedParser|Feed ?Fetcher|Liferea|Newsify|aggregator:Spinn3r/i,
     cls: 'feed_reader',
