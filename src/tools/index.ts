@@ -1,4 +1,5 @@
 import { analyzeBotsTool } from './analyzeBots.js';
+import { checkTlsTool } from './checkTls.js';
 import { compareBaselinesTool } from './compareBaselines.js';
 import { detectSystemTool } from './detectSystem.js';
 import { runHealthCheckTool } from './runHealthCheck.js';
@@ -11,4 +12,5 @@ export const tools: ToolDefinition<any, any>[] = [
   runHealthCheckTool,
   compareBaselinesTool,
   analyzeBotsTool,
+  checkTlsTool,
 ];

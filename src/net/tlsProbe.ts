@@ -1,0 +1,282 @@
+/**
+ * Connects to a TLS server the way a careful client would and records what it saw: the chain,
+ * verification against the system CAs (plus an optional CA file), the negotiated protocol and
+ * cipher, OCSP stapling, which protocol versions it accepts, and for HTTPS the response headers.
+ * Every connection goes to the SSRF-checked address, through the resilience layer.
+ */
+import { X509Certificate } from 'node:crypto';
+import { request as httpsRequest } from 'node:https';
+import { isIP } from 'node:net';
+import {
+  checkServerIdentity,
+  connect,
+  type ConnectionOptions,
+  type DetailedPeerCertificate,
+  rootCertificates,
+  type TLSSocket,
+} from 'node:tls';
+import { AsnConvert } from '@peculiar/asn1-schema';
+import { Certificate } from '@peculiar/asn1-x509';
+import { judgeSecurityHeaders } from '../audit/http/securityHeaders.js';
+import {
+  type CertInfo,
+  type ProtocolSupport,
+  SIGNATURE_ALGORITHMS,
+  type TlsFacts,
+  TLS_VERSIONS,
+  type TlsVersion,
+} from '../audit/tls/tlsAnalysis.js';
+import type { Resilience } from '../resilience/resilience.js';
+import type { ResolvedTarget } from './ssrf.js';
+
+/** Lets the probe complete handshakes with weak servers so it can report on them. */
+const PROBE_CIPHERS = 'DEFAULT:@SECLEVEL=0';
+
+export interface TlsTarget {
+  /** As given: host, host:port or https://host[:port]/path. */
+  input: string;
+  host: string;
+  port: number;
+  path: string;
+  https: boolean;
+}
+
+export class TargetError extends Error {
+  override name = 'TargetError';
+}
+
+/** Parses `host`, `host:port`, `[v6]:port` or `https://host[:port]/path`. */
+export function parseTlsTarget(input: string): TlsTarget {
+  const s = input.trim();
+  let url: URL;
+  try {
+    url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(s) ? s : `https://${s}`);
+  } catch {
+    throw new TargetError(`"${input}" is not a host, host:port or https:// URL`);
+  }
+  if (url.protocol !== 'https:')
+    throw new TargetError(`"${input}": only https:// URLs or host[:port] can be checked for TLS`);
+  if (url.username || url.password)
+    throw new TargetError(`"${input}": credentials in the URL are not accepted`);
+  const port = url.port ? Number(url.port) : 443;
+  const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+  return {
+    input: s,
+    host,
+    port,
+    path: `${url.pathname}${url.search}` || '/',
+    https: /^https:\/\//i.test(s) || port === 443,
+  };
+}
+
+export interface ProbeOptions {
+  servername?: string;
+  ca?: string;
+  checkProtocols: boolean;
+  checkHeaders: boolean;
+  timeoutMs: number;
+  signal: AbortSignal;
+}
+
+interface Handshake {
+  socket: TLSSocket;
+  ocsp: Buffer | null | undefined;
+}
+
+function handshake(
+  resolved: ResolvedTarget,
+  port: number,
+  servername: string | undefined,
+  extra: { minVersion?: TlsVersion; maxVersion?: TlsVersion; ca?: string; requestOCSP?: boolean },
+  signal: AbortSignal,
+): Promise<Handshake> {
+  return new Promise((resolve, reject) => {
+    let ocsp: Buffer | null | undefined;
+    // requestOCSP is a TLSSocket option that connect() passes on; @types/node omits it here.
+    const options: ConnectionOptions & { requestOCSP?: boolean } = {
+      host: resolved.address,
+      port,
+      servername,
+      rejectUnauthorized: false,
+      ciphers: PROBE_CIPHERS,
+      minVersion: extra.minVersion ?? 'TLSv1',
+      maxVersion: extra.maxVersion ?? 'TLSv1.3',
+      ca: extra.ca ? [...rootCertificates, extra.ca] : undefined,
+      requestOCSP: extra.requestOCSP ?? false,
+    };
+    const socket = connect(options);
+    const onAbort = () => socket.destroy(Object.assign(new Error('aborted'), { code: 'ABORT_ERR' }));
+    if (signal.aborted) onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    socket.once('close', () => signal.removeEventListener('abort', onAbort));
+    socket.once('OCSPResponse', (r: Buffer) => (ocsp = r));
+    socket.once('secureConnect', () => resolve({ socket, ocsp }));
+    socket.once('error', (err) => {
+      socket.destroy();
+      reject(err);
+    });
+  });
+}
+
+function certInfo(c: DetailedPeerCertificate): CertInfo {
+  const x = new X509Certificate(c.raw);
+  const key = x.publicKey;
+  const details = key.asymmetricKeyDetails ?? {};
+  let sigOid = 'unknown';
+  try {
+    sigOid = AsnConvert.parse(c.raw, Certificate).signatureAlgorithm.algorithm;
+  } catch {
+    /* unparsable: reported as unknown */
+  }
+  const keyType = key.asymmetricKeyType ?? 'unknown';
+  const curve = details.namedCurve ?? null;
+  return {
+    subject: x.subject.replace(/\n/g, ', '),
+    issuer: x.issuer.replace(/\n/g, ', '),
+    sans: (x.subjectAltName ?? '').split(', ').filter(Boolean),
+    serial: x.serialNumber,
+    validFrom: new Date(x.validFrom).toISOString(),
+    validTo: new Date(x.validTo).toISOString(),
+    keyType,
+    keyBits:
+      details.modulusLength ?? (curve ? Number(/(\d{3})/.exec(curve)?.[1] ?? Number.NaN) || null : null),
+    curve,
+    signatureAlgorithm: SIGNATURE_ALGORITHMS[sigOid] ?? sigOid,
+    sha256: x.fingerprint256,
+    selfIssued: x.subject === x.issuer,
+  };
+}
+
+/** Leaf first, then each issuer: node links them, up to the trust-store root when verified (a root links to itself). */
+function chainOf(socket: TLSSocket): CertInfo[] {
+  const out: CertInfo[] = [];
+  const seen = new Set<string>();
+  let c: DetailedPeerCertificate | undefined = socket.getPeerCertificate(true);
+  while (c && c.raw && !seen.has(c.fingerprint256)) {
+    seen.add(c.fingerprint256);
+    out.push(certInfo(c));
+    c = c.issuerCertificate;
+  }
+  return out;
+}
+
+export async function probeTls(
+  target: TlsTarget,
+  resolved: ResolvedTarget,
+  resilience: Resilience,
+  opts: ProbeOptions,
+): Promise<TlsFacts> {
+  const servername = opts.servername ?? (isIP(target.host) ? undefined : target.host);
+  const key = `${resolved.address}:${target.port}`;
+  const main = await resilience.guarded(
+    'tls',
+    key,
+    (signal) =>
+      handshake(
+        resolved,
+        target.port,
+        servername,
+        { ca: opts.ca, requestOCSP: true },
+        AbortSignal.any([signal, opts.signal]),
+      ),
+    { signal: opts.signal },
+  );
+  const { socket } = main;
+  const chain = chainOf(socket);
+  const leafRaw = socket.getPeerCertificate(true);
+  const identityHost = servername ?? target.host;
+  const identityError = leafRaw?.raw ? checkServerIdentity(identityHost, leafRaw) : undefined;
+  const facts: TlsFacts = {
+    target: target.input,
+    host: target.host,
+    port: target.port,
+    address: resolved.address,
+    servername: servername ?? null,
+    chain,
+    authorized: socket.authorized,
+    authorizationError: socket.authorizationError
+      ? String((socket.authorizationError as Error & { code?: string }).code ?? socket.authorizationError)
+      : null,
+    hostnameError: identityError ? identityError.message : null,
+    protocol: socket.getProtocol(),
+    cipher: socket.getCipher()?.standardName ?? socket.getCipher()?.name ?? null,
+    protocols: {},
+    ocspStapled: main.ocsp === undefined ? null : main.ocsp !== null && main.ocsp.length > 0,
+    headers: null,
+  };
+  socket.destroy();
+
+  if (opts.checkProtocols) {
+    const results = await Promise.all(
+      TLS_VERSIONS.map(async (v): Promise<[TlsVersion, ProtocolSupport]> => {
+        try {
+          const h = await handshake(
+            resolved,
+            target.port,
+            servername,
+            { minVersion: v, maxVersion: v },
+            AbortSignal.any([AbortSignal.timeout(opts.timeoutMs), opts.signal]),
+          );
+          h.socket.destroy();
+          return [v, 'accepted'];
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code ?? '';
+          // The local OpenSSL cannot speak it at all: no verdict on the server.
+          if (code === 'ERR_SSL_NO_PROTOCOLS_AVAILABLE' || code === 'ERR_TLS_INVALID_PROTOCOL_VERSION')
+            return [v, 'cannot_test'];
+          return [v, 'refused'];
+        }
+      }),
+    );
+    facts.protocols = Object.fromEntries(results);
+  }
+  if (opts.checkHeaders && target.https) {
+    try {
+      const headers = await resilience.guarded(
+        'https',
+        key,
+        (signal) => fetchHeaders(target, resolved, servername, AbortSignal.any([signal, opts.signal])),
+        {
+          signal: opts.signal,
+        },
+      );
+      facts.headers = judgeSecurityHeaders(headers, { https: true });
+    } catch {
+      facts.headers = null; // reported by the caller as "headers not checked"
+    }
+  }
+  return facts;
+}
+
+/** GET the path over TLS to the checked address and keep only the response headers. */
+function fetchHeaders(
+  target: TlsTarget,
+  resolved: ResolvedTarget,
+  servername: string | undefined,
+  signal: AbortSignal,
+): Promise<Record<string, string | string[] | undefined>> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(
+      {
+        host: resolved.address,
+        port: target.port,
+        path: target.path,
+        method: 'GET',
+        servername,
+        headers: {
+          host: target.port === 443 ? target.host : `${target.host}:${target.port}`,
+          'user-agent': 'server-audit-mcp check_tls',
+        },
+        rejectUnauthorized: false,
+        ciphers: PROBE_CIPHERS,
+        signal,
+      },
+      (res) => {
+        resolve(res.headers);
+        res.destroy();
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}

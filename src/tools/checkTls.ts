@@ -1,0 +1,267 @@
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { SEVERITIES, worstFirst } from '../audit/findings.js';
+import { scoreFindings } from '../audit/health/score.js';
+import { analyzeTls, TLS_VERSIONS } from '../audit/tls/tlsAnalysis.js';
+import { confinePath, PathNotAllowedError } from '../host/confine.js';
+import { SsrfError } from '../net/ssrf.js';
+import { parseTlsTarget, probeTls, TargetError } from '../net/tlsProbe.js';
+import { BreakerOpenError } from '../resilience/resilience.js';
+import { findingSchema } from './runHealthCheck.js';
+import { defineTool, type ToolContext, ToolError } from './types.js';
+
+const CONCURRENCY = 8;
+
+const certSchema = z.object({
+  subject: z.string(),
+  issuer: z.string(),
+  sans: z.array(z.string()),
+  serial: z.string(),
+  validFrom: z.string(),
+  validTo: z.string(),
+  keyType: z.string(),
+  keyBits: z.number().nullable(),
+  curve: z.string().nullable(),
+  signatureAlgorithm: z.string(),
+  sha256: z.string(),
+  selfIssued: z.boolean(),
+});
+
+const targetResult = z.object({
+  target: z.string(),
+  host: z.string().nullable(),
+  port: z.number().nullable(),
+  address: z.string().nullable().describe('The checked IP the probe connected to'),
+  status: z.enum(['ok', 'warning', 'critical', 'error']),
+  error: z.string().nullable().describe('Why the target could not be checked'),
+  grade: z.string().nullable().describe('SSL Labs-style: A+, A, A-, B, C, F, T (trust problem)'),
+  gradeReasons: z.array(z.string()).describe('What capped the grade'),
+  daysRemaining: z.number().nullable(),
+  certificate: certSchema.nullable().describe('The leaf'),
+  chain: z
+    .array(certSchema)
+    .describe(
+      'Leaf first, then the issuers: the verified path up to the trusted root when trusted, else what the server sent',
+    ),
+  trusted: z.boolean().nullable(),
+  authorizationError: z.string().nullable(),
+  hostnameError: z.string().nullable(),
+  protocol: z.string().nullable(),
+  cipher: z.string().nullable(),
+  protocols: z
+    .partialRecord(z.enum(TLS_VERSIONS), z.enum(['accepted', 'refused', 'cannot_test']))
+    .describe('Each version probed alone; empty when checkProtocols is false'),
+  ocspStapled: z.boolean().nullable(),
+  headers: z
+    .array(
+      z.object({
+        name: z.string(),
+        value: z.string().nullable(),
+        verdict: z.enum(['good', 'weak', 'missing']),
+        note: z.string(),
+      }),
+    )
+    .nullable(),
+  findings: z.array(findingSchema),
+});
+
+export const checkTlsTool = defineTool({
+  name: 'check_tls',
+  title: 'Check TLS',
+  description:
+    'When does our certificate expire, and is our TLS set up right? For each target (host, host:port or https:// URL): ' +
+    'the certificate chain (subject, issuer, SANs, validity, days left, key, signature algorithm, fingerprint), trust ' +
+    'against the system CAs (plus caFile), host name match, self-signed and incomplete chains, negotiated protocol and ' +
+    'cipher, which of TLS 1.0-1.3 the server accepts, OCSP stapling, and for HTTPS the security headers judged for ' +
+    'quality; findings with severities and an SSL Labs-style grade with the reasons for any cap. Up to 50 targets, 8 at ' +
+    'a time; each costs a few handshakes (about 5 round trips).',
+  inputSchema: {
+    targets: z.array(z.string().min(1).max(2048)).min(1).max(50).describe('host, host:port or https:// URLs'),
+    servername: z.string().min(1).max(253).optional().describe('SNI name to send (default: the target host)'),
+    warnDays: z.number().int().min(1).max(3650).default(30).describe('Expiry within this many days is high'),
+    criticalDays: z
+      .number()
+      .int()
+      .min(0)
+      .max(3650)
+      .default(14)
+      .describe('Expiry within this many days is critical'),
+    checkProtocols: z.boolean().default(true).describe('Probe TLS 1.0, 1.1, 1.2 and 1.3 one by one'),
+    checkHeaders: z
+      .boolean()
+      .optional()
+      .describe('Fetch the page and judge security headers (default: for https:// and port 443)'),
+    caFile: z
+      .string()
+      .min(1)
+      .max(4096)
+      .optional()
+      .describe('An extra CA bundle (PEM) to trust, under AUDIT_ALLOWED_PATHS'),
+  },
+  outputSchema: {
+    results: z.array(targetResult),
+    status: z
+      .enum(['ok', 'warning', 'critical'])
+      .describe('The worst over all targets that could be checked'),
+    findingCounts: z.record(z.enum(SEVERITIES), z.number()),
+    checkedAt: z.string(),
+  },
+  annotations: { readOnlyHint: true, openWorldHint: true, idempotentHint: true, destructiveHint: false },
+  async handler(args, ctx) {
+    if (args.criticalDays > args.warnDays)
+      throw new ToolError(`criticalDays (${args.criticalDays}) must not exceed warnDays (${args.warnDays})`);
+    const ca = args.caFile ? await readCa(ctx, args.caFile) : undefined;
+    const now = new Date();
+    const results: Array<z.infer<typeof targetResult>> = new Array(args.targets.length);
+    let next = 0;
+    let done = 0;
+    const worker = async () => {
+      while (next < args.targets.length && !ctx.signal.aborted) {
+        const i = next++;
+        results[i] = await checkOne(ctx, args.targets[i] as string, { ...args, ca, now });
+        await ctx.progress(++done, args.targets.length, args.targets[i]).catch(() => undefined);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(CONCURRENCY, args.targets.length) }, worker));
+    if (ctx.signal.aborted) throw new ToolError('Cancelled by the client');
+    const checked = results.filter((r) => r.status !== 'error');
+    if (checked.length === 0) {
+      throw new ToolError(results.map((r) => `${r.target}: ${r.error}`).join('\n'));
+    }
+    const all = checked.flatMap((r) => r.findings);
+    const counts = Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<
+      (typeof SEVERITIES)[number],
+      number
+    >;
+    for (const f of all) counts[f.severity]++;
+    const status = scoreFindings(all).status;
+    return {
+      structured: { results, status, findingCounts: counts, checkedAt: now.toISOString() },
+      summary: summarize(results, status),
+    };
+  },
+});
+
+async function readCa(ctx: ToolContext, path: string): Promise<string> {
+  try {
+    const real = await confinePath(ctx.host.root, ctx.config.AUDIT_ALLOWED_PATHS, path);
+    const text = await readFile(real, 'utf8');
+    if (!text.includes('-----BEGIN CERTIFICATE-----'))
+      throw new ToolError(`caFile ${path} holds no PEM certificate`);
+    return text;
+  } catch (err) {
+    if (err instanceof ToolError) throw err;
+    if (err instanceof PathNotAllowedError) throw new ToolError(`caFile: ${err.message}`);
+    throw new ToolError(`caFile ${path}: cannot read it (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+}
+
+const empty = (target: string, error: string): z.infer<typeof targetResult> => ({
+  target,
+  host: null,
+  port: null,
+  address: null,
+  status: 'error',
+  error,
+  grade: null,
+  gradeReasons: [],
+  daysRemaining: null,
+  certificate: null,
+  chain: [],
+  trusted: null,
+  authorizationError: null,
+  hostnameError: null,
+  protocol: null,
+  cipher: null,
+  protocols: {},
+  ocspStapled: null,
+  headers: null,
+  findings: [],
+});
+
+async function checkOne(
+  ctx: ToolContext,
+  input: string,
+  o: {
+    servername?: string;
+    warnDays: number;
+    criticalDays: number;
+    checkProtocols: boolean;
+    checkHeaders?: boolean;
+    ca?: string;
+    now: Date;
+  },
+): Promise<z.infer<typeof targetResult>> {
+  // Each target has its own deadline: one slow server never holds up the others' answer.
+  const budget = ctx.config.OUTBOUND_TIMEOUT_MS * (ctx.config.RETRY_COUNT + 3) + ctx.config.RETRY_MAX_MS;
+  const signal = AbortSignal.any([
+    ctx.signal,
+    AbortSignal.timeout(Math.min(budget, ctx.config.TOOL_DEADLINE_SECONDS * 1000)),
+  ]);
+  try {
+    const target = parseTlsTarget(input);
+    const resolved = await ctx.outbound.ssrf.resolve(target.host);
+    const facts = await probeTls(target, resolved, ctx.outbound.resilience, {
+      servername: o.servername,
+      ca: o.ca,
+      checkProtocols: o.checkProtocols,
+      checkHeaders: o.checkHeaders ?? target.https,
+      timeoutMs: ctx.config.OUTBOUND_TIMEOUT_MS,
+      signal,
+    });
+    const verdict = analyzeTls(facts, { now: o.now, warnDays: o.warnDays, criticalDays: o.criticalDays });
+    const findings = verdict.findings.sort(worstFirst);
+    return {
+      target: input,
+      host: target.host,
+      port: target.port,
+      address: resolved.address,
+      status: scoreFindings(findings).status,
+      error: null,
+      grade: verdict.grade,
+      gradeReasons: verdict.gradeReasons,
+      daysRemaining: verdict.daysRemaining,
+      certificate: facts.chain[0] ?? null,
+      chain: facts.chain,
+      trusted: facts.authorized,
+      authorizationError: facts.authorizationError,
+      hostnameError: facts.hostnameError,
+      protocol: facts.protocol,
+      cipher: facts.cipher,
+      protocols: facts.protocols,
+      ocspStapled: facts.ocspStapled,
+      headers: facts.headers,
+      findings,
+    };
+  } catch (err) {
+    return empty(input, describeError(err, signal));
+  }
+}
+
+function describeError(err: unknown, signal: AbortSignal): string {
+  if (err instanceof SsrfError || err instanceof TargetError || err instanceof BreakerOpenError)
+    return err.message;
+  const code = (err as NodeJS.ErrnoException).code;
+  if (signal.aborted || code === 'ABORT_ERR') return 'no TLS handshake within the time allowed (timed out)';
+  if (code === 'ECONNREFUSED') return 'connection refused: nothing listens on that port';
+  if (code === 'ENOTFOUND') return 'the host name does not resolve';
+  if (code === 'ECONNRESET')
+    return 'the server reset the connection during the handshake (not TLS on that port?)';
+  if (code?.startsWith('ERR_SSL')) return `TLS handshake failed: ${(err as Error).message.split('\n')[0]}`;
+  return `could not connect (${code ?? (err as Error).message})`;
+}
+
+function summarize(results: Array<z.infer<typeof targetResult>>, status: string): string {
+  const lines = [`TLS: ${status.toUpperCase()} over ${results.length} target(s).`];
+  for (const r of results) {
+    if (r.status === 'error') {
+      lines.push(`- ${r.target}: ERROR ${r.error}`);
+      continue;
+    }
+    const worst = r.findings[0];
+    lines.push(
+      `- ${r.target}: grade ${r.grade}, ${r.daysRemaining} days left, ${r.protocol}${worst ? `; worst: [${worst.severity}] ${worst.title.replace(`${r.target}: `, '')}` : ''}`,
+    );
+  }
+  return lines.join('\n');
+}
