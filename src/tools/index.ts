@@ -1,4 +1,5 @@
 import { analyzeBotsTool } from './analyzeBots.js';
+import { checkDnsTool } from './checkDns.js';
 import { checkTlsTool } from './checkTls.js';
 import { compareBaselinesTool } from './compareBaselines.js';
 import { detectSystemTool } from './detectSystem.js';
@@ -13,4 +14,5 @@ export const tools: ToolDefinition<any, any>[] = [
   compareBaselinesTool,
   analyzeBotsTool,
   checkTlsTool,
+  checkDnsTool,
 ];

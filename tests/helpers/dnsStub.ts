@@ -1,6 +1,7 @@
 /**
- * A tiny authoritative DNS server on 127.0.0.1 for tests: PTR, A and AAAA from maps, NXDOMAIN
- * otherwise, or silence (every query dropped) to simulate a dead resolver. Real UDP, real packets
+ * A tiny authoritative DNS server on 127.0.0.1 for tests: PTR, A, AAAA and other records from
+ * maps; NXDOMAIN for unknown names, NODATA for known names without the asked type, SERVFAIL on
+ * request; or silence (timeouts) or garbage (malformed replies). Real UDP, real packets
  * (dns-packet), so the code under test uses node's real resolver against it.
  */
 import { createSocket, type Socket } from 'node:dgram';
@@ -14,7 +15,19 @@ export interface DnsStub {
   queries: string[];
   /** When true, queries go unanswered (timeouts). */
   silent: boolean;
+  /** When true, every reply is a few garbage bytes. */
+  malformed: boolean;
   close(): Promise<void>;
+}
+
+export interface StubRecords {
+  ptr?: Record<string, string[]>;
+  a?: Record<string, string[]>;
+  aaaa?: Record<string, string[]>;
+  /** Other records: MX { preference, exchange }, TXT string[], NS/CNAME string, CAA { flags, tag, value }. */
+  other?: Array<{ type: 'MX' | 'TXT' | 'NS' | 'CNAME' | 'CAA'; name: string; data: unknown }>;
+  /** Names answered with SERVFAIL. */
+  servfail?: string[];
 }
 
 /** The in-addr.arpa / ip6.arpa name of an address. */
@@ -30,17 +43,14 @@ export function reverseName(ip: string): string {
   return `${[...full].reverse().join('.')}.ip6.arpa`;
 }
 
-export async function startDnsStub(records: {
-  ptr?: Record<string, string[]>;
-  a?: Record<string, string[]>;
-  aaaa?: Record<string, string[]>;
-}): Promise<DnsStub> {
+export async function startDnsStub(records: StubRecords): Promise<DnsStub> {
   const ptr = new Map(Object.entries(records.ptr ?? {}).map(([ip, names]) => [reverseName(ip), names]));
   const socket: Socket = createSocket('udp4');
   const stub: DnsStub = {
     server: '',
     queries: [],
     silent: false,
+    malformed: false,
     close: () => new Promise((resolve) => socket.close(() => resolve())),
   };
   socket.on('message', (msg, rinfo) => {
@@ -49,25 +59,33 @@ export async function startDnsStub(records: {
     if (!question) return;
     stub.queries.push(`${question.type} ${question.name}`);
     if (stub.silent) return;
+    if (stub.malformed) {
+      socket.send(Buffer.from([0x12, 0x34, 0x81]), rinfo.port, rinfo.address);
+      return;
+    }
     const name = question.name.toLowerCase();
-    let answers: dnsPacket.Answer[] = [];
-    if (question.type === 'PTR')
-      answers = (ptr.get(name) ?? []).map((data) => ({ type: 'PTR', name: question.name, ttl: 60, data }));
-    else if (question.type === 'A')
-      answers = (records.a?.[name] ?? []).map((data) => ({ type: 'A', name: question.name, ttl: 60, data }));
-    else if (question.type === 'AAAA')
-      answers = (records.aaaa?.[name] ?? []).map((data) => ({
-        type: 'AAAA',
-        name: question.name,
-        ttl: 60,
-        data,
-      }));
+    const answer = (type: string, data: unknown) =>
+      ({ type, name: question.name, ttl: 60, data }) as dnsPacket.Answer;
+    let answers: dnsPacket.Answer[];
+    if (question.type === 'PTR') answers = (ptr.get(name) ?? []).map((d) => answer('PTR', d));
+    else if (question.type === 'A') answers = (records.a?.[name] ?? []).map((d) => answer('A', d));
+    else if (question.type === 'AAAA') answers = (records.aaaa?.[name] ?? []).map((d) => answer('AAAA', d));
+    else
+      answers = (records.other ?? [])
+        .filter((r) => r.type === question.type && r.name === name)
+        .map((r) => answer(r.type, r.data));
+    const known =
+      answers.length > 0 ||
+      ptr.has(name) ||
+      Boolean(records.a?.[name] || records.aaaa?.[name]) ||
+      (records.other ?? []).some((r) => r.name === name);
+    const rcode = records.servfail?.includes(name) ? 2 : known ? 0 : 3; // 2 SERVFAIL, 3 NXDOMAIN
     const reply = dnsPacket.encode({
       type: 'response',
       id: q.id,
-      flags: dnsPacket.AUTHORITATIVE_ANSWER | (answers.length === 0 ? 3 : 0), // rcode 3: NXDOMAIN
+      flags: dnsPacket.AUTHORITATIVE_ANSWER | rcode,
       questions: q.questions,
-      answers,
+      answers: rcode === 0 ? answers : [],
     });
     socket.send(reply, rinfo.port, rinfo.address);
   });

@@ -1,0 +1,174 @@
+import { Resolver } from 'node:dns/promises';
+import { isIP } from 'node:net';
+import { z } from 'zod';
+import {
+  type Answer,
+  analyzeDns,
+  normalizeRecord,
+  type Rcode,
+  RECORD_TYPES,
+  type RecordType,
+} from '../audit/dns/dnsAnalysis.js';
+import { worstFirst } from '../audit/findings.js';
+import { scoreFindings } from '../audit/health/score.js';
+import { BreakerOpenError } from '../resilience/resilience.js';
+import { findingSchema } from './runHealthCheck.js';
+import { defineTool, type ToolContext, ToolError } from './types.js';
+
+/** NXDOMAIN and NODATA are answers, not failures of the resolver. */
+const ANSWER_CODES: Record<string, Rcode> = { ENOTFOUND: 'NXDOMAIN', ENODATA: 'NODATA' };
+const FAILURE_CODES: Record<string, Rcode> = {
+  ESERVFAIL: 'SERVFAIL',
+  EREFUSED: 'REFUSED',
+  ETIMEOUT: 'TIMEOUT',
+};
+
+const resolverSpec = z
+  .string()
+  .refine(
+    (s) => {
+      const m = /^(?:\[([^\]]+)\]|([^:]+))(?::(\d{1,5}))?$/.exec(s) ?? (isIP(s) === 6 ? [s, s] : null);
+      const host = m?.[1] ?? m?.[2];
+      return Boolean(host && isIP(host));
+    },
+    { error: 'must be an IP or IP:port ([v6]:port)' },
+  )
+  .describe('A resolver to ask: IP or IP:port');
+
+export const checkDnsTool = defineTool({
+  name: 'check_dns',
+  title: 'Check DNS',
+  description:
+    'Does DNS say what it should, everywhere? Asks each resolver for each name and record type (A, AAAA, CNAME, MX, ' +
+    'TXT, NS, CAA): answers, response times, NXDOMAIN/SERVFAIL/timeouts, disagreement between resolvers, mismatches ' +
+    'with `expect`, and missing CAA, SPF and DMARC as info findings. Each resolver sits behind its own circuit breaker. ' +
+    'Cheap: one query per name, type and resolver.',
+  inputSchema: {
+    names: z
+      .array(
+        z
+          .string()
+          .min(1)
+          .max(253)
+          .regex(/^[A-Za-z0-9_.-]+$/, 'must be a DNS name'),
+      )
+      .min(1)
+      .max(50),
+    types: z.array(z.enum(RECORD_TYPES)).min(1).max(7).default(['A', 'AAAA', 'MX', 'TXT', 'CAA']),
+    resolvers: z
+      .array(resolverSpec)
+      .min(1)
+      .max(5)
+      .optional()
+      .describe('Default: DNS_SERVERS, else the system resolvers'),
+    expect: z
+      .record(z.string().min(1).max(260), z.array(z.string().min(1).max(500)).max(50))
+      .optional()
+      .describe(
+        '"name" -> its addresses (A and AAAA), or "name TYPE" -> values, e.g. {"example.org MX": ["10 mx.example.org"]}',
+      ),
+  },
+  outputSchema: {
+    answers: z.array(
+      z.object({
+        resolver: z.string(),
+        name: z.string(),
+        type: z.enum(RECORD_TYPES),
+        rcode: z.enum(['NOERROR', 'NODATA', 'NXDOMAIN', 'SERVFAIL', 'REFUSED', 'TIMEOUT', 'FAILED']),
+        values: z.array(z.string()),
+        ms: z.number(),
+        error: z.string().nullable(),
+      }),
+    ),
+    findings: z.array(findingSchema),
+    status: z.enum(['ok', 'warning', 'critical']),
+  },
+  annotations: { readOnlyHint: true, openWorldHint: true, idempotentHint: true, destructiveHint: false },
+  async handler(args, ctx) {
+    const servers = args.resolvers ?? ctx.config.DNS_SERVERS ?? new Resolver().getServers();
+    for (const s of servers) {
+      const ip = s.startsWith('[')
+        ? s.slice(1, s.indexOf(']'))
+        : isIP(s)
+          ? s
+          : s.slice(0, s.lastIndexOf(':'));
+      const why = ctx.outbound.ssrf.refusal(ip);
+      if (why) throw new ToolError(`resolver ${s} refused: ${why}`);
+    }
+    const names = [...new Set(args.names.map((n) => n.toLowerCase().replace(/\.$/, '')))];
+    const wantTxt = args.types.includes('TXT');
+    const questions: Array<[string, RecordType]> = names.flatMap((n) =>
+      args.types.map((t) => [n, t] as [string, RecordType]),
+    );
+    // SPF lives in the name's TXT; DMARC at _dmarc.name.
+    if (wantTxt) for (const n of names) questions.push([`_dmarc.${n}`, 'TXT']);
+    const answers: Answer[] = [];
+    await Promise.all(
+      servers.map(async (server) => {
+        const resolver = new Resolver({ timeout: ctx.config.OUTBOUND_TIMEOUT_MS, tries: 1 });
+        resolver.setServers([server]);
+        for (const [name, type] of questions) {
+          if (ctx.signal.aborted) return;
+          answers.push(await ask(ctx, resolver, server, name, type));
+        }
+      }),
+    );
+    answers.sort(
+      (a, b) =>
+        a.name.localeCompare(b.name) || a.type.localeCompare(b.type) || a.resolver.localeCompare(b.resolver),
+    );
+    const findings = analyzeDns(answers, { expect: args.expect, checkHygiene: true, names }).sort(worstFirst);
+    const status = scoreFindings(findings).status;
+    const failed = answers.filter((a) =>
+      ['SERVFAIL', 'REFUSED', 'TIMEOUT', 'FAILED'].includes(a.rcode),
+    ).length;
+    const lines = [
+      `DNS: ${status.toUpperCase()}: ${answers.length} answers from ${servers.length} resolver(s), ${failed} failed.`,
+    ];
+    for (const f of findings.filter((x) => x.severity !== 'info').slice(0, 5))
+      lines.push(`- [${f.severity}] ${f.title}: ${f.evidence}`);
+    return { structured: { answers, findings, status }, summary: lines.join('\n') };
+  },
+});
+
+async function ask(
+  ctx: ToolContext,
+  resolver: Resolver,
+  server: string,
+  name: string,
+  type: RecordType,
+): Promise<Answer> {
+  const started = performance.now();
+  const base = { resolver: server, name, type };
+  const ms = () => Math.round(performance.now() - started);
+  try {
+    const records = await ctx.outbound.resilience.guarded(
+      'dns',
+      server,
+      () => resolver.resolve(name, type) as Promise<unknown[]>,
+      {
+        isAnswer: (err) => ((err as NodeJS.ErrnoException).code ?? '') in ANSWER_CODES,
+        signal: ctx.signal,
+      },
+    );
+    return {
+      ...base,
+      rcode: 'NOERROR',
+      values: records.map((r) => normalizeRecord(type, r)).sort(),
+      ms: ms(),
+      error: null,
+    };
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? '';
+    const answer = ANSWER_CODES[code];
+    if (answer) return { ...base, rcode: answer, values: [], ms: ms(), error: null };
+    const rcode = FAILURE_CODES[code] ?? 'FAILED';
+    const why =
+      err instanceof BreakerOpenError
+        ? err.message
+        : code === 'EBADRESP'
+          ? 'malformed reply'
+          : `${code || (err as Error).message}`;
+    return { ...base, rcode, values: [], ms: ms(), error: why };
+  }
+}
