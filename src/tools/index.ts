@@ -1,4 +1,5 @@
 import { analyzeBotsTool } from './analyzeBots.js';
+import { checkClockTool } from './checkClock.js';
 import { checkDnsTool } from './checkDns.js';
 import { checkTlsTool } from './checkTls.js';
 import { compareBaselinesTool } from './compareBaselines.js';
@@ -15,4 +16,5 @@ export const tools: ToolDefinition<any, any>[] = [
   analyzeBotsTool,
   checkTlsTool,
   checkDnsTool,
+  checkClockTool,
 ];
