@@ -1,6 +1,7 @@
 import { analyzeBotsTool } from './analyzeBots.js';
 import { checkClockTool } from './checkClock.js';
 import { checkDnsTool } from './checkDns.js';
+import { checkHttpTool } from './checkHttp.js';
 import { checkTlsTool } from './checkTls.js';
 import { compareBaselinesTool } from './compareBaselines.js';
 import { detectSystemTool } from './detectSystem.js';
@@ -17,4 +18,5 @@ export const tools: ToolDefinition<any, any>[] = [
   checkTlsTool,
   checkDnsTool,
   checkClockTool,
+  checkHttpTool,
 ];

@@ -1,0 +1,292 @@
+import { z } from 'zod';
+import { type Finding, worstFirst } from '../audit/findings.js';
+import { scoreFindings } from '../audit/health/score.js';
+import { headerFindings, judgeSecurityHeaders } from '../audit/http/securityHeaders.js';
+import { type HttpExchange, httpExchange } from '../net/httpProbe.js';
+import { SsrfError } from '../net/ssrf.js';
+import { BreakerOpenError } from '../resilience/resilience.js';
+import { findingSchema } from './runHealthCheck.js';
+import { defineTool, type ToolContext, ToolError } from './types.js';
+
+const CONCURRENCY = 8;
+const SLOW_MS = 1000;
+const VERY_SLOW_MS = 3000;
+
+/** A 5xx on an idempotent request is retried; if it persists, the last response is still reported. */
+class ServerError extends Error {
+  override name = 'ServerError';
+  readonly code = 'HTTP_5XX';
+  constructor(readonly exchange: HttpExchange) {
+    super(`HTTP ${exchange.status}`);
+  }
+}
+
+const result = z.object({
+  url: z.string(),
+  finalUrl: z.string().nullable(),
+  status: z.number().nullable(),
+  redirects: z.array(z.object({ status: z.number(), location: z.string() })),
+  timings: z
+    .object({
+      dnsMs: z.number(),
+      connectMs: z.number().nullable(),
+      tlsMs: z.number().nullable(),
+      firstByteMs: z.number(),
+      totalMs: z.number(),
+    })
+    .nullable()
+    .describe('Of the final request; connect/tls/firstByte are times since its start'),
+  bytes: z.number().nullable(),
+  truncated: z.boolean(),
+  headers: z.array(
+    z.object({
+      name: z.string(),
+      value: z.string().nullable(),
+      verdict: z.enum(['good', 'weak', 'missing']),
+      note: z.string(),
+    }),
+  ),
+  outcome: z.enum(['ok', 'warning', 'critical', 'error']),
+  error: z.string().nullable(),
+  findings: z.array(findingSchema),
+});
+type Result = z.infer<typeof result>;
+
+export const checkHttpTool = defineTool({
+  name: 'check_http',
+  title: 'Check HTTP endpoint',
+  description:
+    'Is this endpoint up, fast and well configured? For each URL: status, latency split into DNS, connect, TLS, first ' +
+    'byte and total, redirects followed (each hop checked against the SSRF policy), response size, and security ' +
+    'headers judged for quality. Findings: unexpected status, 5xx, plain HTTP, an untrusted certificate (details: ' +
+    'check_tls), slow first byte, weak or missing headers. Up to 50 URLs, 8 at a time.',
+  inputSchema: {
+    urls: z
+      .array(z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }))
+      .min(1)
+      .max(50),
+    method: z.enum(['GET', 'HEAD']).default('GET'),
+    expectStatus: z
+      .number()
+      .int()
+      .min(100)
+      .max(599)
+      .optional()
+      .describe('The status a healthy endpoint answers (after redirects)'),
+    maxRedirects: z.number().int().min(0).max(10).default(5),
+    timeoutMs: z
+      .number()
+      .int()
+      .min(100)
+      .max(60_000)
+      .optional()
+      .describe('Per attempt; default OUTBOUND_TIMEOUT_MS'),
+  },
+  outputSchema: { results: z.array(result), status: z.enum(['ok', 'warning', 'critical']) },
+  annotations: { readOnlyHint: true, openWorldHint: true, idempotentHint: true, destructiveHint: false },
+  async handler(args, ctx) {
+    const results: Result[] = new Array(args.urls.length);
+    let next = 0;
+    const worker = async () => {
+      while (next < args.urls.length && !ctx.signal.aborted) {
+        const i = next++;
+        results[i] = await checkUrl(ctx, args.urls[i] as string, args);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(CONCURRENCY, args.urls.length) }, worker));
+    if (ctx.signal.aborted) throw new ToolError('Cancelled by the client');
+    if (results.every((r) => r.outcome === 'error'))
+      throw new ToolError(results.map((r) => `${r.url}: ${r.error}`).join('\n'));
+    const status = scoreFindings(results.flatMap((r) => r.findings)).status;
+    const lines = [`HTTP: ${status.toUpperCase()} over ${results.length} URL(s).`];
+    for (const r of results)
+      lines.push(
+        r.outcome === 'error'
+          ? `- ${r.url}: ERROR ${r.error}`
+          : `- ${r.url}: ${r.status} in ${r.timings?.totalMs} ms${r.findings[0] ? `; worst: [${r.findings[0].severity}] ${r.findings[0].title}` : ''}`,
+      );
+    return { structured: { results, status }, summary: lines.join('\n') };
+  },
+});
+
+async function checkUrl(
+  ctx: ToolContext,
+  input: string,
+  o: { method: 'GET' | 'HEAD'; expectStatus?: number; maxRedirects: number; timeoutMs?: number },
+): Promise<Result> {
+  const base: Result = {
+    url: input,
+    finalUrl: null,
+    status: null,
+    redirects: [],
+    timings: null,
+    bytes: null,
+    truncated: false,
+    headers: [],
+    outcome: 'error',
+    error: null,
+    findings: [],
+  };
+  const redirects: Result['redirects'] = [];
+  let url = new URL(input);
+  try {
+    for (let hop = 0; ; hop++) {
+      const dnsStart = performance.now();
+      const resolved = await ctx.outbound.ssrf.resolve(url.hostname);
+      const dnsMs = Math.round((performance.now() - dnsStart) * 10) / 10;
+      const port = url.port || (url.protocol === 'https:' ? '443' : '80');
+      let ex: HttpExchange;
+      try {
+        ex = await ctx.outbound.resilience.guarded(
+          'http',
+          `${resolved.address}:${port}`,
+          async (signal) => {
+            const e = await httpExchange(
+              url,
+              resolved,
+              o.method,
+              o.timeoutMs ? AbortSignal.any([signal, AbortSignal.timeout(o.timeoutMs)]) : signal,
+            );
+            if (e.status >= 500) throw new ServerError(e);
+            return e;
+          },
+          { signal: ctx.signal, isRetryable: (err) => err instanceof ServerError },
+        );
+      } catch (err) {
+        if (!(err instanceof ServerError)) throw err;
+        ex = err.exchange;
+      }
+      const location = ex.headers.location;
+      if (ex.status >= 300 && ex.status < 400 && location) {
+        const nextUrl = new URL(location, url);
+        redirects.push({ status: ex.status, location: nextUrl.href });
+        if (nextUrl.protocol !== 'http:' && nextUrl.protocol !== 'https:')
+          throw new ToolError(`redirect to ${nextUrl.protocol} refused: only http and https are followed`);
+        if (hop >= o.maxRedirects) {
+          return finish(base, url, ex, dnsMs, redirects, o, [
+            {
+              id: `http.too_many_redirects:${input}`,
+              severity: 'high',
+              title: `${input}: more than ${o.maxRedirects} redirects`,
+              evidence: redirects.map((r) => `${r.status} -> ${r.location}`).join(', '),
+              recommendation:
+                'Fix the redirect chain (a loop, or http <-> https ping-pong between proxy and app).',
+            },
+          ]);
+        }
+        url = nextUrl;
+        continue;
+      }
+      return finish(base, url, ex, dnsMs, redirects, o, []);
+    }
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const why =
+      err instanceof SsrfError || err instanceof BreakerOpenError || err instanceof ToolError
+        ? `${redirects.length > 0 ? `after ${redirects.length} redirect(s) to ${url.href}: ` : ''}${e.message}`
+        : e.code === 'ECONNREFUSED'
+          ? 'connection refused'
+          : e.code === 'ABORT_ERR' || e.name === 'AbortError' || e.name === 'TimeoutError'
+            ? 'no response in time'
+            : `request failed (${e.code ?? e.message})`;
+    return { ...base, finalUrl: url.href, redirects, error: why };
+  }
+}
+
+function finish(
+  base: Result,
+  url: URL,
+  ex: HttpExchange,
+  dnsMs: number,
+  redirects: Result['redirects'],
+  o: { expectStatus?: number },
+  extra: Finding[],
+): Result {
+  const https = url.protocol === 'https:';
+  const headers = judgeSecurityHeaders(ex.headers, { https });
+  const subject = base.url;
+  const findings: Finding[] = [...extra];
+  const add = (
+    id: string,
+    severity: Finding['severity'],
+    title: string,
+    evidence: string,
+    recommendation: string,
+  ) =>
+    findings.push({
+      id: `${id}:${subject}`,
+      severity,
+      title: `${subject}: ${title}`,
+      evidence,
+      recommendation,
+    });
+  if (o.expectStatus !== undefined && ex.status !== o.expectStatus)
+    add(
+      'http.unexpected_status',
+      'high',
+      `answered ${ex.status}, expected ${o.expectStatus}`,
+      `final URL ${url.href}`,
+      'Check the application and the proxy in front of it (logs, upstream health).',
+    );
+  else if (o.expectStatus === undefined && ex.status >= 500)
+    add(
+      'http.server_error',
+      'high',
+      `answered ${ex.status}`,
+      `final URL ${url.href} (retried)`,
+      'The server or its upstream fails: check the error log and upstream health.',
+    );
+  else if (o.expectStatus === undefined && ex.status >= 400)
+    add(
+      'http.client_error',
+      'medium',
+      `answered ${ex.status}`,
+      `final URL ${url.href}`,
+      'Check the URL, or the access rules that refuse it.',
+    );
+  if (!https)
+    add(
+      'http.plaintext',
+      'medium',
+      'served over plain HTTP',
+      `final URL ${url.href}`,
+      'Redirect http to https (301) and serve the site over TLS.',
+    );
+  if (https && ex.tlsAuthorized === false)
+    add(
+      'http.tls_untrusted',
+      'high',
+      'certificate not trusted',
+      ex.tlsError ?? 'not authorized',
+      'Run check_tls on this host for the details (chain, expiry, host name).',
+    );
+  if (ex.firstByteMs >= SLOW_MS)
+    add(
+      'http.slow',
+      ex.firstByteMs >= VERY_SLOW_MS ? 'medium' : 'low',
+      `first byte after ${ex.firstByteMs} ms`,
+      `connect ${ex.connectMs} ms, tls ${ex.tlsMs} ms, first byte ${ex.firstByteMs} ms`,
+      'Profile the application (slow queries, cold caches) and check upstream latency.',
+    );
+  findings.push(...headerFindings(headers, subject));
+  findings.sort(worstFirst);
+  return {
+    ...base,
+    finalUrl: url.href,
+    status: ex.status,
+    redirects,
+    timings: {
+      dnsMs,
+      connectMs: ex.connectMs,
+      tlsMs: ex.tlsMs,
+      firstByteMs: ex.firstByteMs,
+      totalMs: ex.totalMs,
+    },
+    bytes: ex.bytes,
+    truncated: ex.truncated,
+    headers,
+    outcome: scoreFindings(findings).status,
+    error: null,
+    findings,
+  };
+}
