@@ -3,6 +3,7 @@
 // servers in the same run. Shows (1) concurrency: the total close to the slowest target's own
 // time, not the sum; (2) per-target overhead of one check against one bare handshake.
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { connect } from 'node:tls';
 import { cpus } from 'node:os';
@@ -20,10 +21,8 @@ const child = spawn(
     stdio: ['ignore', 'pipe', 'inherit'],
   },
 );
-const [line] = await createInterface({ input: child.stdout })
-  [Symbol.asyncIterator]()
-  .next()
-  .then((r) => [r.value]);
+// The child prints its ports on its first line.
+const [line] = await once(createInterface({ input: child.stdout }), 'line');
 const ports = JSON.parse(line);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
