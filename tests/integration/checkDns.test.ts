@@ -108,6 +108,16 @@ describe('check_dns against local DNS stubs', () => {
     expect(ids(t)).toEqual([`high dns.timeout:shop.test.A@${dead.server}`]);
   });
 
+  it('counts its queries and open breakers on /metrics', async () => {
+    await dns({ names: ['shop.test'], types: ['A'], resolvers: [dead.server] });
+    await dns({ names: ['shop.test'], types: ['A'] });
+    const text = await (await fetch(server.url.replace('/mcp', '/metrics'))).text();
+    expect(text).toMatch(/^outbound_requests_total\{dependency="dns",outcome="ok"\} [1-9]/m);
+    expect(text).toMatch(/^outbound_requests_total\{dependency="dns",outcome="error"\} [1-9]/m);
+    expect(text).toContain('# TYPE circuit_breaker_state gauge');
+    expect(text).toContain('# TYPE circuit_breaker_transitions_total counter');
+  });
+
   it('survives a resolver that answers garbage', async () => {
     const junk = await startDnsStub({});
     junk.malformed = true;
