@@ -12,6 +12,7 @@ import { HttpSessions } from './mcp/httpSessions.js';
 import type { Logger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import { MemorySessionStore } from './session/memorySessionStore.js';
+import { MemorySessionBus, type SessionBus } from './session/sessionBus.js';
 import type { SessionStore } from './session/sessionStore.js';
 
 export interface AppDeps {
@@ -21,6 +22,9 @@ export interface AppDeps {
   baselines: BaselineStore;
   outbound: Outbound;
   store?: SessionStore;
+  bus?: SessionBus;
+  /** Extra readiness (Redis reachable in fleet mode); /ready answers 503 while it is false. */
+  dependenciesReady?: () => boolean;
 }
 
 export interface App {
@@ -41,10 +45,12 @@ export function createApp(deps: AppDeps): App {
   outbound.registerMetrics(metrics.registry);
   const sessions = new HttpSessions({
     store,
+    bus: deps.bus ?? new MemorySessionBus(),
+    onStoreOp: (op, outcome) => metrics.sessionStoreOps.inc({ op, outcome }),
     lifecycle,
     logger,
     ttlSeconds: config.SESSION_TTL_SECONDS,
-    createServer: () => createMcpServer({ config, logger, metrics, baselines, outbound }),
+    createServer: (session) => createMcpServer({ config, logger, metrics, baselines, outbound, session }),
   });
 
   const app = express();
@@ -55,8 +61,15 @@ export function createApp(deps: AppDeps): App {
     res.json({ status: 'ok' });
   });
   app.get('/ready', (_req, res) => {
-    const state = lifecycle.ready ? 'ready' : lifecycle.draining ? 'draining' : 'starting';
-    res.status(lifecycle.ready ? 200 : 503).json({ status: state });
+    const depsOk = deps.dependenciesReady?.() ?? true;
+    const state = lifecycle.draining
+      ? 'draining'
+      : !lifecycle.ready
+        ? 'starting'
+        : depsOk
+          ? 'ready'
+          : 'redis unreachable';
+    res.status(state === 'ready' ? 200 : 503).json({ status: state });
   });
 
   // Everything that reveals host facts is protected against DNS rebinding.

@@ -9,6 +9,7 @@ import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { tools as allTools } from '../tools/index.js';
 import { registerBaselineResources } from './baselineResources.js';
+import type { SessionContext } from './httpSessions.js';
 import { type ToolContext, type ToolDefinition, ToolError } from '../tools/types.js';
 
 /** package.json sits one level above both src/ (tests) and dist/ (built). */
@@ -23,6 +24,8 @@ export interface ServerDeps {
   logger: Logger;
   baselines: BaselineStore;
   outbound: Outbound;
+  /** The HTTP session this server serves (stdio has none). */
+  session?: SessionContext;
   metrics?: Metrics;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- see tools/index.ts
   tools?: ToolDefinition<any, any>[];
@@ -50,7 +53,7 @@ export function createMcpServer(deps: ServerDeps): McpServer {
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- see tools/index.ts
 function registerTool(server: McpServer, tool: ToolDefinition<any, any>, deps: ServerDeps): void {
-  const { config, logger, metrics, baselines, outbound } = deps;
+  const { config, logger, metrics, baselines, outbound, session } = deps;
   server.registerTool(
     tool.name,
     {
@@ -62,7 +65,8 @@ function registerTool(server: McpServer, tool: ToolDefinition<any, any>, deps: S
     },
     async (args: Record<string, unknown>, extra: ToolExtra): Promise<CallToolResult> => {
       const stopTimer = metrics?.toolDuration.startTimer({ tool: tool.name });
-      const log = logger.child({ sessionId: extra.sessionId, rpcId: extra.requestId, tool: tool.name });
+      const sessionId = session?.sessionId ?? extra.sessionId;
+      const log = logger.child({ sessionId, rpcId: extra.requestId, tool: tool.name });
       const progressToken = extra._meta?.progressToken;
       const ctx: ToolContext = {
         config,
@@ -71,6 +75,10 @@ function registerTool(server: McpServer, tool: ToolDefinition<any, any>, deps: S
         baselines,
         outbound,
         signal: extra.signal,
+        notify(notification) {
+          if (session) session.notify({ jsonrpc: '2.0', ...notification });
+          else void extra.sendNotification(notification as ServerNotification).catch(() => undefined);
+        },
         async progress(progress, total, message) {
           if (progressToken === undefined) return;
           await extra.sendNotification({

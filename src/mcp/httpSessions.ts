@@ -3,6 +3,7 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import {
   isInitializeRequest,
+  type JSONRPCNotification,
   LATEST_PROTOCOL_VERSION,
   SUPPORTED_PROTOCOL_VERSIONS,
 } from '@modelcontextprotocol/sdk/types.js';
@@ -10,33 +11,49 @@ import type { Request, Response } from 'express';
 import { RpcCode, sendRpcError } from '../http/jsonRpcError.js';
 import type { Lifecycle } from '../lifecycle.js';
 import type { Logger } from '../observability/logger.js';
-import type { SessionStore } from '../session/sessionStore.js';
+import type { SessionBus } from '../session/sessionBus.js';
+import type { SessionRecord, SessionStore } from '../session/sessionStore.js';
 
-interface LiveSession {
-  transport: StreamableHTTPServerTransport;
-  server: McpServer;
+/** What a per-request McpServer needs to know about the session it serves. */
+export interface SessionContext {
+  sessionId: string;
+  /** Sends a server-initiated notification to the session's GET stream, on whatever instance holds it. */
+  notify(notification: JSONRPCNotification): void;
 }
 
 export interface HttpSessionOptions {
   store: SessionStore;
-  createServer: () => McpServer;
+  bus: SessionBus;
+  createServer: (session: SessionContext) => McpServer;
   lifecycle: Lifecycle;
   logger: Logger;
   ttlSeconds: number;
+  /** Counts store operations for /metrics. */
+  onStoreOp?: (op: string, outcome: 'ok' | 'error') => void;
 }
 
+/** Store failures answer quickly and clearly: a fleet must not hang on a dead Redis. */
+class StoreUnavailable extends Error {}
+
 /**
- * Streamable HTTP at /mcp with stateful sessions: one SDK transport and McpServer per session,
- * held in this process; the session record (and its idle expiry) lives in the SessionStore.
+ * Streamable HTTP at /mcp. We own the session (id, expiry, record in the SessionStore) and run
+ * the SDK transport per request in its stateless mode, so any instance can serve any request of
+ * any session: nothing a session needs lives only in one process. Server-initiated messages go
+ * through the SessionBus to whichever instance holds the session's GET stream. See
+ * docs/ARCHITECTURE.md, "Sessions".
  */
 export class HttpSessions {
-  private readonly live = new Map<string, LiveSession>();
+  /** Sessions this instance served lately: answers while the store is down, and the size metric. */
+  private readonly known = new Map<string, SessionRecord>();
+  /** Open GET streams here, per session, to close them when the session ends. */
+  private readonly streams = new Map<string, Set<() => void>>();
   private sweeper: NodeJS.Timeout | undefined;
 
   constructor(private readonly o: HttpSessionOptions) {}
 
+  /** Sessions known to this instance. */
   get size(): number {
-    return this.live.size;
+    return this.known.size;
   }
 
   async handle(req: Request, res: Response): Promise<void> {
@@ -60,11 +77,46 @@ export class HttpSessions {
     );
   }
 
+  /** A server-initiated notification for a session, delivered wherever its GET stream is. */
+  notify(sessionId: string, notification: JSONRPCNotification): void {
+    this.o.bus.publish(sessionId, { kind: 'notify', notification }).catch((err: unknown) => {
+      this.o.logger.warn({ err, sessionId }, 'notification not delivered');
+    });
+  }
+
+  private async store<T>(op: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      const value = await fn();
+      this.o.onStoreOp?.(op, 'ok');
+      return value;
+    } catch (err) {
+      this.o.onStoreOp?.(op, 'error');
+      this.o.logger.warn({ err, op }, 'session store unavailable');
+      throw new StoreUnavailable();
+    }
+  }
+
+  private unavailable(res: Response): void {
+    res.setHeader('Retry-After', '5');
+    sendRpcError(
+      res,
+      503,
+      RpcCode.ServerError,
+      'Session store unavailable: retry shortly, or connect to another instance.',
+    );
+  }
+
   private async handleExisting(id: string, req: Request, res: Response): Promise<void> {
-    const session = this.live.get(id);
-    const alive = session !== undefined && (await this.o.store.touch(id));
-    if (!session || !alive) {
-      if (session) await this.end(id, 'expired');
+    let record: SessionRecord | undefined;
+    try {
+      record = await this.store('touch', () => this.o.store.touch(id));
+    } catch {
+      // The store is down: sessions this instance knows keep working; others cannot be checked.
+      record = this.known.get(id);
+      if (!record) return this.unavailable(res);
+    }
+    if (!record) {
+      this.forget(id);
       sendRpcError(
         res,
         404,
@@ -73,7 +125,15 @@ export class HttpSessions {
       );
       return;
     }
-    await session.transport.handleRequest(req, res, req.body);
+    this.known.set(id, record);
+    if (req.method === 'DELETE') return this.handleDelete(id, res);
+    if (req.method === 'POST' && isSetLevel(req.body)) {
+      // Kept in the record so every instance applies the same level.
+      const level = (req.body as { params: { level: string } }).params.level;
+      await this.store('update', () => this.o.store.update(id, { logLevel: level })).catch(() => undefined);
+    }
+    if (req.method === 'GET') return this.handleStream(id, req, res);
+    await this.serve(id, req, res);
   }
 
   private async handleInitialize(req: Request, res: Response): Promise<void> {
@@ -88,49 +148,98 @@ export class HttpSessions {
       return;
     }
     const params = (
-      req.body as { params?: { protocolVersion?: string; clientInfo?: Record<string, unknown> } }
+      req.body as {
+        params?: {
+          protocolVersion?: string;
+          clientInfo?: Record<string, unknown>;
+          capabilities?: Record<string, unknown>;
+        };
+      }
     ).params;
     const requested = String(params?.protocolVersion ?? '');
-    const server = this.o.createServer();
-    const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
-      sessionIdGenerator: () => randomUUID(),
-      onsessioninitialized: async (id) => {
-        this.live.set(id, { transport, server });
-        const now = Date.now();
-        await this.o.store.create({
-          id,
-          createdAt: now,
-          lastSeenAt: now,
-          // Mirrors the SDK's negotiation: the client's version when supported, else the latest.
-          protocolVersion: SUPPORTED_PROTOCOL_VERSIONS.includes(requested)
-            ? requested
-            : LATEST_PROTOCOL_VERSION,
-          clientName: typeof params?.clientInfo?.name === 'string' ? params.clientInfo.name : undefined,
-          clientVersion:
-            typeof params?.clientInfo?.version === 'string' ? params.clientInfo.version : undefined,
-        });
-        this.o.logger.info({ sessionId: id, client: params?.clientInfo?.name }, 'session started');
-      },
-      onsessionclosed: async (id) => {
-        await this.end(id, 'deleted by client');
-      },
-    });
-    transport.onclose = () => {
-      const id = transport.sessionId;
-      if (id && this.live.get(id)?.transport === transport) void this.end(id, 'transport closed');
+    const now = Date.now();
+    const record: SessionRecord = {
+      id: randomUUID(),
+      createdAt: now,
+      lastSeenAt: now,
+      // Mirrors the SDK's negotiation: the client's version when supported, else the latest.
+      protocolVersion: SUPPORTED_PROTOCOL_VERSIONS.includes(requested) ? requested : LATEST_PROTOCOL_VERSION,
+      clientName: typeof params?.clientInfo?.name === 'string' ? params.clientInfo.name : undefined,
+      clientVersion: typeof params?.clientInfo?.version === 'string' ? params.clientInfo.version : undefined,
+      clientCapabilities: params?.capabilities ?? {},
+      principal: 'anonymous',
     };
+    try {
+      await this.store('create', () => this.o.store.create(record));
+    } catch {
+      return this.unavailable(res);
+    }
+    this.known.set(record.id, record);
+    this.o.logger.info({ sessionId: record.id, client: record.clientName }, 'session started');
+    // The stateless transport does not add the header; the session is ours.
+    res.setHeader('mcp-session-id', record.id);
+    await this.serve(record.id, req, res);
+  }
+
+  private async handleDelete(id: string, res: Response): Promise<void> {
+    try {
+      await this.store('delete', () => this.o.store.delete(id));
+    } catch {
+      return this.unavailable(res);
+    }
+    this.forget(id);
+    await this.o.bus.publish(id, { kind: 'end' }).catch(() => undefined);
+    this.o.logger.info({ sessionId: id, reason: 'deleted by client' }, 'session ended');
+    res.status(200).end();
+  }
+
+  private context(id: string): SessionContext {
+    return { sessionId: id, notify: (n) => this.notify(id, n) };
+  }
+
+  /** One SDK server and stateless transport for this request; closed when the response ends. */
+  private async serve(id: string, req: Request, res: Response): Promise<void> {
+    const server = this.o.createServer(this.context(id));
+    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+    res.on('close', () => {
+      void server.close().catch(() => undefined);
+    });
     await server.connect(transport);
     await transport.handleRequest(req, res, req.body);
   }
 
-  /** Forgets a session here and in the store, and closes its transport (ending any open streams). */
-  private async end(id: string, reason: string): Promise<void> {
-    const session = this.live.get(id);
-    this.live.delete(id);
-    await this.o.store.delete(id);
-    if (!session) return;
-    this.o.logger.info({ sessionId: id, reason }, 'session ended');
-    await session.server.close().catch((err) => this.o.logger.warn({ err, sessionId: id }, 'close failed'));
+  /** The GET stream: server-initiated messages for the session arrive over the bus. */
+  private async handleStream(id: string, req: Request, res: Response): Promise<void> {
+    const server = this.o.createServer(this.context(id));
+    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+    let unsubscribe: (() => Promise<void>) | undefined;
+    const close = () => void server.close().catch(() => undefined);
+    const local = this.streams.get(id) ?? new Set<() => void>();
+    this.streams.set(id, local.add(close));
+    res.on('close', () => {
+      local.delete(close);
+      if (local.size === 0 && this.streams.get(id) === local) this.streams.delete(id);
+      void unsubscribe?.();
+      close();
+    });
+    try {
+      unsubscribe = await this.o.bus.subscribe(id, (m) => {
+        if (m.kind === 'end') close();
+        else void server.server.notification(m.notification).catch(() => undefined);
+      });
+    } catch {
+      close();
+      return this.unavailable(res);
+    }
+    await server.connect(transport);
+    await transport.handleRequest(req, res, req.body);
+  }
+
+  /** Drops local knowledge of a session and closes its streams held here. */
+  private forget(id: string): void {
+    this.known.delete(id);
+    for (const close of this.streams.get(id) ?? []) close();
+    this.streams.delete(id);
   }
 
   /** Expires idle sessions in the background, every quarter TTL (at most once a minute). */
@@ -143,16 +252,27 @@ export class HttpSessions {
   async sweep(): Promise<void> {
     try {
       await this.o.store.sweepExpired();
-      for (const id of [...this.live.keys()]) {
-        if (!(await this.o.store.get(id))) await this.end(id, 'expired');
+      for (const id of [...this.known.keys()]) {
+        if (!(await this.o.store.get(id))) {
+          this.forget(id);
+          this.o.logger.info({ sessionId: id, reason: 'expired' }, 'session ended');
+        }
       }
     } catch (err) {
-      this.o.logger.error({ err }, 'session sweep failed');
+      this.o.logger.warn({ err }, 'session sweep failed');
     }
   }
 
+  /** Ends this instance's streams; the sessions themselves live on in the store for other instances. */
   async closeAll(): Promise<void> {
     if (this.sweeper) clearInterval(this.sweeper);
-    await Promise.all([...this.live.keys()].map((id) => this.end(id, 'server shutting down')));
+    for (const id of [...this.streams.keys()]) for (const close of this.streams.get(id) ?? []) close();
+    this.streams.clear();
   }
+}
+
+function isSetLevel(body: unknown): boolean {
+  return (
+    typeof body === 'object' && body !== null && (body as { method?: unknown }).method === 'logging/setLevel'
+  );
 }

@@ -8,6 +8,7 @@ export interface Metrics {
   sessionsActive: Gauge;
   toolCalls: Counter<'tool' | 'outcome'>;
   toolDuration: Histogram<'tool'>;
+  sessionStoreOps: Counter<'op' | 'outcome'>;
 }
 
 export function createMetrics(sessionsActive: () => number): Metrics {
@@ -40,6 +41,12 @@ export function createMetrics(sessionsActive: () => number): Metrics {
       name: 'mcp_tool_calls_total',
       help: 'Tool calls, by tool and outcome: ok, refused (a ToolError the caller can act on), error (server failure)',
       labelNames: ['tool', 'outcome'],
+      registers: [registry],
+    }),
+    sessionStoreOps: new Counter({
+      name: 'session_store_operations_total',
+      help: 'Session store operations by op (create, touch, update, delete) and outcome (ok, error)',
+      labelNames: ['op', 'outcome'],
       registers: [registry],
     }),
     toolDuration: new Histogram({

@@ -22,11 +22,23 @@ export class MemorySessionStore implements SessionStore {
     return { ...r };
   }
 
-  async touch(id: string): Promise<boolean> {
+  async touch(id: string): Promise<SessionRecord | undefined> {
+    const r = this.records.get(id);
+    if (!r || this.isExpired(r)) return undefined;
+    r.lastSeenAt = this.now();
+    return { ...r };
+  }
+
+  async update(id: string, fields: Partial<Pick<SessionRecord, 'logLevel'>>): Promise<boolean> {
     const r = this.records.get(id);
     if (!r || this.isExpired(r)) return false;
-    r.lastSeenAt = this.now();
+    Object.assign(r, fields);
     return true;
+  }
+
+  /** Live records (for the sessions gauge). */
+  get size(): number {
+    return this.records.size;
   }
 
   async delete(id: string): Promise<void> {

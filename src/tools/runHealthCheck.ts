@@ -158,6 +158,8 @@ export const runHealthCheckTool = defineTool({
         findings: report.findings.map(({ id, severity, title }) => ({ id, severity, title })),
       });
       baselineId = saved.id;
+      // The audit://baselines resource list changed: tell the client, wherever its stream is.
+      ctx.notify({ method: 'notifications/resources/list_changed' });
     }
     await ctx.progress(2, 2, 'done');
     const counts = Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<

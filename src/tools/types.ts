@@ -17,6 +17,11 @@ export interface ToolContext {
   outbound: Outbound;
   /** Aborted when the client cancels the call or the session ends. */
   signal: AbortSignal;
+  /**
+   * A server-initiated notification for the session (e.g. resources/list_changed), delivered to
+   * its GET stream on whatever instance holds it.
+   */
+  notify(notification: { method: string; params?: Record<string, unknown> }): void;
   /** Reports progress when the client asked for it (a progress token); a no-op otherwise. */
   progress(progress: number, total?: number, message?: string): Promise<void>;
 }

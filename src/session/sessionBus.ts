@@ -1,0 +1,35 @@
+import { EventEmitter } from 'node:events';
+import type { JSONRPCNotification } from '@modelcontextprotocol/sdk/types.js';
+
+/** A server-to-client message for a session, or word that the session ended (streams close). */
+export type BusMessage = { kind: 'notify'; notification: JSONRPCNotification } | { kind: 'end' };
+
+/**
+ * Carries server-initiated messages to whichever instance holds a session's GET stream.
+ * Memory for one process; Redis pub/sub in fleet mode.
+ */
+export interface SessionBus {
+  publish(sessionId: string, message: BusMessage): Promise<void>;
+  /** Resolves once subscribed; the returned function unsubscribes. */
+  subscribe(sessionId: string, handler: (message: BusMessage) => void): Promise<() => Promise<void>>;
+  close(): Promise<void>;
+}
+
+export class MemorySessionBus implements SessionBus {
+  private readonly emitter = new EventEmitter().setMaxListeners(0);
+
+  async publish(sessionId: string, message: BusMessage): Promise<void> {
+    this.emitter.emit(sessionId, message);
+  }
+
+  async subscribe(sessionId: string, handler: (message: BusMessage) => void): Promise<() => Promise<void>> {
+    this.emitter.on(sessionId, handler);
+    return async () => {
+      this.emitter.off(sessionId, handler);
+    };
+  }
+
+  async close(): Promise<void> {
+    this.emitter.removeAllListeners();
+  }
+}
