@@ -25,6 +25,10 @@ export interface AppDeps {
   bus?: SessionBus;
   /** Extra readiness (Redis reachable in fleet mode); /ready answers 503 while it is false. */
   dependenciesReady?: () => boolean;
+  /** Per-client rate limit on /mcp (undefined: none). */
+  rateLimiter?: RequestHandler;
+  /** Adds fleet metrics (redis_up) to /metrics. */
+  registerMetrics?: (registry: Metrics['registry']) => void;
 }
 
 export interface App {
@@ -43,6 +47,7 @@ export function createApp(deps: AppDeps): App {
   // The sessions gauge reads `sessions` lazily, at scrape time, after it exists.
   const metrics = createMetrics(() => sessions.size);
   outbound.registerMetrics(metrics.registry);
+  deps.registerMetrics?.(metrics.registry);
   const sessions = new HttpSessions({
     store,
     bus: deps.bus ?? new MemorySessionBus(),
@@ -82,6 +87,7 @@ export function createApp(deps: AppDeps): App {
   app.all(
     '/mcp',
     ...guard,
+    ...(deps.rateLimiter ? [deps.rateLimiter] : []),
     trackInFlight(lifecycle),
     express.json({ limit: config.MAX_BODY_BYTES }),
     async (req, res) => {

@@ -39,6 +39,20 @@ function isDnsServer(s: string): boolean {
   return Boolean(m && host && isIP(host) && Number(m[3]) > 0 && Number(m[3]) < 65536);
 }
 
+/** Comma-separated host:port pairs (Sentinel or Cluster nodes). */
+const hostPortList = z
+  .string()
+  .transform((s) =>
+    s
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean),
+  )
+  .refine((a) => a.length > 0 && a.every((h) => /^(\[[0-9a-fA-F:.]+\]|[\w.-]+):\d{1,5}$/.test(h)), {
+    error: 'must be a comma-separated list of host:port',
+  })
+  .optional();
+
 /** Comma-separated IPs/CIDRs, each parsed by ipaddr.js. */
 const cidrList = z
   .string()
@@ -126,6 +140,20 @@ export const envSchema = z.object({
     .transform((v) => v === 'true'),
   OUTBOUND_ALLOW: cidrList,
   OUTBOUND_DENY: cidrList,
+  REDIS_URL: z
+    .string()
+    .refine((u) => /^rediss?:\/\/[^\s]+$/.test(u), { error: 'must be a redis:// or rediss:// URL' })
+    .optional(),
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[\w:.-]{1,64}$/, { error: 'must be 1-64 letters, digits or _ : . -' })
+    .default('sam:'),
+  REDIS_SENTINELS: hostPortList,
+  REDIS_SENTINEL_NAME: z.string().min(1).default('mymaster'),
+  REDIS_CLUSTER_NODES: hostPortList,
+  REDIS_COMMAND_TIMEOUT_MS: intInRange(50, 60_000).default(1000),
+  RATE_LIMIT_PER_MINUTE: intInRange(0, 1_000_000).default(600),
+  RATE_LIMIT_BURST: intInRange(0, 100_000).default(50),
   NTP_SERVERS: z
     .string()
     .transform((s) =>

@@ -1,25 +1,15 @@
 import type { Server } from 'node:http';
-import { resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { type App, createApp } from './app.js';
-import { FileBaselineStore } from './baselines/fileBaselineStore.js';
-import type { BaselineStore } from './baselines/types.js';
+import { createFleet } from './fleet/fleet.js';
+import { rateLimit } from './http/rateLimit.js';
 import type { Config } from './config.js';
 import { Lifecycle } from './lifecycle.js';
 import { createOutbound } from './net/outbound.js';
 import { createMcpServer } from './mcp/createMcpServer.js';
 import type { Logger } from './observability/logger.js';
 import type { SessionStore } from './session/sessionStore.js';
-
-/** Baselines live in files under DATA_DIR (a Redis store arrives with fleet mode). */
-function createBaselineStore(config: Config): BaselineStore {
-  return new FileBaselineStore({
-    dir: resolve(config.DATA_DIR),
-    maxCount: config.BASELINE_MAX_COUNT,
-    maxBytes: config.BASELINE_MAX_BYTES,
-  });
-}
 
 export interface RunningHttp {
   app: App;
@@ -36,9 +26,27 @@ export async function startHttp(
   opts: { store?: SessionStore } = {},
 ): Promise<RunningHttp> {
   const lifecycle = new Lifecycle();
-  const baselines = createBaselineStore(config);
+  const fleet = await createFleet(config, logger);
+  const baselines = fleet.baselines;
   const outbound = createOutbound(config);
-  const app = createApp({ config, logger, lifecycle, baselines, outbound, store: opts.store });
+  const app = createApp({
+    config,
+    logger,
+    lifecycle,
+    baselines,
+    outbound,
+    store: opts.store ?? fleet.store,
+    bus: fleet.bus,
+    dependenciesReady: fleet.ready,
+    registerMetrics: fleet.registerMetrics,
+    rateLimiter: rateLimit({
+      perMinute: config.RATE_LIMIT_PER_MINUTE,
+      burstPerSecond: config.RATE_LIMIT_BURST,
+      redis: fleet.redis,
+      prefix: config.REDIS_PREFIX,
+    }),
+  });
+  logger.info({ mode: fleet.mode }, 'sessions and baselines');
   const http = app.express.listen(config.PORT, config.HOST);
   await new Promise<void>((resolve, reject) => {
     http.once('listening', resolve);
@@ -66,6 +74,7 @@ export async function startHttp(
       await app.sessions.closeAll();
       await baselines.close();
       outbound.close();
+      await fleet.close();
       http.closeAllConnections();
       await closed;
       logger.info('stopped');
@@ -76,7 +85,8 @@ export async function startHttp(
 }
 
 export async function runStdio(config: Config, logger: Logger): Promise<() => Promise<void>> {
-  const baselines = createBaselineStore(config);
+  const fleet = await createFleet(config, logger);
+  const baselines = fleet.baselines;
   const outbound = createOutbound(config);
   const server = createMcpServer({ config, logger, baselines, outbound });
   const transport = new StdioServerTransport();
@@ -86,5 +96,6 @@ export async function runStdio(config: Config, logger: Logger): Promise<() => Pr
     await server.close();
     await baselines.close();
     outbound.close();
+    await fleet.close();
   };
 }

@@ -42,6 +42,11 @@ export interface FileBaselineStoreOptions {
 const HOST_DIR = '[A-Za-z0-9_-][A-Za-z0-9._-]{0,79}';
 const HOST_DIR_RE = new RegExp(`^${HOST_DIR}$`);
 const ID_RE = new RegExp(`^(${HOST_DIR})~(\\d{8}T\\d{9}Z)~([0-9a-f]{6})$`);
+/** Baseline ids: `<host dir>~<UTC stamp>~<6 hex>`, URL-safe and sortable by time per host (shared with the Redis store). */
+export const BASELINE_ID_RE = ID_RE;
+export function newBaselineId(hostId: string, createdAt: string): string {
+  return `${hostDirName(hostId)}~${stamp(createdAt)}~${randomBytes(3).toString('hex')}`;
+}
 const FILE_RE = new RegExp(`^(${HOST_DIR}~\\d{8}T\\d{9}Z~[0-9a-f]{6})\\.json$`);
 /** `.<id>.json.<pid>.<random>.tmp` */
 const TMP_RE = /^\..*\.(\d+)\.[0-9a-f]+\.tmp$/;

@@ -1,0 +1,64 @@
+import type { BusMessage, SessionBus } from '../session/sessionBus.js';
+import type { RedisClient } from './redisClient.js';
+
+/**
+ * The session bus over Redis pub/sub: one channel per session, published on the command
+ * connection, received on a dedicated subscriber connection (a subscribed connection can do
+ * nothing else). Channels are subscribed while a GET stream for them is open here.
+ */
+export class RedisSessionBus implements SessionBus {
+  private readonly handlers = new Map<string, Set<(m: BusMessage) => void>>();
+
+  constructor(
+    private readonly pub: RedisClient,
+    private readonly sub: RedisClient,
+    private readonly prefix: string,
+  ) {
+    this.sub.on('message', (channel: string, text: string) => {
+      const set = this.handlers.get(channel);
+      if (!set) return;
+      let m: BusMessage;
+      try {
+        m = JSON.parse(text) as BusMessage;
+      } catch {
+        return;
+      }
+      for (const h of set) h(m);
+    });
+  }
+
+  private channel(sessionId: string): string {
+    return `${this.prefix}bus:${sessionId}`;
+  }
+
+  async publish(sessionId: string, message: BusMessage): Promise<void> {
+    await this.pub.publish(this.channel(sessionId), JSON.stringify(message));
+  }
+
+  async subscribe(sessionId: string, handler: (m: BusMessage) => void): Promise<() => Promise<void>> {
+    const ch = this.channel(sessionId);
+    let set = this.handlers.get(ch);
+    if (!set) {
+      set = new Set();
+      this.handlers.set(ch, set);
+      try {
+        await this.sub.subscribe(ch);
+      } catch (err) {
+        this.handlers.delete(ch);
+        throw err;
+      }
+    }
+    set.add(handler);
+    return async () => {
+      set.delete(handler);
+      if (set.size === 0 && this.handlers.get(ch) === set) {
+        this.handlers.delete(ch);
+        await this.sub.unsubscribe(ch).catch(() => undefined);
+      }
+    };
+  }
+
+  async close(): Promise<void> {
+    this.handlers.clear();
+  }
+}

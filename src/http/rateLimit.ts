@@ -1,0 +1,52 @@
+/**
+ * Per-client rate limits on /mcp with rate-limiter-flexible: RATE_LIMIT_PER_MINUTE sustained and
+ * RATE_LIMIT_BURST per second, keyed by principal (by IP while there is no authentication). In
+ * memory on one instance; in Redis in fleet mode, so the limit holds across instances, with an
+ * in-memory insurance limiter taking over while Redis is unreachable.
+ */
+import type { RequestHandler } from 'express';
+import {
+  type RateLimiterAbstract,
+  RateLimiterMemory,
+  RateLimiterRedis,
+  RateLimiterRes,
+} from 'rate-limiter-flexible';
+import type { RedisClient } from '../fleet/redisClient.js';
+import { RpcCode, sendRpcError } from './jsonRpcError.js';
+
+export interface RateLimitOptions {
+  perMinute: number;
+  burstPerSecond: number;
+  redis?: RedisClient;
+  prefix: string;
+}
+
+export function rateLimit(o: RateLimitOptions): RequestHandler | undefined {
+  const make = (points: number, duration: number, name: string): RateLimiterAbstract | undefined => {
+    if (points <= 0) return undefined;
+    const memory = new RateLimiterMemory({ points, duration, keyPrefix: name });
+    if (!o.redis) return memory;
+    return new RateLimiterRedis({
+      storeClient: o.redis,
+      points,
+      duration,
+      keyPrefix: `${o.prefix}rl:${name}`,
+      insuranceLimiter: new RateLimiterMemory({ points, duration, keyPrefix: `${name}-insurance` }),
+    });
+  };
+  const limiters = [make(o.perMinute, 60, 'minute'), make(o.burstPerSecond, 1, 'second')].filter(
+    (l): l is RateLimiterAbstract => l !== undefined,
+  );
+  if (limiters.length === 0) return undefined;
+  return (req, res, next) => {
+    const key = (req as { principal?: string }).principal ?? req.ip ?? 'unknown';
+    Promise.all(limiters.map((l) => l.consume(key)))
+      .then(() => next())
+      .catch((err: unknown) => {
+        if (!(err instanceof RateLimiterRes)) return next(); // a limiter failure must not block service
+        const seconds = Math.max(1, Math.ceil(err.msBeforeNext / 1000));
+        res.setHeader('Retry-After', String(seconds));
+        sendRpcError(res, 429, RpcCode.ServerError, `Too many requests: retry after ${seconds} s`);
+      });
+  };
+}
