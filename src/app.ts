@@ -55,7 +55,7 @@ export function createApp(deps: AppDeps): App {
     lifecycle,
     logger,
     ttlSeconds: config.SESSION_TTL_SECONDS,
-    createServer: (session) => createMcpServer({ config, logger, metrics, baselines, outbound, session }),
+    createServer: (slot) => createMcpServer({ config, logger, metrics, baselines, outbound, session: slot }),
   });
 
   const app = express();

@@ -9,7 +9,7 @@ import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { tools as allTools } from '../tools/index.js';
 import { registerBaselineResources } from './baselineResources.js';
-import type { SessionContext } from './httpSessions.js';
+import type { SessionSlot } from './httpSessions.js';
 import { type ToolContext, type ToolDefinition, ToolError } from '../tools/types.js';
 
 /** package.json sits one level above both src/ (tests) and dist/ (built). */
@@ -24,8 +24,8 @@ export interface ServerDeps {
   logger: Logger;
   baselines: BaselineStore;
   outbound: Outbound;
-  /** The HTTP session this server serves (stdio has none). */
-  session?: SessionContext;
+  /** Which HTTP session this (pooled) server serves at the moment; stdio has none. */
+  session?: SessionSlot;
   metrics?: Metrics;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- see tools/index.ts
   tools?: ToolDefinition<any, any>[];
@@ -65,7 +65,9 @@ function registerTool(server: McpServer, tool: ToolDefinition<any, any>, deps: S
     },
     async (args: Record<string, unknown>, extra: ToolExtra): Promise<CallToolResult> => {
       const stopTimer = metrics?.toolDuration.startTimer({ tool: tool.name });
-      const sessionId = session?.sessionId ?? extra.sessionId;
+      // Read once, now: a pooled server may serve another session after this response ends.
+      const current = session?.current;
+      const sessionId = current?.sessionId ?? extra.sessionId;
       const log = logger.child({ sessionId, rpcId: extra.requestId, tool: tool.name });
       const progressToken = extra._meta?.progressToken;
       const ctx: ToolContext = {
@@ -76,7 +78,7 @@ function registerTool(server: McpServer, tool: ToolDefinition<any, any>, deps: S
         outbound,
         signal: extra.signal,
         notify(notification) {
-          if (session) session.notify({ jsonrpc: '2.0', ...notification });
+          if (current) current.notify({ jsonrpc: '2.0', ...notification });
           else void extra.sendNotification(notification as ServerNotification).catch(() => undefined);
         },
         async progress(progress, total, message) {

@@ -21,10 +21,26 @@ export interface SessionContext {
   notify(notification: JSONRPCNotification): void;
 }
 
+/**
+ * Which session a pooled server serves right now. Set when the server is taken for a request,
+ * cleared when it returns to the pool; a tool call reads it once, when it starts.
+ */
+export interface SessionSlot {
+  current: SessionContext | undefined;
+}
+
+interface Pooled {
+  server: McpServer;
+  slot: SessionSlot;
+}
+
+/** Idle servers kept for reuse: building one (tools, schemas, handlers) costs ~0.2 ms. */
+const POOL_MAX = 64;
+
 export interface HttpSessionOptions {
   store: SessionStore;
   bus: SessionBus;
-  createServer: (session: SessionContext) => McpServer;
+  createServer: (slot: SessionSlot) => McpServer;
   lifecycle: Lifecycle;
   logger: Logger;
   ttlSeconds: number;
@@ -48,8 +64,40 @@ export class HttpSessions {
   /** Open GET streams here, per session, to close them when the session ends. */
   private readonly streams = new Map<string, Set<() => void>>();
   private sweeper: NodeJS.Timeout | undefined;
+  private readonly idle: Pooled[] = [];
 
   constructor(private readonly o: HttpSessionOptions) {}
+
+  /** A server for one request of a session: from the pool, or new. */
+  private acquire(id: string): Pooled {
+    const p =
+      this.idle.pop() ??
+      ((slot: SessionSlot) => ({ server: this.o.createServer(slot), slot }))({ current: undefined });
+    p.slot.current = this.context(id);
+    return p;
+  }
+
+  /** Back to the pool once its transport is closed; a server still connected is dropped instead. */
+  private release(p: Pooled): void {
+    p.slot.current = undefined;
+    if (!p.server.isConnected() && this.idle.length < POOL_MAX) this.idle.push(p);
+  }
+
+  /** Connects a pooled server to a fresh stateless transport for this response, and returns it after. */
+  private async run(p: Pooled, req: Request, res: Response, onClose?: () => void): Promise<void> {
+    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+    await p.server.connect(transport);
+    const done = () => {
+      onClose?.();
+      void p.server
+        .close()
+        .catch(() => undefined)
+        .then(() => this.release(p));
+    };
+    if (res.destroyed) done();
+    else res.once('close', done);
+    await transport.handleRequest(req, res, req.body);
+  }
 
   /** Sessions known to this instance. */
   get size(): number {
@@ -197,42 +245,34 @@ export class HttpSessions {
     return { sessionId: id, notify: (n) => this.notify(id, n) };
   }
 
-  /** One SDK server and stateless transport for this request; closed when the response ends. */
+  /** One SDK server (pooled) and a fresh stateless transport for this request. */
   private async serve(id: string, req: Request, res: Response): Promise<void> {
-    const server = this.o.createServer(this.context(id));
-    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
-    res.on('close', () => {
-      void server.close().catch(() => undefined);
-    });
-    await server.connect(transport);
-    await transport.handleRequest(req, res, req.body);
+    await this.run(this.acquire(id), req, res);
   }
 
   /** The GET stream: server-initiated messages for the session arrive over the bus. */
   private async handleStream(id: string, req: Request, res: Response): Promise<void> {
-    const server = this.o.createServer(this.context(id));
-    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+    const p = this.acquire(id);
     let unsubscribe: (() => Promise<void>) | undefined;
-    const close = () => void server.close().catch(() => undefined);
+    const close = () => void p.server.close().catch(() => undefined);
     const local = this.streams.get(id) ?? new Set<() => void>();
     this.streams.set(id, local.add(close));
-    res.on('close', () => {
+    const cleanup = () => {
       local.delete(close);
       if (local.size === 0 && this.streams.get(id) === local) this.streams.delete(id);
       void unsubscribe?.();
-      close();
-    });
+    };
     try {
       unsubscribe = await this.o.bus.subscribe(id, (m) => {
         if (m.kind === 'end') close();
-        else void server.server.notification(m.notification).catch(() => undefined);
+        else void p.server.server.notification(m.notification).catch(() => undefined);
       });
     } catch {
-      close();
+      cleanup();
+      this.release(p);
       return this.unavailable(res);
     }
-    await server.connect(transport);
-    await transport.handleRequest(req, res, req.body);
+    await this.run(p, req, res, cleanup);
   }
 
   /** Drops local knowledge of a session and closes its streams held here. */
