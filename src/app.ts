@@ -13,6 +13,7 @@ import type { Logger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import { MemorySessionStore } from './session/memorySessionStore.js';
 import { MemorySessionBus, type SessionBus } from './session/sessionBus.js';
+import { MemorySessionEvents, type SessionEvents } from './session/sessionEvents.js';
 import type { SessionStore } from './session/sessionStore.js';
 
 export interface AppDeps {
@@ -23,6 +24,7 @@ export interface AppDeps {
   outbound: Outbound;
   store?: SessionStore;
   bus?: SessionBus;
+  events?: SessionEvents;
   /** Extra readiness (Redis reachable in fleet mode); /ready answers 503 while it is false. */
   dependenciesReady?: () => boolean;
   /** Per-client rate limit on /mcp (undefined: none). */
@@ -51,6 +53,7 @@ export function createApp(deps: AppDeps): App {
   const sessions = new HttpSessions({
     store,
     bus: deps.bus ?? new MemorySessionBus(),
+    events: deps.events ?? new MemorySessionEvents(),
     onStoreOp: (op, outcome) => metrics.sessionStoreOps.inc({ op, outcome }),
     lifecycle,
     logger,

@@ -37,6 +37,7 @@ export async function startHttp(
     outbound,
     store: opts.store ?? fleet.store,
     bus: fleet.bus,
+    events: fleet.events,
     dependenciesReady: fleet.ready,
     registerMetrics: fleet.registerMetrics,
     rateLimiter: rateLimit({

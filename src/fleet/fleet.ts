@@ -11,6 +11,7 @@ import type { Config } from '../config.js';
 import type { Logger } from '../observability/logger.js';
 import { MemorySessionStore } from '../session/memorySessionStore.js';
 import { MemorySessionBus, type SessionBus } from '../session/sessionBus.js';
+import { MemorySessionEvents, RedisSessionEvents, type SessionEvents } from '../session/sessionEvents.js';
 import type { SessionStore } from '../session/sessionStore.js';
 import { createRedis, fleetMode, type RedisClient, whenReady } from './redisClient.js';
 import { RedisBaselineStore } from './redisBaselineStore.js';
@@ -21,6 +22,7 @@ export interface Fleet {
   mode: 'memory' | 'redis';
   store: SessionStore;
   bus: SessionBus;
+  events: SessionEvents;
   baselines: BaselineStore;
   /** The command connection in fleet mode (rate limits use it too). */
   redis?: RedisClient;
@@ -36,6 +38,7 @@ export async function createFleet(config: Config, logger: Logger): Promise<Fleet
       mode: 'memory',
       store: new MemorySessionStore(config.SESSION_TTL_SECONDS * 1000),
       bus: new MemorySessionBus(),
+      events: new MemorySessionEvents(),
       baselines: new FileBaselineStore({
         dir: resolve(config.DATA_DIR),
         maxCount: config.BASELINE_MAX_COUNT,
@@ -74,6 +77,7 @@ export async function createFleet(config: Config, logger: Logger): Promise<Fleet
     mode: 'redis',
     store: new RedisSessionStore(redis, prefix, config.SESSION_TTL_SECONDS * 1000),
     bus: new RedisSessionBus(redis, sub, prefix),
+    events: new RedisSessionEvents(redis, prefix, config.SESSION_TTL_SECONDS * 1000),
     baselines: new RedisBaselineStore(redis, prefix, config.BASELINE_MAX_COUNT, config.BASELINE_MAX_BYTES),
     redis,
     ready: () => redis.status === 'ready',

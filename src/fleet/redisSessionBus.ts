@@ -31,8 +31,9 @@ export class RedisSessionBus implements SessionBus {
     return `${this.prefix}bus:${sessionId}`;
   }
 
-  async publish(sessionId: string, message: BusMessage): Promise<void> {
-    await this.pub.publish(this.channel(sessionId), JSON.stringify(message));
+  async publish(sessionId: string, message: BusMessage): Promise<number> {
+    // PUBLISH answers with the number of subscribers (instances holding a GET stream) reached.
+    return this.pub.publish(this.channel(sessionId), JSON.stringify(message));
   }
 
   async subscribe(sessionId: string, handler: (m: BusMessage) => void): Promise<() => Promise<void>> {

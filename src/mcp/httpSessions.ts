@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import {
+  type EventStore,
+  StreamableHTTPServerTransport,
+} from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import {
   isInitializeRequest,
   type JSONRPCNotification,
@@ -12,6 +15,7 @@ import { RpcCode, sendRpcError } from '../http/jsonRpcError.js';
 import type { Lifecycle } from '../lifecycle.js';
 import type { Logger } from '../observability/logger.js';
 import type { SessionBus } from '../session/sessionBus.js';
+import type { SessionEvents } from '../session/sessionEvents.js';
 import type { SessionRecord, SessionStore } from '../session/sessionStore.js';
 
 /** What a per-request McpServer needs to know about the session it serves. */
@@ -40,6 +44,8 @@ const POOL_MAX = 64;
 export interface HttpSessionOptions {
   store: SessionStore;
   bus: SessionBus;
+  /** Keeps GET-stream events for Last-Event-ID replay on any instance. */
+  events: SessionEvents;
   createServer: (slot: SessionSlot) => McpServer;
   lifecycle: Lifecycle;
   logger: Logger;
@@ -84,8 +90,14 @@ export class HttpSessions {
   }
 
   /** Connects a pooled server to a fresh stateless transport for this response, and returns it after. */
-  private async run(p: Pooled, req: Request, res: Response, onClose?: () => void): Promise<void> {
-    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+  private async run(
+    p: Pooled,
+    req: Request,
+    res: Response,
+    onClose?: () => void,
+    eventStore?: EventStore,
+  ): Promise<void> {
+    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, eventStore });
     await p.server.connect(transport);
     const done = () => {
       onClose?.();
@@ -127,9 +139,17 @@ export class HttpSessions {
 
   /** A server-initiated notification for a session, delivered wherever its GET stream is. */
   notify(sessionId: string, notification: JSONRPCNotification): void {
-    this.o.bus.publish(sessionId, { kind: 'notify', notification }).catch((err: unknown) => {
-      this.o.logger.warn({ err, sessionId }, 'notification not delivered');
-    });
+    this.o.bus
+      .publish(sessionId, { kind: 'notify', notification })
+      .then(async (receivers) => {
+        // No GET stream anywhere right now (its instance may have just died): keep the event,
+        // so the client's reconnect with Last-Event-ID replays it.
+        if (receivers === 0)
+          await this.o.events.forSession(sessionId).storeEvent('_GET_stream', notification);
+      })
+      .catch((err: unknown) => {
+        this.o.logger.warn({ err, sessionId }, 'notification not delivered');
+      });
   }
 
   private async store<T>(op: string, fn: () => Promise<T>): Promise<T> {
@@ -272,12 +292,13 @@ export class HttpSessions {
       this.release(p);
       return this.unavailable(res);
     }
-    await this.run(p, req, res, cleanup);
+    await this.run(p, req, res, cleanup, this.o.events.forSession(id));
   }
 
   /** Drops local knowledge of a session and closes its streams held here. */
   private forget(id: string): void {
     this.known.delete(id);
+    this.o.events.forget?.(id);
     for (const close of this.streams.get(id) ?? []) close();
     this.streams.delete(id);
   }

@@ -9,7 +9,8 @@ export type BusMessage = { kind: 'notify'; notification: JSONRPCNotification } |
  * Memory for one process; Redis pub/sub in fleet mode.
  */
 export interface SessionBus {
-  publish(sessionId: string, message: BusMessage): Promise<void>;
+  /** Resolves with how many GET streams (on any instance) received it. */
+  publish(sessionId: string, message: BusMessage): Promise<number>;
   /** Resolves once subscribed; the returned function unsubscribes. */
   subscribe(sessionId: string, handler: (message: BusMessage) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
@@ -18,8 +19,10 @@ export interface SessionBus {
 export class MemorySessionBus implements SessionBus {
   private readonly emitter = new EventEmitter().setMaxListeners(0);
 
-  async publish(sessionId: string, message: BusMessage): Promise<void> {
+  async publish(sessionId: string, message: BusMessage): Promise<number> {
+    const n = this.emitter.listenerCount(sessionId);
     this.emitter.emit(sessionId, message);
+    return n;
   }
 
   async subscribe(sessionId: string, handler: (message: BusMessage) => void): Promise<() => Promise<void>> {

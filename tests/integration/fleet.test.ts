@@ -253,3 +253,64 @@ describe.skipIf(!haveRedis || !haveHaproxy)('fleet mode behind HAProxy (round-ro
     }
   }, 120_000);
 });
+
+/** Opens a GET stream and resolves with the SSE text once `until` appears in it. */
+function readStream(url: string, session: string, until: string, lastEventId?: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, {
+      method: 'GET',
+      headers: {
+        accept: 'text/event-stream',
+        'mcp-session-id': session,
+        'mcp-protocol-version': '2025-11-25',
+        ...(lastEventId ? { 'last-event-id': lastEventId } : {}),
+      },
+    });
+    req.on('response', (res) => {
+      let buf = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => {
+        buf += d;
+        if (buf.includes(until)) {
+          resolve(buf);
+          req.destroy();
+        }
+      });
+      res.on('close', () => reject(new Error(`stream closed before "${until}": ${buf}`)));
+    });
+    req.on('error', (err) => reject(err));
+    req.end();
+  });
+}
+
+describe.skipIf(!haveRedis)('fleet mode: resumable GET streams', () => {
+  it('replays, on another instance, what a client missed while its stream instance died', async () => {
+    const shared = env();
+    const [a, b] = await Promise.all([server(shared), server(shared)]);
+    const id = await initialize(a.url);
+    const health = { name: 'run_health_check', arguments: { cpuSampleMs: 0, checks: ['resources'] } };
+    const first = readStream(a.url, id, 'list_changed');
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await call(b.url, id, 'tools/call', health)).status).toBe(200);
+    const seen = await first;
+    const lastEventId = /^id: (.+)$/m.exec(
+      seen.slice(0, seen.indexOf('list_changed')).split('\n\n').at(-1) ?? '',
+    )?.[1];
+    expect(lastEventId).toBeTruthy();
+
+    a.child.kill('SIGKILL');
+    await a.exit;
+    // Produced while no instance holds the stream: kept for replay.
+    expect(
+      (
+        await call(b.url, id, 'tools/call', {
+          ...health,
+          arguments: { ...health.arguments, label: 'missed' },
+        })
+      ).status,
+    ).toBe(200);
+    const replay = await readStream(b.url, id, 'list_changed', lastEventId);
+    expect(replay).toContain('"method":"notifications/resources/list_changed"');
+    expect(replay).not.toContain(`id: ${lastEventId}\n`);
+  }, 30_000);
+});
