@@ -50,7 +50,7 @@ export async function createFleet(config: Config, logger: Logger): Promise<Fleet
     };
   }
   const redis = createRedis(config);
-  const sub = createRedis(config);
+  const sub = createRedis(config, { subscriber: true });
   let wasUp = false;
   for (const [name, c] of [
     ['commands', redis],

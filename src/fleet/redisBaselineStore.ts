@@ -28,18 +28,20 @@ export class RedisBaselineStore implements BaselineStore {
     const record: Baseline = { ...b, id: newBaselineId(b.hostId, b.createdAt) };
     const text = JSON.stringify(record);
     // One MULTI: the record, its index entries and its size land together or not at all.
-    await this.redis
+    const saved = await this.redis
       .multi()
       .set(this.k.baseline(record.id), text)
       .zadd(this.k.host(b.hostId), Date.parse(b.createdAt), record.id)
       .hset(this.k.sizes(b.hostId), record.id, String(Buffer.byteLength(text)))
       .sadd(this.k.hosts(), b.hostId)
       .exec();
-    await this.prune(b.hostId);
+    const failed = saved?.find(([err]) => err);
+    if (!saved || failed) throw failed?.[0] ?? new Error('baseline not saved: transaction discarded');
+    await this.prune(b.hostId, record.id);
     return record;
   }
 
-  private async prune(hostId: string): Promise<void> {
+  private async prune(hostId: string, keepId: string): Promise<void> {
     const ids = await this.redis.zrange(this.k.host(hostId), 0, -1); // oldest first
     const sizes = await this.redis.hgetall(this.k.sizes(hostId));
     let bytes = ids.reduce((s, id) => s + Number(sizes[id] ?? 0), 0);
@@ -47,8 +49,9 @@ export class RedisBaselineStore implements BaselineStore {
     const drop: string[] = [];
     for (const id of ids) {
       if (count <= this.maxCount && bytes <= this.maxBytes) break;
-      // Never the newest: the baseline just saved must survive its own prune.
+      // Never the one just saved (its clock may run behind another instance's), nor the last one.
       if (count === 1) break;
+      if (id === keepId) continue;
       drop.push(id);
       count--;
       bytes -= Number(sizes[id] ?? 0);

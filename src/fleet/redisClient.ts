@@ -18,7 +18,7 @@ const hostPort = (s: string) => {
 };
 
 /** A new connection; `role` names it in logs (a pub/sub subscriber needs a connection of its own). */
-export function createRedis(config: Config): RedisClient {
+export function createRedis(config: Config, opts: { subscriber?: boolean } = {}): RedisClient {
   const common: RedisOptions = {
     commandTimeout: config.REDIS_COMMAND_TIMEOUT_MS,
     connectTimeout: Math.max(1000, config.REDIS_COMMAND_TIMEOUT_MS * 2),
@@ -26,6 +26,8 @@ export function createRedis(config: Config): RedisClient {
     enableOfflineQueue: false,
     // Reconnect forever, at most every 2 s: Redis coming back must need no restart of ours.
     retryStrategy: (times) => Math.min(100 * times, 2000),
+    // The session bus resubscribes what it needs itself (see RedisSessionBus).
+    autoResubscribe: !opts.subscriber,
   };
   if (config.REDIS_CLUSTER_NODES) {
     return new Cluster(config.REDIS_CLUSTER_NODES.map(hostPort), {

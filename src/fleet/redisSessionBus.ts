@@ -14,6 +14,12 @@ export class RedisSessionBus implements SessionBus {
     private readonly sub: RedisClient,
     private readonly prefix: string,
   ) {
+    // After a reconnect, subscribe again to exactly the channels with a stream here: ioredis's own
+    // resubscription would also revive channels whose UNSUBSCRIBE failed while it was down.
+    this.sub.on('ready', () => {
+      const channels = [...this.handlers.keys()];
+      if (channels.length > 0) void this.sub.subscribe(...channels).catch(() => undefined);
+    });
     this.sub.on('message', (channel: string, text: string) => {
       const set = this.handlers.get(channel);
       if (!set) return;
@@ -39,17 +45,19 @@ export class RedisSessionBus implements SessionBus {
   async subscribe(sessionId: string, handler: (m: BusMessage) => void): Promise<() => Promise<void>> {
     const ch = this.channel(sessionId);
     let set = this.handlers.get(ch);
-    if (!set) {
-      set = new Set();
-      this.handlers.set(ch, set);
+    const first = !set;
+    if (!set) this.handlers.set(ch, (set = new Set()));
+    set.add(handler);
+    if (first) {
       try {
         await this.sub.subscribe(ch);
       } catch (err) {
-        this.handlers.delete(ch);
+        // Undo only our own handler: another caller may have joined the set meanwhile.
+        set.delete(handler);
+        if (set.size === 0 && this.handlers.get(ch) === set) this.handlers.delete(ch);
         throw err;
       }
     }
-    set.add(handler);
     return async () => {
       set.delete(handler);
       if (set.size === 0 && this.handlers.get(ch) === set) {

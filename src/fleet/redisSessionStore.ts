@@ -26,6 +26,8 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async touch(id: string): Promise<SessionRecord | undefined> {
+    // The session's stream events (for Last-Event-ID) live as long as the session.
+    void this.redis.pexpire(`${this.prefix}events:${id}`, this.ttlMs).catch(() => undefined);
     const v = await this.redis.getex(this.key(id), 'PX', this.ttlMs);
     if (!v) return undefined;
     return { ...(JSON.parse(v) as SessionRecord), lastSeenAt: Date.now() };

@@ -39,7 +39,12 @@ export function rateLimit(o: RateLimitOptions): RequestHandler | undefined {
   );
   if (limiters.length === 0) return undefined;
   return (req, res, next) => {
-    const key = (req as { principal?: string }).principal ?? req.ip ?? 'unknown';
+    // Behind a reverse proxy every IP is the proxy's: a session (or, later, a principal) is the
+    // client. Sessions are created by initialize, which is limited per IP.
+    const session = req.header('mcp-session-id');
+    const key =
+      (req as { principal?: string }).principal ??
+      (session && /^[0-9a-f-]{36}$/.test(session) ? `s:${session}` : `ip:${req.ip ?? 'unknown'}`);
     Promise.all(limiters.map((l) => l.consume(key)))
       .then(() => next())
       .catch((err: unknown) => {

@@ -7,6 +7,7 @@ import {
 import {
   isInitializeRequest,
   type JSONRPCNotification,
+  LoggingLevelSchema,
   LATEST_PROTOCOL_VERSION,
   SUPPORTED_PROTOCOL_VERSIONS,
 } from '@modelcontextprotocol/sdk/types.js';
@@ -175,6 +176,8 @@ export class HttpSessions {
   }
 
   private async handleExisting(id: string, req: Request, res: Response): Promise<void> {
+    // Ids are ours (UUIDs): anything else is unknown without asking the store.
+    if (!SESSION_ID_RE.test(id)) return this.notFound(res);
     let record: SessionRecord | undefined;
     try {
       record = await this.store('touch', () => this.o.store.touch(id));
@@ -185,23 +188,48 @@ export class HttpSessions {
     }
     if (!record) {
       this.forget(id);
-      sendRpcError(
-        res,
-        404,
-        RpcCode.SessionNotFound,
-        'Session not found: it expired or was closed. Send a new initialize request without Mcp-Session-Id.',
-      );
-      return;
+      return this.notFound(res);
     }
     this.known.set(id, record);
     if (req.method === 'DELETE') return this.handleDelete(id, res);
-    if (req.method === 'POST' && isSetLevel(req.body)) {
-      // Kept in the record so every instance applies the same level.
-      const level = (req.body as { params: { level: string } }).params.level;
-      await this.store('update', () => this.o.store.update(id, { logLevel: level })).catch(() => undefined);
-    }
+    if (req.method === 'POST' && isSetLevel(req.body))
+      return this.handleSetLevel(id, req.body as SetLevel, res);
     if (req.method === 'GET') return this.handleStream(id, req, res);
     await this.serve(id, req, res);
+  }
+
+  private notFound(res: Response): void {
+    sendRpcError(
+      res,
+      404,
+      RpcCode.SessionNotFound,
+      'Session not found: it expired or was closed. Send a new initialize request without Mcp-Session-Id.',
+    );
+  }
+
+  /**
+   * logging/setLevel is answered here: the level belongs to the session (kept in its record for
+   * every instance), not to whichever pooled server happens to receive the request.
+   */
+  private async handleSetLevel(id: string, body: SetLevel, res: Response): Promise<void> {
+    const level = LoggingLevelSchema.safeParse(body.params?.level);
+    if (!level.success) {
+      res.status(200).json({
+        jsonrpc: '2.0',
+        id: body.id ?? null,
+        error: {
+          code: -32602,
+          message: `Invalid params: level must be one of ${LoggingLevelSchema.options.join(', ')}`,
+        },
+      });
+      return;
+    }
+    try {
+      await this.store('update', () => this.o.store.update(id, { logLevel: level.data }));
+    } catch {
+      return this.unavailable(res);
+    }
+    res.status(200).json({ jsonrpc: '2.0', id: body.id ?? null, result: {} });
   }
 
   private async handleInitialize(req: Request, res: Response): Promise<void> {
@@ -272,6 +300,21 @@ export class HttpSessions {
 
   /** The GET stream: server-initiated messages for the session arrive over the bus. */
   private async handleStream(id: string, req: Request, res: Response): Promise<void> {
+    if ((this.streams.get(id)?.size ?? 0) > 0) {
+      // As the SDK does: one standalone stream per session (here, per instance).
+      sendRpcError(res, 409, RpcCode.ServerError, 'Conflict: this session already has an open GET stream');
+      return;
+    }
+    const events = this.o.events.forSession(id);
+    const lastEventId = req.header('last-event-id');
+    if (lastEventId !== undefined) {
+      // Checked here, where a store failure can answer 503; inside the SDK it would be a 500.
+      try {
+        await this.store('events', async () => events.getStreamIdForEventId?.(lastEventId));
+      } catch {
+        return this.unavailable(res);
+      }
+    }
     const p = this.acquire(id);
     let unsubscribe: (() => Promise<void>) | undefined;
     const close = () => void p.server.close().catch(() => undefined);
@@ -285,14 +328,19 @@ export class HttpSessions {
     try {
       unsubscribe = await this.o.bus.subscribe(id, (m) => {
         if (m.kind === 'end') close();
-        else void p.server.server.notification(m.notification).catch(() => undefined);
+        else
+          void p.server.server.notification(m.notification).catch((err: unknown) => {
+            this.o.logger.warn({ err, sessionId: id }, 'notification not written to the stream');
+          });
       });
+      // A DELETE on another instance between our touch and the subscription would be missed.
+      if (!(await this.o.store.get(id))) throw new Error('session ended');
     } catch {
       cleanup();
       this.release(p);
       return this.unavailable(res);
     }
-    await this.run(p, req, res, cleanup, this.o.events.forSession(id));
+    await this.run(p, req, res, cleanup, events);
   }
 
   /** Drops local knowledge of a session and closes its streams held here. */
@@ -331,6 +379,11 @@ export class HttpSessions {
     this.streams.clear();
   }
 }
+
+/** Our session ids: random UUIDs. */
+const SESSION_ID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+type SetLevel = { id?: string | number; params?: { level?: unknown } };
 
 function isSetLevel(body: unknown): boolean {
   return (

@@ -36,12 +36,12 @@ export class MemorySessionEvents implements SessionEvents {
         if (l.length > MAX_EVENTS_PER_SESSION) l.splice(0, l.length - MAX_EVENTS_PER_SESSION);
         return id;
       },
-      getStreamIdForEventId: async (eventId) =>
-        list().some((e) => e.id === eventId) ? GET_STREAM : undefined,
+      // Any id of ours resumes; one no longer kept (trimmed) replays all that is kept.
+      getStreamIdForEventId: async (eventId) => (/^\d+-\d+$/.test(eventId) ? GET_STREAM : undefined),
       replayEventsAfter: async (lastEventId, { send }) => {
         const l = list();
         const at = l.findIndex((e) => e.id === lastEventId);
-        for (const e of at < 0 ? [] : l.slice(at + 1)) await send(e.id, e.message);
+        for (const e of l.slice(at + 1)) await send(e.id, e.message);
         return GET_STREAM;
       },
     };
@@ -77,11 +77,8 @@ export class RedisSessionEvents implements SessionEvents {
         await this.redis.pexpire(key, this.ttlMs);
         return id as string;
       },
-      getStreamIdForEventId: async (eventId) => {
-        if (!validId(eventId)) return undefined;
-        const hit = await this.redis.xrange(key, eventId, eventId);
-        return hit.length > 0 ? GET_STREAM : undefined;
-      },
+      // Any well-formed id resumes: XRANGE after it returns what is kept, also when it was trimmed.
+      getStreamIdForEventId: async (eventId) => (validId(eventId) ? GET_STREAM : undefined),
       replayEventsAfter: async (lastEventId, { send }) => {
         if (!validId(lastEventId)) return GET_STREAM;
         const entries = await this.redis.xrange(key, `(${lastEventId}`, '+');
