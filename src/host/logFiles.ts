@@ -3,7 +3,6 @@ import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { confinePath, PathNotAllowedError } from './confine.js';
-import { under } from './hostPaths.js';
 
 export interface LogFile {
   /** As the client named it (host path), for messages and results. */
@@ -19,18 +18,31 @@ export class LogPathError extends Error {
   override name = 'LogPathError';
 }
 
-const GLOB_CHARS = /[*?[]/;
+const GLOB_CHARS = /[*?]/;
 
-/** `*`, `?` and `[...]` within one file name (the directory part must be literal). */
-function globToRegExp(glob: string): RegExp {
-  let re = '';
-  for (const c of glob) {
-    if (c === '*') re += '[^/]*';
-    else if (c === '?') re += '[^/]';
-    else if (c === '[' || c === ']') re += c;
-    else re += c.replace(/[.+^${}()|\\]/g, '\\$&');
+/**
+ * Whether `name` matches a file-name glob of `*` and `?`: iterative, with one backtrack point,
+ * so it runs in O(n*m) whatever the pattern (a regex of many `*` could backtrack for hours).
+ */
+export function globMatch(glob: string, name: string): boolean {
+  let g = 0;
+  let n = 0;
+  let star = -1;
+  let mark = 0;
+  while (n < name.length) {
+    if (g < glob.length && (glob[g] === '?' || glob[g] === name[n])) {
+      g++;
+      n++;
+    } else if (g < glob.length && glob[g] === '*') {
+      star = g++;
+      mark = n;
+    } else if (star >= 0) {
+      g = star + 1;
+      n = ++mark;
+    } else return false;
   }
-  return new RegExp(`^${re}$`);
+  while (g < glob.length && glob[g] === '*') g++;
+  return g === glob.length;
 }
 
 /**
@@ -53,14 +65,21 @@ export async function resolveLogFiles(
       throw new LogPathError(`${p}: wildcards are allowed only in the file name`);
     if (GLOB_CHARS.test(basename(p))) {
       const dir = dirname(p);
-      const re = globToRegExp(basename(p));
+      // The directory is confined before it is listed: a glob must not reveal names elsewhere.
+      let realDir: string;
+      try {
+        realDir = await confinePath(hostRoot, allowedRoots, dir);
+      } catch (err) {
+        if (err instanceof PathNotAllowedError) throw new LogPathError(err.message.replace(dir, p));
+        throw new LogPathError(`${p}: cannot list ${dir}`);
+      }
       let entries: string[];
       try {
-        entries = await readdir(under(hostRoot, dir));
+        entries = await readdir(realDir);
       } catch {
         throw new LogPathError(`${p}: cannot list ${dir}`);
       }
-      names = entries.filter((n) => re.test(n)).map((n) => join(dir, n));
+      names = entries.filter((n) => globMatch(basename(p), n)).map((n) => join(dir, n));
       if (names.length === 0) throw new LogPathError(`${p}: no file matches`);
     } else names = [p];
     for (const name of names) {
@@ -74,7 +93,9 @@ export async function resolveLogFiles(
           code === 'ENOENT' ? `${name}: no such file` : `${name}: cannot open (${code ?? 'error'})`,
         );
       }
-      const st = await stat(real);
+      const st = await stat(real).catch((err: NodeJS.ErrnoException) => {
+        throw new LogPathError(`${name}: cannot open (${err.code ?? 'error'})`);
+      });
       if (st.isDirectory())
         throw new LogPathError(
           `${name} is a directory: name the log files, e.g. ${join(name, 'access.log*')}`,

@@ -38,7 +38,14 @@ export class BotVerifier {
     return this.resilience.state('dns', this.target) !== 'open';
   }
 
-  async verify(ip: string, engine: string): Promise<VerifyOutcome> {
+  async verify(rawIp: string, engine: string): Promise<VerifyOutcome> {
+    // ::ffff:66.249.66.1 is 66.249.66.1: compare and look up in one canonical form.
+    let ip: string;
+    try {
+      ip = ipaddr.process(rawIp).toString();
+    } catch {
+      return { verdict: 'failed', detail: `${rawIp} is not an IP address` };
+    }
     const key = `${engine}|${ip}`;
     const hit = this.cache.get(key);
     if (hit && Date.now() - hit.at < CACHE_TTL_MS) return hit.outcome;

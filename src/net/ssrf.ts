@@ -37,7 +37,26 @@ const PRIVATE: Array<[Range, string]> = [
   [cidr('192.168.0.0/16'), 'private (RFC 1918)'],
   [cidr('100.64.0.0/10'), 'carrier-grade NAT'],
   [cidr('fc00::/7'), 'IPv6 unique local'],
+  [cidr('198.18.0.0/15'), 'benchmarking (RFC 2544)'],
+  [cidr('192.0.0.0/24'), 'IETF protocol assignments'],
+  [cidr('240.0.0.0/4'), 'reserved (240/4)'],
 ];
+
+/** IPv6 forms that carry an IPv4 address the packets end up at: NAT64, 6to4, IPv4-compatible. */
+function embeddedIPv4(a: ipaddr.IPv4 | ipaddr.IPv6): ipaddr.IPv4 | undefined {
+  if (a.kind() !== 'ipv6') return undefined;
+  const b = a.toByteArray();
+  const v4 = (o: number) => new ipaddr.IPv4(b.slice(o, o + 4));
+  if (
+    a.match(ipaddr.parseCIDR('64:ff9b::/96') as never) ||
+    a.match(ipaddr.parseCIDR('64:ff9b:1::/48') as never)
+  )
+    return v4(12);
+  if (a.match(ipaddr.parseCIDR('2002::/16') as never)) return v4(2);
+  if (a.match(ipaddr.parseCIDR('::/96') as never) && !a.match(ipaddr.parseCIDR('::/127') as never))
+    return v4(12);
+  return undefined;
+}
 
 const inRange = (a: ipaddr.IPv4 | ipaddr.IPv6, [net, bits]: Range) =>
   a.kind() === net.kind() && a.match(net as never, bits);
@@ -98,6 +117,11 @@ export class SsrfPolicy {
     } catch {
       return `"${address}" is not an IP address`;
     }
+    const inner = embeddedIPv4(a);
+    if (inner) {
+      const why = this.refusal(inner.toString());
+      if (why) return `${a.toString()} carries ${inner.toString()}: ${why}`;
+    }
     const always = ALWAYS_DENIED.find(([r]) => inRange(a, r));
     if (always) return `${a.toString()} is ${always[1]}, which is never a target`;
     if (this.deny.some((r) => inRange(a, r))) return `${a.toString()} is in OUTBOUND_DENY`;
@@ -136,7 +160,17 @@ export class SsrfPolicy {
   private async lookup(name: string): Promise<Array<{ address: string; family: 4 | 6 }>> {
     try {
       if (!this.resolver) {
-        const all = await lookup(name, { all: true, verbatim: true });
+        // getaddrinfo runs on the libuv thread pool and cannot be cancelled: bound the wait.
+        let timer: NodeJS.Timeout | undefined;
+        const timeout = new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(Object.assign(new Error('timeout'), { code: 'ETIMEOUT' })),
+            this.opts.timeoutMs,
+          );
+        });
+        const all = await Promise.race([lookup(name, { all: true, verbatim: true }), timeout]).finally(() =>
+          clearTimeout(timer),
+        );
         return all.map((r) => ({ address: r.address, family: r.family === 6 ? 6 : 4 }));
       }
       const settle = async (p: Promise<string[]>) => p.catch(() => [] as string[]);

@@ -166,6 +166,11 @@ export class Resilience {
         );
       }
       this.metrics?.requests.inc({ dependency, outcome: isAnswer(err) ? 'answer' : 'error' });
+      // The total deadline ran out (p-retry rejects with a TimeoutError whose code is a number).
+      if (outer.aborted && !g.signal?.aborted && !isAnswer(err))
+        throw Object.assign(new Error(`${dependency} target ${target}: no answer within ${deadlineMs} ms`), {
+          code: 'ABORT_ERR',
+        });
       throw err;
     }
   }
@@ -214,11 +219,20 @@ export class Resilience {
     return e;
   }
 
-  /** Drops least recently used closed breakers; open ones stay (they protect a failing target). */
+  /**
+   * Drops least recently used closed breakers; open ones stay (they protect a failing target)
+   * until there are twice the limit, then the oldest go too, so many dead targets cannot grow the
+   * map (and the breaker-state metric) without bound.
+   */
   private evict(): void {
     for (const [key, e] of this.breakers) {
       if (this.breakers.size <= this.opts.maxBreakers) break;
       if (e.breaker.opened || e.breaker.halfOpen) continue;
+      e.breaker.shutdown();
+      this.breakers.delete(key);
+    }
+    for (const [key, e] of this.breakers) {
+      if (this.breakers.size <= this.opts.maxBreakers * 2) break;
       e.breaker.shutdown();
       this.breakers.delete(key);
     }

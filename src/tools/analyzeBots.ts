@@ -3,6 +3,7 @@ import { type Allowlist, isAllowlisted, parseAllowlist } from '../audit/bots/all
 import {
   type AnalysisResult,
   BotAnalyzer,
+  MAX_CLIENTS,
   THREAT_LEVELS,
   type VerifyOutcome,
 } from '../audit/bots/analyzer.js';
@@ -290,6 +291,8 @@ export const analyzeBotsTool = defineTool({
       ? await verifyClaims(ctx, analyzer.claimedEngines(), deadline)
       : { verdicts: new Map<string, VerifyOutcome>(), note: 'not requested (verifyBots: false)' };
     const result = analyzer.finish(args.top, verification.verdicts);
+    if (analyzer.clientCapReached && !stoppedBecause)
+      stoppedBecause = `more than ${MAX_CLIENTS} distinct clients: new ones after that were not analysed (narrow with since/until or domains)`;
     const structured = {
       summary: {
         files: summaryFiles,

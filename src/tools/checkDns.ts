@@ -29,9 +29,11 @@ const resolverSpec = z
     (s) => {
       const m = /^(?:\[([^\]]+)\]|([^:]+))(?::(\d{1,5}))?$/.exec(s) ?? (isIP(s) === 6 ? [s, s] : null);
       const host = m?.[1] ?? m?.[2];
-      return Boolean(host && isIP(host));
+      // Port 0 would trip an assertion inside node's resolver and end the process.
+      const port = m?.[3] === undefined ? 53 : Number(m[3]);
+      return Boolean(host && isIP(host)) && port >= 1 && port <= 65535;
     },
-    { error: 'must be an IP or IP:port ([v6]:port)' },
+    { error: 'must be an IP or IP:port ([v6]:port), port 1-65535' },
   )
   .describe('A resolver to ask: IP or IP:port');
 

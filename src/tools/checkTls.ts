@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { z } from 'zod';
 import { SEVERITIES, worstFirst } from '../audit/findings.js';
 import { scoreFindings } from '../audit/health/score.js';
@@ -145,6 +145,10 @@ export const checkTlsTool = defineTool({
 async function readCa(ctx: ToolContext, path: string): Promise<string> {
   try {
     const real = await confinePath(ctx.host.root, ctx.config.AUDIT_ALLOWED_PATHS, path);
+    // A FIFO would hang the read and a huge log fill memory: a CA bundle is a small regular file.
+    const st = await stat(real);
+    if (!st.isFile()) throw new ToolError(`caFile ${path} is not a regular file`);
+    if (st.size > 1024 * 1024) throw new ToolError(`caFile ${path} is over 1 MiB: not a CA bundle`);
     const text = await readFile(real, 'utf8');
     if (!text.includes('-----BEGIN CERTIFICATE-----'))
       throw new ToolError(`caFile ${path} holds no PEM certificate`);
@@ -241,8 +245,16 @@ async function checkOne(
 function describeError(err: unknown, signal: AbortSignal): string {
   if (err instanceof SsrfError || err instanceof TargetError || err instanceof BreakerOpenError)
     return err.message;
-  const code = (err as NodeJS.ErrnoException).code;
-  if (signal.aborted || code === 'ABORT_ERR') return 'no TLS handshake within the time allowed (timed out)';
+  // Deadline aborts can carry a numeric code (DOMException TimeoutError): only strings are errno codes.
+  const raw = (err as { code?: unknown }).code;
+  const code = typeof raw === 'string' ? raw : undefined;
+  if (
+    signal.aborted ||
+    code === 'ABORT_ERR' ||
+    (err as Error).name === 'TimeoutError' ||
+    (err as Error).name === 'AbortError'
+  )
+    return 'no TLS handshake within the time allowed (timed out)';
   if (code === 'ECONNREFUSED') return 'connection refused: nothing listens on that port';
   if (code === 'ENOTFOUND') return 'the host name does not resolve';
   if (code === 'ECONNRESET')

@@ -137,6 +137,13 @@ describe('check_dns against local DNS stubs', () => {
     });
     expect(a.isError).toBe(true);
     expect((a.content as Array<{ text: string }>)[0]?.text).toContain('resolver 169.254.169.254 refused');
+    // Port 0 once ended the process inside node's resolver.
+    const zero = await client.callTool({
+      name: 'check_dns',
+      arguments: { names: ['shop.test'], resolvers: ['192.0.2.1:0'] },
+    });
+    expect(zero.isError).toBe(true);
+    expect((zero.content as Array<{ text: string }>)[0]?.text).toContain('port 1-65535');
     const b = await client.callTool({ name: 'check_dns', arguments: { names: ['bad name;rm'] } });
     expect(b.isError).toBe(true);
     expect((b.content as Array<{ text: string }>)[0]?.text).toContain('must be a DNS name');

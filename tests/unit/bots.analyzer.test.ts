@@ -138,6 +138,26 @@ describe('the real Apache sample (elastic, 10,000 lines)', () => {
   });
 });
 
+describe('log fields that are not addresses (review finding)', () => {
+  it('skips them instead of turning them into firewall rules', () => {
+    const line = (ip: string) =>
+      `${ip} - - [01/Jan/2026:00:00:00 +0000] "GET /.env HTTP/1.1" 404 0 "-" "sqlmap/1.7"`;
+    const r = analyze([line('0/0'), line('0.0.0.0/0'), line('evil;rm'), line('192.0.2.77')]);
+    expect(r.uniqueIps).toBe(1);
+    expect(r.recommendations.addresses).toEqual(['192.0.2.77']);
+    expect(r.recommendations.iptables.join('\n')).not.toContain('/0');
+  });
+
+  it('never recommends a block wider than /16 or /32', () => {
+    const rec = blockRecommendations([
+      { address: '10.0.0.0/8', reason: 'x' },
+      { address: '2001:db8::/16', reason: 'x' },
+      { address: '203.0.113.0/24', reason: 'x' },
+    ]);
+    expect(rec.addresses).toEqual(['203.0.113.0/24']);
+  });
+});
+
 describe('block rules (pure)', () => {
   it('canonicalises and refuses anything that is not an address', () => {
     expect(canonicalAddress('203.0.113.7/24')?.text).toBe('203.0.113.0/24');

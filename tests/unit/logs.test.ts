@@ -169,6 +169,7 @@ describe('log files', () => {
     ['var/log/web/access.log', 'give an absolute path'],
     ['/var/log/*/access.log', 'wildcards are allowed only in the file name'],
     ['/var/log/web/*.json', 'no file matches'],
+    ['/etc/*', 'is outside the allowed paths'],
   ])('refuses %s with a clear error', async (path, message) => {
     await expect(resolveLogFiles(root, allowed, [path])).rejects.toThrow(message);
   });
@@ -213,5 +214,22 @@ describe('log files', () => {
       },
     );
     expect(n).toBeLessThan(5000);
+  });
+});
+
+describe('hostile patterns (review findings)', () => {
+  it('matches globs in linear time, however many stars', async () => {
+    const { globMatch } = await import('../../src/host/logFiles.js');
+    expect(globMatch('access.log*', 'access.log.2.gz')).toBe(true);
+    expect(globMatch('a?c*', 'abc')).toBe(true);
+    expect(globMatch('*.gz', 'access.log')).toBe(false);
+    // A regex of these would backtrack for hours on a miss.
+    expect(globMatch(`${'*'.repeat(40)}Z`, 'x'.repeat(5000))).toBe(false);
+  });
+
+  it('refuses log formats whose patterns could backtrack', () => {
+    expect(() => compileFormat('%h%l %t "%r" %>s')).toThrow('put a separator between directives');
+    expect(() => compileFormat('%h %t "%r %r"')).toThrow('one directive per quoted field');
+    expect(() => compileFormat(`%h %l %u %t "${'%r'.repeat(10)}X"`)).toThrow();
   });
 });

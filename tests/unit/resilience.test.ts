@@ -185,6 +185,27 @@ describe('SSRF policy', () => {
     await expect(denying.resolve('169.254.169.254')).rejects.toThrow('never a target');
   });
 
+  it('unpacks IPv4 carried in NAT64, 6to4 and IPv4-compatible IPv6 addresses', async () => {
+    await expect(open.resolve('64:ff9b::a9fe:a9fe')).rejects.toThrow('carries 169.254.169.254');
+    await expect(open.resolve('2002:a9fe:a9fe::1')).rejects.toThrow('carries 169.254.169.254');
+    const strict = new SsrfPolicy({ denyPrivate: true, allow: [], deny: [], timeoutMs: 500 });
+    await expect(strict.resolve('[64:ff9b::a00:1]')).rejects.toThrow('carries 10.0.0.1');
+    await expect(strict.resolve('198.18.0.1')).rejects.toThrow('benchmarking');
+  });
+
+  it('keeps open breakers bounded too', async () => {
+    const r = new Resilience({ ...base, maxBreakers: 10, retries: 0, volumeThreshold: 1 });
+    for (let i = 0; i < 100; i++) {
+      await r
+        .guarded('tcp', `dead-${i}`, async () => {
+          throw Object.assign(new Error('refused'), { code: 'ECONNREFUSED' });
+        })
+        .catch(() => undefined);
+    }
+    expect(r.breakerCount).toBeLessThanOrEqual(20);
+    r.shutdown();
+  });
+
   it('refuses what is no host at all', async () => {
     await expect(open.resolve('exa mple.com')).rejects.toThrow('is not a valid host name or address');
   });

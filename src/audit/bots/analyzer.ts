@@ -2,7 +2,7 @@
  * Aggregates parsed log entries per client in bounded memory (it grows with distinct IPs, not
  * lines), then scores each IP, finds clusters and builds block recommendations. Pure: no I/O.
  */
-import { blockRecommendations, type BlockRecommendations, subnetOf } from './blockRules.js';
+import { blockRecommendations, type BlockRecommendations, canonicalAddress, subnetOf } from './blockRules.js';
 import { CLIENT_CLASSES, type ClientClass, UaClassifier } from './classify.js';
 import type { LogEntry } from '../logs/logFormat.js';
 
@@ -46,6 +46,8 @@ interface ClientState {
 }
 
 const MAX_UAS_PER_IP = 20;
+/** Distinct clients tracked (~1 KB each); past this, new ones are counted as skipped, not kept. */
+export const MAX_CLIENTS = 250_000;
 const MAX_DOMAINS_PER_IP = 10;
 /** Counting maps for top paths/UAs: past this, entries seen once are dropped (approximate tops). */
 const MAX_COUNTERS = 50_000;
@@ -150,7 +152,14 @@ export class BotAnalyzer {
     this.skipped[reason] = (this.skipped[reason] ?? 0) + 1;
   }
 
+  /** True once MAX_CLIENTS was reached and new clients were skipped. */
+  clientCapReached = false;
+
   add(e: LogEntry): void {
+    // The client field must be an address: it ends up in firewall rules.
+    const ip = canonicalAddress(e.ip);
+    if (!ip || ip.text.includes('/')) return this.skip('bad_client_address');
+    e.ip = ip.text;
     if (Number.isFinite(e.time)) {
       if (this.opts.since !== undefined && e.time < this.opts.since) return this.skip('before_since');
       if (this.opts.until !== undefined && e.time >= this.opts.until) return this.skip('after_until');
@@ -186,6 +195,10 @@ export class BotAnalyzer {
     }
 
     let c = this.clients.get(e.ip);
+    if (!c && this.clients.size >= MAX_CLIENTS) {
+      this.clientCapReached = true;
+      return this.skip('client_cap');
+    }
     if (!c) {
       c = {
         requests: 0,

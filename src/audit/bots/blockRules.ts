@@ -49,6 +49,9 @@ export function blockRecommendations(targets: BlockTarget[]): BlockRecommendatio
   for (const t of targets) {
     const a = canonicalAddress(t.address);
     if (!a || seen.has(a.text)) continue;
+    // Never wider than a /16 (IPv4) or /32 (IPv6): a "0.0.0.0/0" would block the world.
+    const bits = a.text.includes('/') ? Number(a.text.split('/')[1]) : a.v6 ? 128 : 32;
+    if (bits < (a.v6 ? 32 : 16)) continue;
     seen.add(a.text);
     rec.addresses.push(a.text);
     (a.v6 ? v6 : v4).push(a.text);

@@ -45,10 +45,18 @@ export function compileFormat(format: string): LineParser {
   let re = '^';
   let i = 0;
   let inQuotes = false;
+  // Two directives with nothing between them, or two in one quoted section, make patterns that
+  // can match a line many ways: a regex engine may then backtrack for minutes on one line.
+  let lastWasDirective = false;
+  let directivesInQuotes = 0;
   while (i < format.length) {
     const c = format[i] as string;
     if (c !== '%') {
-      if (c === '"') inQuotes = !inQuotes;
+      if (c === '"') {
+        inQuotes = !inQuotes;
+        directivesInQuotes = 0;
+      }
+      lastWasDirective = false;
       re += c === ' ' ? ' +' : escapeRe(c);
       i++;
       continue;
@@ -60,8 +68,13 @@ export function compileFormat(format: string): LineParser {
     const d = m[2] as string;
     if (d === '%') {
       re += '%';
+      lastWasDirective = false;
       continue;
     }
+    if (lastWasDirective) throw new Error(`put a separator between directives (at "${m[0]}")`);
+    if (inQuotes && ++directivesInQuotes > 1)
+      throw new Error(`one directive per quoted field (at "${m[0]}")`);
+    lastWasDirective = true;
     let field: Field = 'skip';
     let pattern = inQuotes ? QUOTED : TOKEN;
     if (d === 'h' || d === 'a') field = 'ip';
