@@ -34,6 +34,8 @@ export interface GuardOptions {
   deadlineMs?: number;
   /** Caller's cancellation. */
   signal?: AbortSignal;
+  /** Per-attempt timeout for this call, instead of the configured one. */
+  timeoutMs?: number;
 }
 
 export type BreakerState = 'closed' | 'open' | 'half_open';
@@ -124,14 +126,15 @@ export class Resilience {
   ): Promise<T> {
     const isAnswer = g.isAnswer ?? (() => false);
     const entry = this.breaker(dependency, target, isAnswer);
-    const deadlineMs = g.deadlineMs ?? this.opts.timeoutMs * (this.opts.retries + 1) + this.opts.retryMaxMs;
+    const deadlineMs =
+      g.deadlineMs ?? (g.timeoutMs ?? this.opts.timeoutMs) * (this.opts.retries + 1) + this.opts.retryMaxMs;
     const deadline = Date.now() + deadlineMs;
     const outer = g.signal
       ? AbortSignal.any([g.signal, AbortSignal.timeout(deadlineMs)])
       : AbortSignal.timeout(deadlineMs);
     const attempt = async () => {
       try {
-        return await fn(AbortSignal.any([outer, AbortSignal.timeout(this.opts.timeoutMs)]));
+        return await fn(AbortSignal.any([outer, AbortSignal.timeout(g.timeoutMs ?? this.opts.timeoutMs)]));
       } catch (err) {
         const retryable =
           !isAnswer(err) && !outer.aborted && (isTransient(err) || (g.isRetryable?.(err) ?? false));

@@ -8,7 +8,7 @@ import { sntpQuery } from '../net/sntpClient.js';
 import { SsrfError } from '../net/ssrf.js';
 import { BreakerOpenError } from '../resilience/resilience.js';
 import { findingSchema } from './runHealthCheck.js';
-import { defineTool, type ToolContext } from './types.js';
+import { deadlineSignal, defineTool, type ToolContext } from './types.js';
 
 /** The issue's limits for this tool: medium from 100 ms off, high from 1 s. */
 const MEDIUM_MS = 100;
@@ -88,7 +88,7 @@ export const checkClockTool = defineTool({
   async handler(args, ctx) {
     const servers = args.servers ?? ctx.config.NTP_SERVERS;
     const [results, local] = await Promise.all([
-      Promise.all(servers.map((s) => askServer(ctx, s, args.samples))),
+      Promise.all(servers.map((s) => askServer(ctx, s, args.samples, deadlineSignal(ctx)))),
       localClockGroup({
         paths: ctx.host,
         thresholds: ctx.config.thresholds,
@@ -162,7 +162,7 @@ export const checkClockTool = defineTool({
   },
 });
 
-async function askServer(ctx: ToolContext, server: string, samples: number) {
+async function askServer(ctx: ToolContext, server: string, samples: number, deadline: AbortSignal) {
   const base = {
     server,
     address: null as string | null,
@@ -180,7 +180,7 @@ async function askServer(ctx: ToolContext, server: string, samples: number) {
     base.address = resolved.address;
     const got: NtpSample[] = [];
     let lastError: unknown;
-    for (let i = 0; i < samples && !ctx.signal.aborted; i++) {
+    for (let i = 0; i < samples && !deadline.aborted; i++) {
       try {
         got.push(
           await ctx.outbound.resilience.guarded(
@@ -188,7 +188,7 @@ async function askServer(ctx: ToolContext, server: string, samples: number) {
             `${resolved.address}:${port}`,
             (signal) => sntpQuery(resolved.address, port, resolved.family, signal),
             {
-              signal: ctx.signal,
+              signal: deadline,
               // A bad reply is the server's answer; retrying it would only repeat it.
               isAnswer: (e) => (e as Error).name === 'SntpError',
             },

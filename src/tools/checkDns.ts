@@ -13,7 +13,7 @@ import { worstFirst } from '../audit/findings.js';
 import { scoreFindings } from '../audit/health/score.js';
 import { BreakerOpenError } from '../resilience/resilience.js';
 import { findingSchema } from './runHealthCheck.js';
-import { defineTool, type ToolContext, ToolError } from './types.js';
+import { deadlineSignal, defineTool, type ToolContext, ToolError } from './types.js';
 
 /** NXDOMAIN and NODATA are answers, not failures of the resolver. */
 const ANSWER_CODES: Record<string, Rcode> = { ENOTFOUND: 'NXDOMAIN', ENODATA: 'NODATA' };
@@ -105,16 +105,24 @@ export const checkDnsTool = defineTool({
     // SPF lives in the name's TXT; DMARC at _dmarc.name.
     if (wantTxt) for (const n of names) questions.push([`_dmarc.${n}`, 'TXT']);
     const answers: Answer[] = [];
+    const signal = deadlineSignal(ctx);
     await Promise.all(
       servers.map(async (server) => {
         const resolver = new Resolver({ timeout: ctx.config.OUTBOUND_TIMEOUT_MS, tries: 1 });
         resolver.setServers([server]);
-        for (const [name, type] of questions) {
-          if (ctx.signal.aborted) return;
-          answers.push(await ask(ctx, resolver, server, name, type));
-        }
+        // A few questions in flight per resolver; none started after the deadline.
+        let next = 0;
+        const worker = async () => {
+          while (next < questions.length && !signal.aborted) {
+            const [name, type] = questions[next++] as [string, RecordType];
+            answers.push(await ask(ctx, resolver, server, name, type, signal));
+          }
+        };
+        await Promise.all(Array.from({ length: 4 }, worker));
       }),
     );
+    if (ctx.signal.aborted) throw new ToolError('Cancelled by the client');
+    const unanswered = servers.length * questions.length - answers.length;
     answers.sort(
       (a, b) =>
         a.name.localeCompare(b.name) || a.type.localeCompare(b.type) || a.resolver.localeCompare(b.resolver),
@@ -125,7 +133,7 @@ export const checkDnsTool = defineTool({
       ['SERVFAIL', 'REFUSED', 'TIMEOUT', 'FAILED'].includes(a.rcode),
     ).length;
     const lines = [
-      `DNS: ${status.toUpperCase()}: ${answers.length} answers from ${servers.length} resolver(s), ${failed} failed.`,
+      `DNS: ${status.toUpperCase()}: ${answers.length} answers from ${servers.length} resolver(s), ${failed} failed${unanswered > 0 ? `; ${unanswered} not asked: the ${ctx.config.TOOL_DEADLINE_SECONDS} s deadline ran out` : ''}.`,
     ];
     for (const f of findings.filter((x) => x.severity !== 'info').slice(0, 5))
       lines.push(`- [${f.severity}] ${f.title}: ${f.evidence}`);
@@ -139,6 +147,7 @@ async function ask(
   server: string,
   name: string,
   type: RecordType,
+  signal: AbortSignal,
 ): Promise<Answer> {
   const started = performance.now();
   const base = { resolver: server, name, type };
@@ -150,7 +159,7 @@ async function ask(
       () => resolver.resolve(name, type) as Promise<unknown[]>,
       {
         isAnswer: (err) => ((err as NodeJS.ErrnoException).code ?? '') in ANSWER_CODES,
-        signal: ctx.signal,
+        signal,
       },
     );
     return {

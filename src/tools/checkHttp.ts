@@ -6,7 +6,7 @@ import { type HttpExchange, httpExchange } from '../net/httpProbe.js';
 import { SsrfError } from '../net/ssrf.js';
 import { BreakerOpenError } from '../resilience/resilience.js';
 import { findingSchema } from './runHealthCheck.js';
-import { defineTool, type ToolContext, ToolError } from './types.js';
+import { deadlineSignal, defineTool, type ToolContext, ToolError } from './types.js';
 
 const CONCURRENCY = 8;
 const SLOW_MS = 1000;
@@ -86,15 +86,32 @@ export const checkHttpTool = defineTool({
   annotations: { readOnlyHint: true, openWorldHint: true, idempotentHint: true, destructiveHint: false },
   async handler(args, ctx) {
     const results: Result[] = new Array(args.urls.length);
+    const deadline = deadlineSignal(ctx);
     let next = 0;
     const worker = async () => {
-      while (next < args.urls.length && !ctx.signal.aborted) {
+      while (next < args.urls.length && !deadline.aborted) {
         const i = next++;
-        results[i] = await checkUrl(ctx, args.urls[i] as string, args);
+        results[i] = await checkUrl(ctx, args.urls[i] as string, args, deadline);
       }
     };
     await Promise.all(Array.from({ length: Math.min(CONCURRENCY, args.urls.length) }, worker));
     if (ctx.signal.aborted) throw new ToolError('Cancelled by the client');
+    // URLs the deadline left unchecked say so instead of leaving holes.
+    for (let i = 0; i < results.length; i++) {
+      results[i] ??= {
+        url: args.urls[i] as string,
+        finalUrl: null,
+        status: null,
+        redirects: [],
+        timings: null,
+        bytes: null,
+        truncated: false,
+        headers: [],
+        outcome: 'error',
+        error: `not checked: the ${ctx.config.TOOL_DEADLINE_SECONDS} s deadline ran out`,
+        findings: [],
+      };
+    }
     if (results.every((r) => r.outcome === 'error'))
       throw new ToolError(results.map((r) => `${r.url}: ${r.error}`).join('\n'));
     const status = scoreFindings(results.flatMap((r) => r.findings)).status;
@@ -113,6 +130,7 @@ async function checkUrl(
   ctx: ToolContext,
   input: string,
   o: { method: 'GET' | 'HEAD'; expectStatus?: number; maxRedirects: number; timeoutMs?: number },
+  deadline: AbortSignal,
 ): Promise<Result> {
   const base: Result = {
     url: input,
@@ -141,16 +159,12 @@ async function checkUrl(
           'http',
           `${resolved.address}:${port}`,
           async (signal) => {
-            const e = await httpExchange(
-              url,
-              resolved,
-              o.method,
-              o.timeoutMs ? AbortSignal.any([signal, AbortSignal.timeout(o.timeoutMs)]) : signal,
-            );
+            const e = await httpExchange(url, resolved, o.method, signal);
             if (e.status >= 500) throw new ServerError(e);
             return e;
           },
-          { signal: ctx.signal, isRetryable: (err) => err instanceof ServerError },
+          // timeoutMs replaces the configured per-attempt timeout; the deadline bounds the whole call.
+          { signal: deadline, timeoutMs: o.timeoutMs, isRetryable: (err) => err instanceof ServerError },
         );
       } catch (err) {
         if (!(err instanceof ServerError)) throw err;

@@ -54,6 +54,14 @@ export function defineTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(
 }
 
 /**
+ * The caller's cancellation and TOOL_DEADLINE_SECONDS together: outbound tools stop at the
+ * deadline and answer with what they have.
+ */
+export function deadlineSignal(ctx: ToolContext): AbortSignal {
+  return AbortSignal.any([ctx.signal, AbortSignal.timeout(ctx.config.TOOL_DEADLINE_SECONDS * 1000)]);
+}
+
+/**
  * A failure the caller can act on (bad path, missing file, unreachable target). Its message
  * is shown to the client as is; any other error is reported without internals.
  */
