@@ -156,10 +156,13 @@ export class BotAnalyzer {
   clientCapReached = false;
 
   add(e: LogEntry): void {
-    // The client field must be an address: it ends up in firewall rules.
-    const ip = canonicalAddress(e.ip);
-    if (!ip || ip.text.includes('/')) return this.skip('bad_client_address');
-    e.ip = ip.text;
+    // The client field must be an address: it ends up in firewall rules. Keys of `clients` are
+    // canonical addresses already, so only an IP not seen before is parsed.
+    if (!this.clients.has(e.ip)) {
+      const ip = canonicalAddress(e.ip);
+      if (!ip || ip.text.includes('/')) return this.skip('bad_client_address');
+      e.ip = ip.text;
+    }
     if (Number.isFinite(e.time)) {
       if (this.opts.since !== undefined && e.time < this.opts.since) return this.skip('before_since');
       if (this.opts.until !== undefined && e.time >= this.opts.until) return this.skip('after_until');
