@@ -13,16 +13,15 @@ export { ConfigError };
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
+/** `A, B,,C,` -> [A, B, C]: empty entries dropped so doubled and trailing commas are harmless. */
+const splitList = (s: string): string[] =>
+  s
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
+
 /** Comma-separated list; empty entries dropped so `A,,B` and trailing commas are harmless. */
-const csv = z
-  .string()
-  .transform((s) =>
-    s
-      .split(',')
-      .map((p) => p.trim())
-      .filter(Boolean),
-  )
-  .optional();
+const csv = z.string().transform(splitList).optional();
 
 const intInRange = (min: number, max: number) =>
   z.coerce
@@ -42,12 +41,7 @@ function isDnsServer(s: string): boolean {
 /** Comma-separated host:port pairs (Sentinel or Cluster nodes). */
 const hostPortList = z
   .string()
-  .transform((s) =>
-    s
-      .split(',')
-      .map((p) => p.trim())
-      .filter(Boolean),
-  )
+  .transform(splitList)
   .refine((a) => a.length > 0 && a.every((h) => /^(\[[0-9a-fA-F:.]+\]|[\w.-]+):\d{1,5}$/.test(h)), {
     error: 'must be a comma-separated list of host:port',
   })
@@ -56,12 +50,7 @@ const hostPortList = z
 /** Comma-separated IPs/CIDRs, each parsed by ipaddr.js. */
 const cidrList = z
   .string()
-  .transform((s) =>
-    s
-      .split(',')
-      .map((p) => p.trim())
-      .filter(Boolean),
-  )
+  .transform(splitList)
   .refine((a) => a.every((c) => (c.includes('/') ? ipaddr.isValidCIDR(c) : ipaddr.isValid(c))), {
     error: 'must be a comma-separated list of IPs or CIDRs (e.g. 10.0.0.0/8,2001:db8::/32)',
   })
@@ -88,12 +77,7 @@ export const envSchema = z.object({
   DATA_DIR: z.string().min(1).default('./data'),
   AUDIT_ALLOWED_PATHS: z
     .string()
-    .transform((s) =>
-      s
-        .split(',')
-        .map((p) => p.trim())
-        .filter(Boolean),
-    )
+    .transform(splitList)
     .refine((a) => a.length > 0 && a.every((p) => p.startsWith('/')), {
       error: 'must be a comma-separated list of absolute paths',
     })
@@ -104,24 +88,14 @@ export const envSchema = z.object({
   TOOL_DEADLINE_SECONDS: intInRange(1, 3600).default(50),
   BOT_ALLOWLIST_FILES: z
     .string()
-    .transform((s) =>
-      s
-        .split(',')
-        .map((p) => p.trim())
-        .filter(Boolean),
-    )
+    .transform(splitList)
     .refine((a) => a.every((p) => p.startsWith('/')), {
       error: 'must be a comma-separated list of absolute paths',
     })
     .optional(),
   DNS_SERVERS: z
     .string()
-    .transform((s) =>
-      s
-        .split(',')
-        .map((p) => p.trim())
-        .filter(Boolean),
-    )
+    .transform(splitList)
     .refine((a) => a.every(isDnsServer), {
       error: 'must be a comma-separated list of IP or IP:port (IPv6 as [addr]:port)',
     })
@@ -156,12 +130,7 @@ export const envSchema = z.object({
   RATE_LIMIT_BURST: intInRange(0, 100_000).default(50),
   NTP_SERVERS: z
     .string()
-    .transform((s) =>
-      s
-        .split(',')
-        .map((p) => p.trim())
-        .filter(Boolean),
-    )
+    .transform(splitList)
     .refine((a) => a.length > 0 && a.every((h) => /^[\w.:[\]-]+$/.test(h)), {
       error: 'must be a comma-separated list of host names or IPs (optionally :port)',
     })

@@ -97,21 +97,11 @@ export const checkHttpTool = defineTool({
     await Promise.all(Array.from({ length: Math.min(CONCURRENCY, args.urls.length) }, worker));
     if (ctx.signal.aborted) throw new ToolError('Cancelled by the client');
     // URLs the deadline left unchecked say so instead of leaving holes.
-    for (let i = 0; i < results.length; i++) {
-      results[i] ??= {
-        url: args.urls[i] as string,
-        finalUrl: null,
-        status: null,
-        redirects: [],
-        timings: null,
-        bytes: null,
-        truncated: false,
-        headers: [],
-        outcome: 'error',
-        error: `not checked: the ${ctx.config.TOOL_DEADLINE_SECONDS} s deadline ran out`,
-        findings: [],
-      };
-    }
+    for (let i = 0; i < results.length; i++)
+      results[i] ??= unchecked(
+        args.urls[i] as string,
+        `not checked: the ${ctx.config.TOOL_DEADLINE_SECONDS} s deadline ran out`,
+      );
     if (results.every((r) => r.outcome === 'error'))
       throw new ToolError(results.map((r) => `${r.url}: ${r.error}`).join('\n'));
     const status = scoreFindings(results.flatMap((r) => r.findings)).status;
@@ -126,14 +116,10 @@ export const checkHttpTool = defineTool({
   },
 });
 
-async function checkUrl(
-  ctx: ToolContext,
-  input: string,
-  o: { method: 'GET' | 'HEAD'; expectStatus?: number; maxRedirects: number; timeoutMs?: number },
-  deadline: AbortSignal,
-): Promise<Result> {
-  const base: Result = {
-    url: input,
+/** A result with nothing measured yet (or nothing measured at all, with the reason). */
+function unchecked(url: string, error: string | null): Result {
+  return {
+    url,
     finalUrl: null,
     status: null,
     redirects: [],
@@ -142,9 +128,18 @@ async function checkUrl(
     truncated: false,
     headers: [],
     outcome: 'error',
-    error: null,
+    error,
     findings: [],
   };
+}
+
+async function checkUrl(
+  ctx: ToolContext,
+  input: string,
+  o: { method: 'GET' | 'HEAD'; expectStatus?: number; maxRedirects: number; timeoutMs?: number },
+  deadline: AbortSignal,
+): Promise<Result> {
+  const base = unchecked(input, null);
   const redirects: Result['redirects'] = [];
   let url = new URL(input);
   try {
