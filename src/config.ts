@@ -4,6 +4,7 @@ import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 import { DEFAULT_THRESHOLDS, type Thresholds } from './audit/health/thresholds.js';
 import { loadThresholdsFile } from './thresholdsFile.js';
+import { splitHostPort } from './net/hostPort.js';
 import { type Allowlist, emptyAllowlist, parseAllowlist } from './audit/bots/allowlist.js';
 import { readFileSync } from 'node:fs';
 
@@ -32,10 +33,8 @@ const intInRange = (min: number, max: number) =>
 
 /** 192.0.2.53, 192.0.2.53:5353, 2001:db8::53 or [2001:db8::53]:5353, as node's dns.setServers takes them. */
 function isDnsServer(s: string): boolean {
-  if (isIP(s)) return true;
-  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(s);
-  const host = m?.[1] ?? m?.[2];
-  return Boolean(m && host && isIP(host) && Number(m[3]) > 0 && Number(m[3]) < 65536);
+  const hp = splitHostPort(s, 53);
+  return hp !== undefined && isIP(hp.host) !== 0;
 }
 
 /** Comma-separated host:port pairs (Sentinel or Cluster nodes). */

@@ -13,6 +13,16 @@ export interface Finding {
   recommendation: string;
 }
 
+/**
+ * An adder for findings about one subject (a target, a URL): ids get ":<subject>" and titles
+ * "<subject>: " so findings of many subjects in one result stay apart.
+ */
+export function subjectFindings(subject: string, into: Finding[]) {
+  return (id: string, severity: Severity, title: string, evidence: string, recommendation: string): void => {
+    into.push({ id: `${id}:${subject}`, severity, title: `${subject}: ${title}`, evidence, recommendation });
+  };
+}
+
 /** Lower rank = worse. */
 export const SEVERITY_RANK: Record<Severity, number> = { critical: 0, high: 1, medium: 2, low: 3, info: 4 };
 

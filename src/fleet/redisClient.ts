@@ -5,6 +5,7 @@
  */
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { Config } from '../config.js';
+import { splitHostPort } from '../net/hostPort.js';
 
 export type RedisClient = Redis | Cluster;
 
@@ -12,10 +13,8 @@ export function fleetMode(config: Config): boolean {
   return Boolean(config.REDIS_URL || config.REDIS_SENTINELS || config.REDIS_CLUSTER_NODES);
 }
 
-const hostPort = (s: string) => {
-  const i = s.lastIndexOf(':');
-  return { host: s.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(s.slice(i + 1)) };
-};
+/** Config validated these as host:port already. */
+const hostPort = (s: string) => splitHostPort(s, 6379) as { host: string; port: number };
 
 /** A new connection; `role` names it in logs (a pub/sub subscriber needs a connection of its own). */
 export function createRedis(config: Config, opts: { subscriber?: boolean } = {}): RedisClient {

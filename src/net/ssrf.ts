@@ -42,19 +42,20 @@ const PRIVATE: Array<[Range, string]> = [
   [cidr('240.0.0.0/4'), 'reserved (240/4)'],
 ];
 
+const NAT64 = cidr('64:ff9b::/96');
+const NAT64_LOCAL = cidr('64:ff9b:1::/48');
+const SIX_TO_FOUR = cidr('2002::/16');
+const V4_COMPATIBLE = cidr('::/96');
+const UNSPECIFIED_OR_LOOPBACK_V6 = cidr('::/127');
+
 /** IPv6 forms that carry an IPv4 address the packets end up at: NAT64, 6to4, IPv4-compatible. */
 function embeddedIPv4(a: ipaddr.IPv4 | ipaddr.IPv6): ipaddr.IPv4 | undefined {
   if (a.kind() !== 'ipv6') return undefined;
   const b = a.toByteArray();
   const v4 = (o: number) => new ipaddr.IPv4(b.slice(o, o + 4));
-  if (
-    a.match(ipaddr.parseCIDR('64:ff9b::/96') as never) ||
-    a.match(ipaddr.parseCIDR('64:ff9b:1::/48') as never)
-  )
-    return v4(12);
-  if (a.match(ipaddr.parseCIDR('2002::/16') as never)) return v4(2);
-  if (a.match(ipaddr.parseCIDR('::/96') as never) && !a.match(ipaddr.parseCIDR('::/127') as never))
-    return v4(12);
+  if (inRange(a, NAT64) || inRange(a, NAT64_LOCAL)) return v4(12);
+  if (inRange(a, SIX_TO_FOUR)) return v4(2);
+  if (inRange(a, V4_COMPATIBLE) && !inRange(a, UNSPECIFIED_OR_LOOPBACK_V6)) return v4(12);
   return undefined;
 }
 

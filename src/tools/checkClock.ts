@@ -4,6 +4,7 @@ import { type Finding, worstFirst } from '../audit/findings.js';
 import { scoreFindings } from '../audit/health/score.js';
 import { checkClock as localClockGroup } from '../health/clock.js';
 import { runCommand } from '../host/runCommand.js';
+import { splitHostPort } from '../net/hostPort.js';
 import { sntpQuery } from '../net/sntpClient.js';
 import { SsrfError } from '../net/ssrf.js';
 import { BreakerOpenError } from '../resilience/resilience.js';
@@ -18,12 +19,8 @@ const serverSpec = z
   .string()
   .min(1)
   .max(260)
-  .regex(/^(\[[0-9a-fA-F:.]+\]|[\w.-]+)(:\d{1,5})?$/, 'must be a host name or IP, optionally :port');
-
-function splitServer(s: string): { host: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:]+))(?::(\d+))?$/.exec(s);
-  return { host: m?.[1] ?? m?.[2] ?? s, port: m?.[3] ? Number(m[3]) : 123 };
-}
+  .regex(/^(\[[0-9a-fA-F:.]+\]|[\w.-]+)(:\d{1,5})?$/, 'must be a host name or IP, optionally :port')
+  .refine((s) => splitHostPort(s, 123) !== undefined, { error: 'the port must be 1-65535' });
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -174,7 +171,7 @@ async function askServer(ctx: ToolContext, server: string, samples: number, dead
     samples: 0,
     error: null as string | null,
   };
-  const { host, port } = splitServer(server);
+  const { host, port } = splitHostPort(server, 123) ?? { host: server, port: 123 };
   try {
     const resolved = await ctx.outbound.ssrf.resolve(host);
     base.address = resolved.address;

@@ -12,6 +12,7 @@ import {
 import { worstFirst } from '../audit/findings.js';
 import { scoreFindings } from '../audit/health/score.js';
 import { BreakerOpenError } from '../resilience/resilience.js';
+import { splitHostPort } from '../net/hostPort.js';
 import { findingSchema } from './runHealthCheck.js';
 import { deadlineSignal, defineTool, type ToolContext, ToolError } from './types.js';
 
@@ -27,11 +28,8 @@ const resolverSpec = z
   .string()
   .refine(
     (s) => {
-      const m = /^(?:\[([^\]]+)\]|([^:]+))(?::(\d{1,5}))?$/.exec(s) ?? (isIP(s) === 6 ? [s, s] : null);
-      const host = m?.[1] ?? m?.[2];
-      // Port 0 would trip an assertion inside node's resolver and end the process.
-      const port = m?.[3] === undefined ? 53 : Number(m[3]);
-      return Boolean(host && isIP(host)) && port >= 1 && port <= 65535;
+      const hp = splitHostPort(s, 53);
+      return hp !== undefined && isIP(hp.host) !== 0;
     },
     { error: 'must be an IP or IP:port ([v6]:port), port 1-65535' },
   )
@@ -89,11 +87,7 @@ export const checkDnsTool = defineTool({
   async handler(args, ctx) {
     const servers = args.resolvers ?? ctx.config.DNS_SERVERS ?? new Resolver().getServers();
     for (const s of servers) {
-      const ip = s.startsWith('[')
-        ? s.slice(1, s.indexOf(']'))
-        : isIP(s)
-          ? s
-          : s.slice(0, s.lastIndexOf(':'));
+      const ip = splitHostPort(s, 53)?.host ?? s;
       const why = ctx.outbound.ssrf.refusal(ip);
       if (why) throw new ToolError(`resolver ${s} refused: ${why}`);
     }

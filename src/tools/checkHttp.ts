@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { type Finding, worstFirst } from '../audit/findings.js';
+import { type Finding, subjectFindings, worstFirst } from '../audit/findings.js';
 import { scoreFindings } from '../audit/health/score.js';
 import { headerFindings, judgeSecurityHeaders } from '../audit/http/securityHeaders.js';
 import { type HttpExchange, httpExchange } from '../net/httpProbe.js';
@@ -215,20 +215,7 @@ function finish(
   const headers = judgeSecurityHeaders(ex.headers, { https });
   const subject = base.url;
   const findings: Finding[] = [...extra];
-  const add = (
-    id: string,
-    severity: Finding['severity'],
-    title: string,
-    evidence: string,
-    recommendation: string,
-  ) =>
-    findings.push({
-      id: `${id}:${subject}`,
-      severity,
-      title: `${subject}: ${title}`,
-      evidence,
-      recommendation,
-    });
+  const add = subjectFindings(subject, findings);
   if (o.expectStatus !== undefined && ex.status !== o.expectStatus)
     add(
       'http.unexpected_status',

@@ -218,7 +218,7 @@ export async function serveTls(opts: {
       cert: opts.cert,
       minVersion: opts.minVersion ?? 'TLSv1.2',
       // Old protocols and weak keys need the lowest security level to be served at all.
-      ciphers: opts.minVersion === 'TLSv1' ? 'DEFAULT:@SECLEVEL=0' : 'DEFAULT:@SECLEVEL=0',
+      ciphers: 'DEFAULT:@SECLEVEL=0',
     },
     (_req, res) => {
       res.writeHead(200, { 'content-type': 'text/html', ...(opts.headers ?? GOOD_HEADERS) });

@@ -106,6 +106,12 @@ describe('check_clock against local SNTP servers', () => {
     }
   });
 
+  it('refuses a server port outside 1-65535 as a bad argument', async () => {
+    const res = await client.callTool({ name: 'check_clock', arguments: { servers: ['127.0.0.1:0'] } });
+    expect(res.isError).toBe(true);
+    expect((res.content as Array<{ text: string }>)[0]?.text).toContain('the port must be 1-65535');
+  });
+
   it('refuses servers at forbidden addresses', async () => {
     const o = await clock({ servers: ['169.254.169.254'], samples: 1 });
     expect(o.servers[0]?.error).toContain('never a target');

@@ -1,5 +1,5 @@
 /** Pure judgement of what a TLS probe saw: certificate, chain, protocols, headers -> findings and a grade. */
-import type { Finding } from '../findings.js';
+import { type Finding, subjectFindings } from '../findings.js';
 import { headerFindings, type HeaderReport } from '../http/securityHeaders.js';
 
 export interface CertInfo {
@@ -82,13 +82,7 @@ export function analyzeTls(
   const caps: Array<[string, string]> = [];
   const t = f.target;
   const leaf = f.chain[0];
-  const add = (
-    id: string,
-    severity: Finding['severity'],
-    title: string,
-    evidence: string,
-    recommendation: string,
-  ) => findings.push({ id: `${id}:${t}`, severity, title: `${t}: ${title}`, evidence, recommendation });
+  const add = subjectFindings(t, findings);
   let daysRemaining: number | null = null;
 
   if (leaf) {
