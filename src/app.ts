@@ -1,6 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { hostHeaderValidation } from '@modelcontextprotocol/sdk/server/middleware/hostHeaderValidation.js';
+import cors from 'cors';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
+import type { Authenticator } from './auth/authenticator.js';
+import { bearerAuth } from './auth/bearerAuth.js';
+import type { BruteForceGuard } from './auth/bruteForceGuard.js';
+import { PRM_PATH, protectedResourceMetadata, resourceUrl } from './auth/protectedResource.js';
+import { isLoopbackHost } from './config.js';
+import { gateTransport } from './mcp/authorizationGate.js';
+import type { AuditLog } from './observability/auditLog.js';
+import { toolScopes } from './tools/index.js';
 import type { BaselineStore } from './baselines/types.js';
 import type { Outbound } from './net/outbound.js';
 import type { Config } from './config.js';
@@ -31,6 +40,12 @@ export interface AppDeps {
   rateLimiter?: RequestHandler;
   /** Adds fleet metrics (redis_up) to /metrics. */
   registerMetrics?: (registry: Metrics['registry']) => void;
+  /** Verifies bearer credentials (unused unless authentication is configured). */
+  authenticate: Authenticator;
+  /** Blocks IPs after repeated authentication failures. */
+  bruteForce: BruteForceGuard;
+  /** One record per tool call. */
+  audit: AuditLog;
 }
 
 export interface App {
@@ -59,6 +74,14 @@ export function createApp(deps: AppDeps): App {
     logger,
     ttlSeconds: config.SESSION_TTL_SECONDS,
     createServer: (slot) => createMcpServer({ config, logger, metrics, baselines, outbound, session: slot }),
+    gate: (transport, principal, sessionId) =>
+      gateTransport(transport, {
+        principal,
+        sessionId,
+        toolScopes,
+        audit: deps.audit,
+        denied: metrics.toolCallsDenied,
+      }),
   });
 
   const app = express();
@@ -87,9 +110,25 @@ export function createApp(deps: AppDeps): App {
     res.send(await metrics.registry.metrics());
   });
 
+  // RFC 9728, at the root and path-suffixed (/mcp) locations the MCP spec has clients try.
+  const authorizationServers =
+    config.AUTH_AUTHORIZATION_SERVERS ?? (config.AUTH_ISSUER && config.auth.jwt ? [config.AUTH_ISSUER] : []);
+  app.get([PRM_PATH, `${PRM_PATH}/mcp`], cors(), (req, res) => {
+    res.json(protectedResourceMetadata(resourceUrl(req, config.AUTH_RESOURCE_URL), authorizationServers));
+  });
+
   app.all(
     '/mcp',
     ...guard,
+    browserCors(config.allowedOrigins),
+    bearerAuth({
+      settings: config.auth,
+      authenticate: deps.authenticate,
+      guard: deps.bruteForce,
+      failures: metrics.authFailures,
+      logger,
+      resourceUrl: config.AUTH_RESOURCE_URL,
+    }),
     ...(deps.rateLimiter ? [deps.rateLimiter] : []),
     trackInFlight(lifecycle),
     express.json({ limit: config.MAX_BODY_BYTES }),
@@ -143,6 +182,37 @@ function accessLog(logger: Logger, metrics: Metrics): RequestHandler {
     });
     next();
   };
+}
+
+/**
+ * CORS for browser clients: only the allowed origins (any loopback origin when ALLOWED_ORIGINS
+ * is unset, as originValidation), the MCP headers allowed in, the session id and auth
+ * challenge readable by scripts, preflight answered here (before authentication: browsers
+ * send no credentials on a preflight).
+ */
+function browserCors(allowed: string[] | null): RequestHandler {
+  return cors({
+    origin: (origin, cb) => {
+      if (origin === undefined) return cb(null, false);
+      try {
+        const url = new URL(origin);
+        cb(null, allowed === null ? isLoopbackHost(url.hostname) : allowed.includes(url.origin));
+      } catch {
+        cb(null, false);
+      }
+    },
+    methods: ['GET', 'POST', 'DELETE'],
+    allowedHeaders: [
+      'Content-Type',
+      'Authorization',
+      'Mcp-Session-Id',
+      'Mcp-Protocol-Version',
+      'Last-Event-ID',
+      'X-Request-Id',
+    ],
+    exposedHeaders: ['Mcp-Session-Id', 'WWW-Authenticate', 'Retry-After', 'X-Request-Id'],
+    maxAge: 600,
+  });
 }
 
 /** A POST is a call in flight until its response ends; GET streams are not (they may last hours). */

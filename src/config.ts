@@ -9,6 +9,8 @@ import { type Allowlist, emptyAllowlist, parseAllowlist } from './audit/bots/all
 import { readFileSync } from 'node:fs';
 
 import { ConfigError } from './configError.js';
+import type { AuthSettings } from './auth/authenticator.js';
+import { loadAuthSettings } from './auth/authSettings.js';
 
 export { ConfigError };
 
@@ -54,6 +56,16 @@ const cidrList = z
     error: 'must be a comma-separated list of IPs or CIDRs (e.g. 10.0.0.0/8,2001:db8::/32)',
   })
   .optional();
+
+function isHttpUrl(u: string): boolean {
+  try {
+    return ['http:', 'https:'].includes(new URL(u).protocol);
+  } catch {
+    return false;
+  }
+}
+
+const httpUrl = z.string().refine(isHttpUrl, { error: 'must be an http:// or https:// URL' });
 
 const absolutePath = z.string().refine((p) => p.startsWith('/'), { error: 'must be an absolute path' });
 
@@ -134,6 +146,33 @@ export const envSchema = z.object({
       error: 'must be a comma-separated list of host names or IPs (optionally :port)',
     })
     .default(['pool.ntp.org']),
+  AUTH_JWT_SECRET: z
+    .string()
+    .refine((v) => Buffer.byteLength(v, 'utf8') >= 32, {
+      error: 'must be at least 32 bytes (e.g. openssl rand -base64 48)',
+    })
+    .optional(),
+  AUTH_JWKS_URL: httpUrl.optional(),
+  AUTH_PUBLIC_KEY_FILE: absolutePath.optional(),
+  AUTH_ISSUER: z.string().min(1).optional(),
+  AUTH_AUDIENCE: z.string().min(1).optional(),
+  AUTH_CLOCK_TOLERANCE_SECONDS: intInRange(0, 300).default(30),
+  AUTH_JWKS_CACHE_SECONDS: intInRange(1, 86_400).default(600),
+  AUTH_JWKS_COOLDOWN_SECONDS: intInRange(0, 3600).default(30),
+  AUTH_API_KEYS_FILE: absolutePath.optional(),
+  AUTH_AUTHORIZATION_SERVERS: z
+    .string()
+    .transform(splitList)
+    .refine((a) => a.every(isHttpUrl), { error: 'must be a comma-separated list of http(s) URLs' })
+    .optional(),
+  AUTH_RESOURCE_URL: httpUrl.optional(),
+  AUTH_DISABLED: z
+    .enum(['true', 'false'], { error: 'must be true or false' })
+    .default('false')
+    .transform((v) => v === 'true'),
+  AUTH_FAILURE_LIMIT: intInRange(1, 10_000).default(10),
+  AUTH_FAILURE_WINDOW_SECONDS: intInRange(1, 86_400).default(300),
+  AUDIT_LOG_FILE: absolutePath.optional(),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -148,6 +187,8 @@ export interface Config extends Env {
   allowedOrigins: string[] | null;
   /** BOT_ALLOWLIST_FILES, read and validated at start-up. */
   botAllowlist: Allowlist;
+  /** The AUTH_* settings, key files read and validated at start-up. */
+  auth: AuthSettings;
 }
 
 export type CliAction = { kind: 'run'; config: Config } | { kind: 'help' } | { kind: 'version' };
@@ -164,6 +205,7 @@ export const HELP = `server-audit-mcp: an MCP server for auditing servers
 Usage:
   server-audit-mcp [--host ADDR] [--port N]   serve streamable HTTP at http://ADDR:N/mcp
   server-audit-mcp --stdio                    serve over stdin/stdout (logs on stderr)
+  server-audit-mcp keygen --name NAME --scopes audit:read[,...]   print a new API key
   server-audit-mcp --help | --version
 
 Settings come from environment variables (see README.md); --host and --port override HOST and PORT.
@@ -199,11 +241,11 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CliAction {
   }
   const e = result.data;
   const transport = values.stdio ? 'stdio' : 'http';
-  if (transport === 'http' && !isLoopbackHost(e.HOST)) {
-    // No authentication exists yet, so an audit server reachable from the network would
-    // hand host facts to anyone. Put it behind a reverse proxy on loopback instead.
+  const auth = loadAuthSettings(e);
+  if (transport === 'http' && !isLoopbackHost(e.HOST) && auth.mode === 'none') {
+    // An audit server reachable from the network without authentication hands host facts to anyone.
     throw new ConfigError(
-      `Invalid HOST (got "${e.HOST}"): binding beyond loopback needs authentication, which is not configured; use 127.0.0.1 or ::1 (behind a reverse proxy for remote clients)`,
+      `Invalid HOST (got "${e.HOST}"): binding beyond loopback needs authentication: set AUTH_API_KEYS_FILE, AUTH_JWT_SECRET, AUTH_JWKS_URL or AUTH_PUBLIC_KEY_FILE (or AUTH_DISABLED=true on a private network you trust)`,
     );
   }
   return {
@@ -215,6 +257,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CliAction {
       allowedHosts: (e.ALLOWED_HOSTS ?? LOOPBACK_NAMES).map(normaliseHostName),
       allowedOrigins: e.ALLOWED_ORIGINS ? e.ALLOWED_ORIGINS.map(normaliseOrigin) : null,
       botAllowlist: loadAllowlistFiles(e.BOT_ALLOWLIST_FILES ?? []),
+      auth,
     },
   };
 }

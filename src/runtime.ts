@@ -10,6 +10,12 @@ import { createOutbound } from './net/outbound.js';
 import { createMcpServer } from './mcp/createMcpServer.js';
 import type { Logger } from './observability/logger.js';
 import type { SessionStore } from './session/sessionStore.js';
+import { createAuthenticator } from './auth/authenticator.js';
+import { createBruteForceGuard } from './auth/bruteForceGuard.js';
+import { LOCAL } from './auth/principal.js';
+import { gateTransport } from './mcp/authorizationGate.js';
+import { type AuditLog, createAuditLog } from './observability/auditLog.js';
+import { toolScopes } from './tools/index.js';
 
 export interface RunningHttp {
   app: App;
@@ -23,8 +29,9 @@ export interface RunningHttp {
 export async function startHttp(
   config: Config,
   logger: Logger,
-  opts: { store?: SessionStore } = {},
+  opts: { store?: SessionStore; audit?: AuditLog } = {},
 ): Promise<RunningHttp> {
+  warnIfAuthDisabled(config, logger);
   const lifecycle = new Lifecycle();
   const fleet = await createFleet(config, logger);
   const baselines = fleet.baselines;
@@ -40,6 +47,14 @@ export async function startHttp(
     events: fleet.events,
     dependenciesReady: fleet.ready,
     registerMetrics: fleet.registerMetrics,
+    authenticate: createAuthenticator(config.auth, outbound.resilience),
+    bruteForce: createBruteForceGuard({
+      limit: config.AUTH_FAILURE_LIMIT,
+      windowSeconds: config.AUTH_FAILURE_WINDOW_SECONDS,
+      redis: fleet.redis,
+      prefix: config.REDIS_PREFIX,
+    }),
+    audit: opts.audit ?? createAuditLog(config.AUDIT_LOG_FILE, 'stdout'),
     rateLimiter: rateLimit({
       perMinute: config.RATE_LIMIT_PER_MINUTE,
       burstPerSecond: config.RATE_LIMIT_BURST,
@@ -47,7 +62,7 @@ export async function startHttp(
       prefix: config.REDIS_PREFIX,
     }),
   });
-  logger.info({ mode: fleet.mode }, 'sessions and baselines');
+  logger.info({ mode: fleet.mode, auth: config.auth.mode }, 'sessions, baselines and authentication');
   const http = app.express.listen(config.PORT, config.HOST);
   await new Promise<void>((resolve, reject) => {
     http.once('listening', resolve);
@@ -85,6 +100,15 @@ export async function startHttp(
   return { app, http, lifecycle, url, shutdown };
 }
 
+/** Said at every start: an explicit choice to run an audit server open to its network. */
+function warnIfAuthDisabled(config: Config, logger: Logger): void {
+  if (config.auth.mode === 'disabled')
+    logger.warn(
+      { host: config.HOST },
+      'AUTH_DISABLED=true: every client that reaches this server may call every tool; use it only on a private network you trust',
+    );
+}
+
 export async function runStdio(config: Config, logger: Logger): Promise<() => Promise<void>> {
   const fleet = await createFleet(config, logger);
   const baselines = fleet.baselines;
@@ -92,6 +116,12 @@ export async function runStdio(config: Config, logger: Logger): Promise<() => Pr
   const server = createMcpServer({ config, logger, baselines, outbound });
   const transport = new StdioServerTransport();
   await server.connect(transport);
+  // The local user has every scope; the gate still writes the audit trail.
+  gateTransport(transport, {
+    principal: LOCAL,
+    toolScopes,
+    audit: createAuditLog(config.AUDIT_LOG_FILE, 'stderr'),
+  });
   logger.info('serving on stdio');
   return async () => {
     await server.close();

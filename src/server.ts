@@ -1,10 +1,20 @@
 #!/usr/bin/env node
+import { keygen } from './auth/keygen.js';
 import { ConfigError, HELP, loadConfig } from './config.js';
 import { VERSION } from './mcp/createMcpServer.js';
 import { createLogger } from './observability/logger.js';
 import { runStdio, startHttp } from './runtime.js';
 
 async function main(): Promise<void> {
+  if (process.argv[2] === 'keygen') {
+    try {
+      process.stdout.write(keygen(process.argv.slice(3)));
+      return;
+    } catch (err) {
+      process.stderr.write(`server-audit-mcp keygen: ${(err as Error).message}\n`);
+      process.exit(2);
+    }
+  }
   let action: ReturnType<typeof loadConfig>;
   try {
     action = loadConfig(process.argv.slice(2), process.env);

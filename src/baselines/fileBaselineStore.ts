@@ -238,6 +238,29 @@ export class FileBaselineStore implements BaselineStore {
     );
   }
 
+  async delete(id: string): Promise<boolean> {
+    if (this.closed) throw new Error('baseline store is closed');
+    const m = typeof id === 'string' ? ID_RE.exec(id) : null;
+    if (!m) return false;
+    const host = this.host(m[1] as string);
+    // Under the host's lock, so a concurrent save's pruning does not race this unlink.
+    const run = host.lock.then(async () => {
+      try {
+        await this.fs.unlink(join(host.dir, `${id}.json`));
+      } catch (e) {
+        if (errCode(e) === 'ENOENT') return false;
+        throw e;
+      } finally {
+        host.entries.delete(id);
+        host.sorted = undefined;
+      }
+      await fsyncDir(this.fs, host.dir);
+      return true;
+    });
+    host.lock = run.catch(() => undefined);
+    return run;
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     await Promise.all([...this.hosts.values()].map((h) => h.lock));

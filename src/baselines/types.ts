@@ -49,6 +49,8 @@ export interface BaselineStore {
   list(opts?: { hostId?: string; limit?: number }): Promise<BaselineSummary[]>;
   /** The host's n newest full records, newest first (for trends). */
   recent(hostId: string, n: number): Promise<Baseline[]>;
+  /** Removes one baseline; false when it did not exist (or the id is malformed). */
+  delete(id: string): Promise<boolean>;
   close(): Promise<void>;
 }
 

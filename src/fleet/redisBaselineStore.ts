@@ -89,6 +89,20 @@ export class RedisBaselineStore implements BaselineStore {
     return this.load(ids);
   }
 
+  async delete(id: string): Promise<boolean> {
+    const record = await this.get(id);
+    if (!record) return false;
+    const done = await this.redis
+      .multi()
+      .del(this.k.baseline(id))
+      .zrem(this.k.host(record.hostId), id)
+      .hdel(this.k.sizes(record.hostId), id)
+      .exec();
+    const failed = done?.find(([err]) => err);
+    if (!done || failed) throw failed?.[0] ?? new Error('baseline not deleted: transaction discarded');
+    return done[0]?.[1] === 1;
+  }
+
   private async load(ids: string[]): Promise<Baseline[]> {
     if (ids.length === 0) return [];
     const texts = await this.redis.mget(...ids.map((id) => this.k.baseline(id)));

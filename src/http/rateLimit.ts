@@ -1,6 +1,6 @@
 /**
  * Per-client rate limits on /mcp with rate-limiter-flexible: RATE_LIMIT_PER_MINUTE sustained and
- * RATE_LIMIT_BURST per second, keyed by principal (by IP while there is no authentication). In
+ * RATE_LIMIT_BURST per second, keyed by principal (by session or IP for anonymous callers). In
  * memory on one instance; in Redis in fleet mode, so the limit holds across instances, with an
  * in-memory insurance limiter taking over while Redis is unreachable.
  */
@@ -12,6 +12,8 @@ import {
   RateLimiterRes,
 } from 'rate-limiter-flexible';
 import type { RedisClient } from '../fleet/redisClient.js';
+import { requestPrincipal } from '../auth/principal.js';
+import { SESSION_ID_RE } from '../mcp/httpSessions.js';
 import { RpcCode, sendRpcError } from './jsonRpcError.js';
 
 export interface RateLimitOptions {
@@ -39,12 +41,17 @@ export function rateLimit(o: RateLimitOptions): RequestHandler | undefined {
   );
   if (limiters.length === 0) return undefined;
   return (req, res, next) => {
-    // Behind a reverse proxy every IP is the proxy's: a session (or, later, a principal) is the
-    // client. Sessions are created by initialize, which is limited per IP.
+    // An authenticated principal is the client. Anonymous callers all share one principal, and
+    // behind a reverse proxy one IP, so for them the session is the client; sessions are
+    // created by initialize, which is limited per IP.
+    const principal = requestPrincipal(req);
     const session = req.header('mcp-session-id');
     const key =
-      (req as { principal?: string }).principal ??
-      (session && /^[0-9a-f-]{36}$/.test(session) ? `s:${session}` : `ip:${req.ip ?? 'unknown'}`);
+      principal.kind === 'jwt' || principal.kind === 'apikey'
+        ? `p:${principal.id}`
+        : session && SESSION_ID_RE.test(session)
+          ? `s:${session}`
+          : `ip:${req.ip ?? 'unknown'}`;
     Promise.all(limiters.map((l) => l.consume(key)))
       .then(() => next())
       .catch((err: unknown) => {

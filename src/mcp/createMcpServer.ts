@@ -8,6 +8,7 @@ import type { Outbound } from '../net/outbound.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { tools as allTools } from '../tools/index.js';
+import { redactUrlsInText } from '../observability/argDigest.js';
 import { registerBaselineResources } from './baselineResources.js';
 import type { SessionSlot } from './httpSessions.js';
 import { type ToolContext, type ToolDefinition, ToolError } from '../tools/types.js';
@@ -110,7 +111,7 @@ function registerTool(server: McpServer, tool: ToolDefinition<any, any>, deps: S
 /** An actionable message for the caller; internals (stack, raw errno text) stay in the log. */
 function toolError(toolName: string, err: unknown, log: Logger): CallToolResult {
   if (err instanceof ToolError) {
-    log.info({ err: err.message }, 'tool call refused');
+    log.info({ err: redactUrlsInText(err.message) }, 'tool call refused');
     return { isError: true, content: [{ type: 'text', text: err.message }] };
   }
   log.error({ err }, 'tool call failed');

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import {
   type EventStore,
@@ -11,7 +11,9 @@ import {
   LATEST_PROTOCOL_VERSION,
   SUPPORTED_PROTOCOL_VERSIONS,
 } from '@modelcontextprotocol/sdk/types.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { Request, Response } from 'express';
+import { type Principal, requestPrincipal } from '../auth/principal.js';
 import { RpcCode, sendRpcError } from '../http/jsonRpcError.js';
 import type { Lifecycle } from '../lifecycle.js';
 import type { Logger } from '../observability/logger.js';
@@ -53,6 +55,8 @@ export interface HttpSessionOptions {
   ttlSeconds: number;
   /** Counts store operations for /metrics. */
   onStoreOp?: (op: string, outcome: 'ok' | 'error') => void;
+  /** Puts the authorization gate and audit trail on a request's transport (mcp/authorizationGate.ts). */
+  gate?: (transport: Transport, principal: Principal, sessionId: string) => void;
 }
 
 /** Store failures answer quickly and clearly: a fleet must not hang on a dead Redis. */
@@ -100,6 +104,8 @@ export class HttpSessions {
   ): Promise<void> {
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, eventStore });
     await p.server.connect(transport);
+    const sessionId = p.slot.current?.sessionId;
+    if (sessionId !== undefined) this.o.gate?.(transport, requestPrincipal(req), sessionId);
     const done = () => {
       onClose?.();
       void p.server
@@ -176,7 +182,7 @@ export class HttpSessions {
   }
 
   private async handleExisting(id: string, req: Request, res: Response): Promise<void> {
-    // Ids are ours (UUIDs): anything else is unknown without asking the store.
+    // Ids are ours (32 hex digits): anything else is unknown without asking the store.
     if (!SESSION_ID_RE.test(id)) return this.notFound(res);
     let record: SessionRecord | undefined;
     try {
@@ -191,6 +197,16 @@ export class HttpSessions {
       return this.notFound(res);
     }
     this.known.set(id, record);
+    // A session belongs to whoever created it. Another principal gets 404, as for an unknown
+    // id: a 403 would confirm that the session exists.
+    const principal = requestPrincipal(req);
+    if (record.principal !== principal.id) {
+      this.o.logger.warn(
+        { sessionId: id, principal: principal.id },
+        'session presented by another principal',
+      );
+      return this.notFound(res);
+    }
     if (req.method === 'DELETE') return this.handleDelete(id, res);
     if (req.method === 'POST' && isSetLevel(req.body))
       return this.handleSetLevel(id, req.body as SetLevel, res);
@@ -255,7 +271,7 @@ export class HttpSessions {
     const requested = String(params?.protocolVersion ?? '');
     const now = Date.now();
     const record: SessionRecord = {
-      id: randomUUID(),
+      id: randomBytes(16).toString('hex'), // 128 random bits
       createdAt: now,
       lastSeenAt: now,
       // Mirrors the SDK's negotiation: the client's version when supported, else the latest.
@@ -263,7 +279,7 @@ export class HttpSessions {
       clientName: typeof params?.clientInfo?.name === 'string' ? params.clientInfo.name : undefined,
       clientVersion: typeof params?.clientInfo?.version === 'string' ? params.clientInfo.version : undefined,
       clientCapabilities: params?.capabilities ?? {},
-      principal: 'anonymous',
+      principal: requestPrincipal(req).id,
     };
     try {
       await this.store('create', () => this.o.store.create(record));
@@ -380,8 +396,8 @@ export class HttpSessions {
   }
 }
 
-/** Our session ids: random UUIDs. */
-const SESSION_ID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** Our session ids: 128 random bits in hex. */
+export const SESSION_ID_RE = /^[0-9a-f]{32}$/;
 
 type SetLevel = { id?: string | number; params?: { level?: unknown } };
 

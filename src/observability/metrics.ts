@@ -9,6 +9,8 @@ export interface Metrics {
   toolCalls: Counter<'tool' | 'outcome'>;
   toolDuration: Histogram<'tool'>;
   sessionStoreOps: Counter<'op' | 'outcome'>;
+  authFailures: Counter<'reason'>;
+  toolCallsDenied: Counter<'tool' | 'reason'>;
 }
 
 export function createMetrics(sessionsActive: () => number): Metrics {
@@ -47,6 +49,18 @@ export function createMetrics(sessionsActive: () => number): Metrics {
       name: 'session_store_operations_total',
       help: 'Session store operations by op (create, touch, update, delete) and outcome (ok, error)',
       labelNames: ['op', 'outcome'],
+      registers: [registry],
+    }),
+    authFailures: new Counter({
+      name: 'auth_failures_total',
+      help: 'Refused credentials on /mcp by reason (missing_token, expired, wrong_audience, unknown_api_key ...)',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
+    toolCallsDenied: new Counter({
+      name: 'tool_calls_denied_total',
+      help: 'Tool calls refused before running, by tool and reason (insufficient_scope)',
+      labelNames: ['tool', 'reason'],
       registers: [registry],
     }),
     toolDuration: new Histogram({

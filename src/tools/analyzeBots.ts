@@ -180,6 +180,7 @@ export const analyzeBotsTool = defineTool({
       .describe('Stop after reading this many bytes from disk'),
   },
   outputSchema: analyzeBotsOutput,
+  scope: 'audit:logs',
   annotations: { readOnlyHint: true, openWorldHint: false, idempotentHint: true, destructiveHint: false },
   async handler(args, ctx) {
     const started = performance.now();

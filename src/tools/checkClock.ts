@@ -81,6 +81,7 @@ export const checkClockTool = defineTool({
     findings: z.array(findingSchema),
     status: z.enum(['ok', 'warning', 'critical']),
   },
+  scope: 'audit:network',
   annotations: { readOnlyHint: true, openWorldHint: true, idempotentHint: false, destructiveHint: false },
   async handler(args, ctx) {
     const servers = args.servers ?? ctx.config.NTP_SERVERS;

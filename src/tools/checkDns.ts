@@ -83,6 +83,7 @@ export const checkDnsTool = defineTool({
     findings: z.array(findingSchema),
     status: z.enum(['ok', 'warning', 'critical']),
   },
+  scope: 'audit:network',
   annotations: { readOnlyHint: true, openWorldHint: true, idempotentHint: true, destructiveHint: false },
   async handler(args, ctx) {
     const servers = args.resolvers ?? ctx.config.DNS_SERVERS ?? new Resolver().getServers();

@@ -83,6 +83,7 @@ export const checkHttpTool = defineTool({
       .describe('Per attempt; default OUTBOUND_TIMEOUT_MS'),
   },
   outputSchema: { results: z.array(result), status: z.enum(['ok', 'warning', 'critical']) },
+  scope: 'audit:network',
   annotations: { readOnlyHint: true, openWorldHint: true, idempotentHint: true, destructiveHint: false },
   async handler(args, ctx) {
     const results: Result[] = new Array(args.urls.length);

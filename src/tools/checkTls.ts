@@ -106,6 +106,7 @@ export const checkTlsTool = defineTool({
     findingCounts: z.record(z.enum(SEVERITIES), z.number()),
     checkedAt: z.string(),
   },
+  scope: 'audit:network',
   annotations: { readOnlyHint: true, openWorldHint: true, idempotentHint: true, destructiveHint: false },
   async handler(args, ctx) {
     if (args.criticalDays > args.warnDays)

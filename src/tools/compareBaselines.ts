@@ -100,6 +100,7 @@ export const compareBaselinesTool = defineTool({
       .describe('At most this many metrics and trends each'),
   },
   outputSchema: compareOutput,
+  scope: 'audit:read',
   annotations: { readOnlyHint: true, openWorldHint: false, idempotentHint: true, destructiveHint: false },
   async handler(args, ctx) {
     const hostId = await hostIdentity({ paths: ctx.host });

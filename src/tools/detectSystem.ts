@@ -86,6 +86,7 @@ export const detectSystemTool = defineTool({
       .describe('Reuse an answer at most this old (seconds); 0 reads the host afresh'),
   },
   outputSchema: detectSystemOutput,
+  scope: 'audit:read',
   annotations: { readOnlyHint: true, openWorldHint: false, idempotentHint: true, destructiveHint: false },
   async handler({ maxAgeSeconds }, ctx) {
     const { d, age } = await detect(ctx.host, maxAgeSeconds);

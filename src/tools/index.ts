@@ -4,8 +4,10 @@ import { checkDnsTool } from './checkDns.js';
 import { checkHttpTool } from './checkHttp.js';
 import { checkTlsTool } from './checkTls.js';
 import { compareBaselinesTool } from './compareBaselines.js';
+import { deleteBaselinesTool } from './deleteBaselines.js';
 import { detectSystemTool } from './detectSystem.js';
 import { runHealthCheckTool } from './runHealthCheck.js';
+import type { Scope } from '../auth/scopes.js';
 import type { ToolDefinition } from './types.js';
 
 /** Every tool the server offers. One module per tool; add new ones here. */
@@ -19,4 +21,8 @@ export const tools: ToolDefinition<any, any>[] = [
   checkDnsTool,
   checkClockTool,
   checkHttpTool,
+  deleteBaselinesTool,
 ];
+
+/** The scope each tool needs, for the authorization gate. */
+export const toolScopes: ReadonlyMap<string, Scope> = new Map(tools.map((t) => [t.name, t.scope]));

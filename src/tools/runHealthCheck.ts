@@ -141,6 +141,7 @@ export const runHealthCheckTool = defineTool({
     limit: z.number().int().min(1).max(500).default(50).describe('At most this many findings (worst first)'),
   },
   outputSchema: healthReportShape,
+  scope: 'audit:read',
   annotations: { readOnlyHint: true, openWorldHint: false, idempotentHint: false, destructiveHint: false },
   async handler(args, ctx) {
     await ctx.progress(0, 2, 'checking');

@@ -5,6 +5,7 @@ import type { Config } from '../config.js';
 import type { HostPaths } from '../host/hostPaths.js';
 import type { Outbound } from '../net/outbound.js';
 import type { Logger } from '../observability/logger.js';
+import type { Scope } from '../auth/scopes.js';
 
 /** What a handler may use. Tools never see express, transports or Redis. */
 export interface ToolContext {
@@ -43,6 +44,8 @@ export interface ToolDefinition<
   inputSchema: I;
   outputSchema: O;
   annotations: ToolAnnotations;
+  /** The scope a principal needs to see and call the tool (src/auth/scopes.ts). */
+  scope: Scope;
   handler(args: z.infer<z.ZodObject<I>>, ctx: ToolContext): Promise<ToolResult<z.infer<z.ZodObject<O>>>>;
 }
 

@@ -10,6 +10,7 @@ import { type Config, loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { type RunningHttp, startHttp } from '../../src/runtime.js';
 import type { SessionStore } from '../../src/session/sessionStore.js';
+import type { AuditLog } from '../../src/observability/auditLog.js';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
 export const FIXTURES = join(ROOT, 'tests', 'fixtures');
@@ -34,10 +35,12 @@ export function configFrom(env: Record<string, string>, argv: string[] = []): Co
 /** The real server in this process on a free loopback port. */
 export async function startInProcess(
   env: Record<string, string> = {},
-  opts: { store?: SessionStore } = {},
+  opts: { store?: SessionStore; audit?: AuditLog } = {},
 ): Promise<RunningHttp> {
   const config = configFrom(env);
-  return startHttp(config, createLogger(config.LOG_LEVEL), opts);
+  // The audit trail goes to stdout by default; tests that read it set AUDIT_LOG_FILE or pass one.
+  const audit = opts.audit ?? (config.AUDIT_LOG_FILE ? undefined : () => undefined);
+  return startHttp(config, createLogger(config.LOG_LEVEL), { ...opts, ...(audit ? { audit } : {}) });
 }
 
 export async function connectClient(url: string, name = 'test-client'): Promise<Client> {

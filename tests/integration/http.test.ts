@@ -41,13 +41,15 @@ describe('MCP over streamable HTTP', () => {
     expect(client.getServerCapabilities()).toMatchObject({ tools: {}, logging: {} });
   });
 
-  it('lists tools, each with an output schema and read-only annotations', async () => {
+  it('lists tools, each with an output schema; all read-only but delete_baselines', async () => {
     const { tools } = await client.listTools();
     expect(tools.map((t) => t.name)).toContain('detect_system');
     for (const t of tools) {
       expect(t.outputSchema, t.name).toMatchObject({ type: 'object' });
       expect(t.title, t.name).toBeTruthy();
-      expect(t.annotations?.readOnlyHint, t.name).toBe(true);
+      const changesState = t.name === 'delete_baselines';
+      expect(t.annotations?.readOnlyHint, t.name).toBe(!changesState);
+      expect(t.annotations?.destructiveHint, t.name).toBe(changesState);
     }
   });
 

@@ -1,4 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generateApiKey } from '../../src/auth/apiKeys.js';
 import { ConfigError, loadConfig } from '../../src/config.js';
 
 function run(env: Record<string, string>, argv: string[] = []) {
@@ -100,6 +105,74 @@ describe('loadConfig', () => {
       /^Invalid HOST \(got "0.0.0.0"\): binding beyond loopback needs authentication/,
     );
     expect(errorOf({}, ['--host', '192.168.1.5'])).toContain('Invalid HOST');
+  });
+
+  it('binds beyond loopback with authentication configured, or with the explicit AUTH_DISABLED override', () => {
+    const keys = join(mkdtempSync(join(tmpdir(), 'keys-')), 'api_keys');
+    writeFileSync(keys, `${generateApiKey('ci', ['audit:read']).line}\n`);
+    expect(run({ HOST: '0.0.0.0', AUTH_API_KEYS_FILE: keys }).auth.mode).toBe('required');
+    expect(run({ HOST: '0.0.0.0', AUTH_DISABLED: 'true' }).auth.mode).toBe('disabled');
+    expect(run({}).auth.mode).toBe('none');
+  });
+
+  it('checks the AUTH_* settings together, with messages that say what to fix', () => {
+    const secret = 'x'.repeat(32);
+    const cases: Array<[Record<string, string>, string]> = [
+      [{ AUTH_JWT_SECRET: 'short' }, 'Invalid AUTH_JWT_SECRET (got "short"): must be at least 32 bytes'],
+      [
+        { AUTH_JWT_SECRET: secret, AUTH_ISSUER: 'i' },
+        'Invalid AUTH_AUDIENCE: required with JWT authentication',
+      ],
+      [
+        { AUTH_JWT_SECRET: secret, AUTH_AUDIENCE: 'a' },
+        'Invalid AUTH_ISSUER: required with JWT authentication',
+      ],
+      [
+        { AUTH_JWKS_URL: 'ftp://x' },
+        'Invalid AUTH_JWKS_URL (got "ftp://x"): must be an http:// or https:// URL',
+      ],
+      [
+        { AUTH_DISABLED: 'true', AUTH_JWT_SECRET: secret, AUTH_ISSUER: 'i', AUTH_AUDIENCE: 'a' },
+        'Invalid AUTH_DISABLED (got "true"): it contradicts',
+      ],
+      [
+        { AUTH_API_KEYS_FILE: '/nonexistent/keys' },
+        'Invalid AUTH_API_KEYS_FILE (got "/nonexistent/keys"): cannot read it (ENOENT)',
+      ],
+      [
+        { AUTH_PUBLIC_KEY_FILE: '/nonexistent/key.pem', AUTH_ISSUER: 'i', AUTH_AUDIENCE: 'a' },
+        'Invalid AUTH_PUBLIC_KEY_FILE',
+      ],
+    ];
+    for (const [env, message] of cases) expect(errorOf(env), JSON.stringify(env)).toContain(message);
+  });
+
+  it('reads an API keys file and names the line of a bad entry', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'keys-'));
+    const bad = join(dir, 'bad');
+    writeFileSync(bad, `# ok\n${generateApiKey('ci', ['audit:read']).line}\nops deadbeef audit:read\n`);
+    expect(errorOf({ AUTH_API_KEYS_FILE: bad })).toBe(
+      `Invalid AUTH_API_KEYS_FILE (got "${bad}"): line 3: the hash must be 64 hex digits (SHA-256)`,
+    );
+    writeFileSync(bad, `ops ${'a'.repeat(64)} audit:root\n`);
+    expect(errorOf({ AUTH_API_KEYS_FILE: bad })).toContain('line 1: unknown scope "audit:root"');
+  });
+
+  it('takes a PEM or JWK public key, and refuses a private key', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pk-'));
+    const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const pem = join(dir, 'pub.pem');
+    writeFileSync(pem, publicKey.export({ type: 'spki', format: 'pem' }));
+    const jwk = join(dir, 'pub.jwk');
+    writeFileSync(jwk, JSON.stringify(publicKey.export({ format: 'jwk' })));
+    const priv = join(dir, 'priv.pem');
+    writeFileSync(priv, privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    const base = { AUTH_ISSUER: 'i', AUTH_AUDIENCE: 'a' };
+    expect(run({ ...base, AUTH_PUBLIC_KEY_FILE: pem }).auth.jwt?.publicKey?.asymmetricKeyType).toBe('ec');
+    expect(run({ ...base, AUTH_PUBLIC_KEY_FILE: jwk }).auth.jwt?.publicKey?.asymmetricKeyType).toBe('ec');
+    expect(errorOf({ ...base, AUTH_PUBLIC_KEY_FILE: priv })).toContain(
+      'give the public key, not the private one',
+    );
   });
 
   it('refuses unknown flags and answers --help and --version', () => {

@@ -20,6 +20,7 @@ const failing = defineTool({
   description: 'Test tool',
   inputSchema: { mode: z.enum(['refuse', 'crash', 'progress']) },
   outputSchema: { ok: z.boolean() },
+  scope: 'audit:read',
   annotations: { readOnlyHint: true },
   async handler({ mode }, ctx) {
     if (mode === 'refuse')

@@ -1,0 +1,147 @@
+/**
+ * Authorization and the audit trail, on the message stream between a transport and the SDK
+ * server. Every JSON-RPC message of a request passes here (batches included, stdio too), so
+ * this one place decides what a principal may call and see, and records each tool call once:
+ * - tools/call for a tool outside the principal's scopes is answered with a tool error naming
+ *   the missing scope, before the SDK sees it;
+ * - tools/list answers are filtered to the tools the principal may call;
+ * - the baseline resources need audit:read;
+ * - each tools/call gets exactly one audit record when its response leaves (or it is
+ *   cancelled, or the connection drops first).
+ */
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import type { Counter } from 'prom-client';
+import type { Principal } from '../auth/principal.js';
+import type { Scope } from '../auth/scopes.js';
+import { digestArgs } from '../observability/argDigest.js';
+import type { AuditLog, AuditRecord } from '../observability/auditLog.js';
+
+export interface GateOptions {
+  principal: Principal;
+  sessionId?: string;
+  /** The scope each tool needs. */
+  toolScopes: ReadonlyMap<string, Scope>;
+  audit: AuditLog;
+  denied?: Counter<'tool' | 'reason'>;
+}
+
+type Id = string | number;
+interface Pending {
+  tool: string;
+  args: unknown;
+  started: number;
+}
+
+const RESOURCE_SCOPE: Scope = 'audit:read';
+
+export function gateTransport(transport: Transport, o: GateOptions): void {
+  const granted = new Set<string>(o.principal.scopes);
+  const calls = new Map<Id, Pending>();
+  const toolLists = new Set<Id>();
+  const send = transport.send.bind(transport);
+  const inbound = transport.onmessage;
+  const closed = transport.onclose;
+
+  const record = (id: Id, outcome: AuditRecord['outcome']) => {
+    const call = calls.get(id);
+    if (!call) return;
+    calls.delete(id);
+    o.audit({
+      principal: o.principal.id,
+      ...(o.sessionId ? { session: o.sessionId } : {}),
+      tool: call.tool,
+      args: call.args,
+      outcome,
+      durationMs: Math.round((performance.now() - call.started) * 10) / 10,
+    });
+  };
+
+  transport.onmessage = (message, extra) => {
+    const m = message as { id?: Id; method?: string; params?: Record<string, unknown> };
+    if (m.method !== undefined && m.id !== undefined) {
+      if (m.method === 'tools/call') {
+        const tool = String(m.params?.name ?? '');
+        const needed = o.toolScopes.get(tool);
+        if (needed && !granted.has(needed)) return deny(m.id, tool, m.params?.arguments, needed);
+        calls.set(m.id, { tool, args: digestArgs(m.params?.arguments), started: performance.now() });
+      } else if (m.method === 'tools/list') {
+        toolLists.add(m.id);
+      } else if (m.method.startsWith('resources/') && !granted.has(RESOURCE_SCOPE)) {
+        return void answerWithoutResources(m.id, m.method);
+      }
+    } else if (m.method === 'notifications/cancelled') {
+      const id = m.params?.requestId;
+      if (typeof id === 'string' || typeof id === 'number') record(id, 'cancelled');
+    }
+    inbound?.(message, extra);
+  };
+
+  transport.send = async (message, options) => {
+    const r = message as { id?: Id; method?: string; result?: Record<string, unknown>; error?: unknown };
+    if (r.id !== undefined && r.method === undefined) {
+      if (toolLists.delete(r.id) && Array.isArray(r.result?.tools)) {
+        const tools = (r.result.tools as Array<{ name: string }>).filter((t) => {
+          const needed = o.toolScopes.get(t.name);
+          return needed === undefined || granted.has(needed);
+        });
+        message = { ...message, result: { ...r.result, tools } } as JSONRPCMessage;
+      }
+      if (calls.has(r.id)) record(r.id, outcomeOf(r));
+    }
+    return send(message, options);
+  };
+
+  transport.onclose = () => {
+    for (const id of [...calls.keys()]) record(id, 'abandoned');
+    closed?.();
+  };
+
+  function deny(id: Id, tool: string, args: unknown, needed: Scope): void {
+    o.denied?.inc({ tool, reason: 'insufficient_scope' });
+    o.audit({
+      principal: o.principal.id,
+      ...(o.sessionId ? { session: o.sessionId } : {}),
+      tool,
+      args: digestArgs(args),
+      outcome: 'denied',
+      durationMs: 0,
+      missingScope: needed,
+    });
+    const have = o.principal.scopes.length > 0 ? o.principal.scopes.join(', ') : 'no scopes';
+    void send({
+      jsonrpc: '2.0',
+      id,
+      result: {
+        isError: true,
+        content: [
+          {
+            type: 'text',
+            text: `${tool} needs the ${needed} scope; these credentials grant ${have}. Ask for a token or API key with ${needed}.`,
+          },
+        ],
+      },
+    });
+  }
+
+  function answerWithoutResources(id: Id, method: string): Promise<void> {
+    if (method === 'resources/list') return send({ jsonrpc: '2.0', id, result: { resources: [] } });
+    if (method === 'resources/templates/list')
+      return send({ jsonrpc: '2.0', id, result: { resourceTemplates: [] } });
+    return send({
+      jsonrpc: '2.0',
+      id,
+      error: { code: -32602, message: `Reading baselines needs the ${RESOURCE_SCOPE} scope` },
+    });
+  }
+}
+
+function outcomeOf(r: { result?: Record<string, unknown>; error?: unknown }): AuditRecord['outcome'] {
+  if (r.error !== undefined) return 'invalid';
+  if (r.result?.isError !== true) return 'ok';
+  const first = (r.result.content as Array<{ text?: string }> | undefined)?.[0]?.text ?? '';
+  // The SDK's own wording (after "MCP error -32602: ") for arguments that fail the input schema.
+  return /^(MCP error -32602: )?(Input validation error|Invalid arguments for tool)/.test(first)
+    ? 'invalid'
+    : 'error';
+}

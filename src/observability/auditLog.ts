@@ -1,0 +1,38 @@
+/**
+ * The audit trail: one record per tool call, to its own pino destination so it can be shipped
+ * and kept apart from the operational log. AUDIT_LOG_FILE, else the process's log stream with
+ * `log: "audit"` on every record. Always written, whatever LOG_LEVEL says. File writes are
+ * synchronous: a record must not be lost to a crash right after the call.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { pino } from 'pino';
+
+export interface AuditRecord {
+  principal: string;
+  session?: string;
+  tool: string;
+  /** The redacted argument digest (argDigest.ts). */
+  args: unknown;
+  /** ok, error (the tool reported a failure), invalid (bad arguments), denied (scope), cancelled, abandoned. */
+  outcome: 'ok' | 'error' | 'invalid' | 'denied' | 'cancelled' | 'abandoned';
+  durationMs: number;
+  /** The scope that was missing, for denied calls. */
+  missingScope?: string;
+}
+
+export type AuditLog = (record: AuditRecord) => void;
+
+export function createAuditLog(
+  file: string | undefined,
+  fallback: 'stdout' | 'stderr' | NodeJS.WritableStream,
+): AuditLog {
+  let destination: NodeJS.WritableStream | ReturnType<typeof pino.destination>;
+  if (file) {
+    mkdirSync(dirname(file), { recursive: true });
+    destination = pino.destination({ dest: file, sync: true, append: true });
+  } else if (typeof fallback === 'object') destination = fallback;
+  else destination = pino.destination({ fd: fallback === 'stderr' ? 2 : 1, sync: fallback === 'stderr' });
+  const log = pino({ level: 'info', base: { service: 'server-audit-mcp', log: 'audit' } }, destination);
+  return (record) => log.info(record, 'tool call');
+}
