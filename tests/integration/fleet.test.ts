@@ -7,6 +7,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { apiKeysFile } from '../helpers/authTestBed.js';
 import { type RedisPeer, requirePeer, startHaproxy, startRedis } from '../helpers/peers.js';
 import {
   FIXTURES,
@@ -158,6 +159,31 @@ describe.skipIf(!haveRedis)('fleet mode: two instances, one Redis', () => {
         clientName: 'raw-test',
       });
       expect(await r.pttl(keys[0] as string)).toBeGreaterThan(1_000_000);
+    } finally {
+      r.disconnect();
+    }
+  });
+
+  it('refuses, on another instance, a session id presented by a different principal (404)', async () => {
+    const keys = apiKeysFile({ alice: ['audit:read'], mallory: ['audit:read'] });
+    const shared = env({ AUTH_API_KEYS_FILE: keys.path });
+    const [c, d] = await Promise.all([server(shared), server(shared)]);
+    const as = (who: string) => ({ ...MCP_HEADERS, authorization: `Bearer ${keys.keys[who]}` });
+    const init = await rawRequest(c.url, { headers: as('alice'), body: initializeBody() });
+    expect(init.status).toBe(200);
+    const id = init.headers['mcp-session-id'] as string;
+    const headers = (who: string) => ({
+      ...as(who),
+      'mcp-session-id': id,
+      'mcp-protocol-version': '2025-11-25',
+    });
+    const ping = JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'ping' });
+    expect((await rawRequest(d.url, { headers: headers('mallory'), body: ping })).status).toBe(404);
+    expect((await rawRequest(d.url, { headers: headers('alice'), body: ping })).status).toBe(200);
+    const r = new Redis(redis.url);
+    try {
+      const [key] = await r.keys(`*session:${id}`);
+      expect(JSON.parse((await r.get(key as string)) ?? '{}').principal).toBe('key:alice');
     } finally {
       r.disconnect();
     }
