@@ -9,7 +9,8 @@ import { PRM_PATH, protectedResourceMetadata, resourceUrl } from './auth/protect
 import { isLoopbackHost } from './config.js';
 import { gateTransport } from './mcp/authorizationGate.js';
 import type { AuditLog } from './observability/auditLog.js';
-import { toolScopes } from './tools/index.js';
+import { scopesOf, tools as allTools } from './tools/index.js';
+import type { ToolDefinition } from './tools/types.js';
 import type { BaselineStore } from './baselines/types.js';
 import type { Outbound } from './net/outbound.js';
 import type { Config } from './config.js';
@@ -46,6 +47,9 @@ export interface AppDeps {
   bruteForce: BruteForceGuard;
   /** One record per tool call. */
   audit: AuditLog;
+  /** The tools offered (default: all of tools/index.ts). */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- see tools/index.ts
+  tools?: ToolDefinition<any, any>[];
 }
 
 export interface App {
@@ -60,6 +64,8 @@ const QUIET_PATHS = new Set(['/health', '/ready', '/metrics']);
 /** The HTTP surface: /mcp (streamable HTTP), /health, /ready, /metrics. */
 export function createApp(deps: AppDeps): App {
   const { config, logger, lifecycle, baselines, outbound } = deps;
+  const offered = deps.tools ?? allTools;
+  const offeredScopes = scopesOf(offered);
   const store = deps.store ?? new MemorySessionStore(config.SESSION_TTL_SECONDS * 1000);
   // The sessions gauge reads `sessions` lazily, at scrape time, after it exists.
   const metrics = createMetrics(() => sessions.size);
@@ -73,12 +79,13 @@ export function createApp(deps: AppDeps): App {
     lifecycle,
     logger,
     ttlSeconds: config.SESSION_TTL_SECONDS,
-    createServer: (slot) => createMcpServer({ config, logger, metrics, baselines, outbound, session: slot }),
+    createServer: (slot) =>
+      createMcpServer({ config, logger, metrics, baselines, outbound, session: slot, tools: offered }),
     gate: (transport, principal, sessionId) =>
       gateTransport(transport, {
         principal,
         sessionId,
-        toolScopes,
+        toolScopes: offeredScopes,
         audit: deps.audit,
         denied: metrics.toolCallsDenied,
       }),

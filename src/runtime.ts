@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import { type App, createApp } from './app.js';
+import { type App, type AppDeps, createApp } from './app.js';
 import { createFleet } from './fleet/fleet.js';
 import { rateLimit } from './http/rateLimit.js';
 import type { Config } from './config.js';
@@ -29,7 +29,7 @@ export interface RunningHttp {
 export async function startHttp(
   config: Config,
   logger: Logger,
-  opts: { store?: SessionStore; audit?: AuditLog } = {},
+  opts: { store?: SessionStore; audit?: AuditLog; tools?: AppDeps['tools'] } = {},
 ): Promise<RunningHttp> {
   warnIfAuthDisabled(config, logger);
   const lifecycle = new Lifecycle();
@@ -55,6 +55,7 @@ export async function startHttp(
       prefix: config.REDIS_PREFIX,
     }),
     audit: opts.audit ?? createAuditLog(config.AUDIT_LOG_FILE, 'stdout'),
+    ...(opts.tools ? { tools: opts.tools } : {}),
     rateLimiter: rateLimit({
       perMinute: config.RATE_LIMIT_PER_MINUTE,
       burstPerSecond: config.RATE_LIMIT_BURST,

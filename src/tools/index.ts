@@ -25,4 +25,9 @@ export const tools: ToolDefinition<any, any>[] = [
 ];
 
 /** The scope each tool needs, for the authorization gate. */
-export const toolScopes: ReadonlyMap<string, Scope> = new Map(tools.map((t) => [t.name, t.scope]));
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- as above
+export function scopesOf(list: ToolDefinition<any, any>[]): ReadonlyMap<string, Scope> {
+  return new Map(list.map((t) => [t.name, t.scope]));
+}
+
+export const toolScopes = scopesOf(tools);

@@ -11,6 +11,7 @@ import { createLogger } from '../../src/observability/logger.js';
 import { type RunningHttp, startHttp } from '../../src/runtime.js';
 import type { SessionStore } from '../../src/session/sessionStore.js';
 import type { AuditLog } from '../../src/observability/auditLog.js';
+import type { AppDeps } from '../../src/app.js';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
 export const FIXTURES = join(ROOT, 'tests', 'fixtures');
@@ -35,7 +36,7 @@ export function configFrom(env: Record<string, string>, argv: string[] = []): Co
 /** The real server in this process on a free loopback port. */
 export async function startInProcess(
   env: Record<string, string> = {},
-  opts: { store?: SessionStore; audit?: AuditLog } = {},
+  opts: { store?: SessionStore; audit?: AuditLog; tools?: AppDeps['tools'] } = {},
 ): Promise<RunningHttp> {
   const config = configFrom(env);
   // The audit trail goes to stdout by default; tests that read it set AUDIT_LOG_FILE or pass one.
