@@ -61,7 +61,8 @@ export function gateTransport(transport: Transport, o: GateOptions): void {
     const m = message as { id?: Id; method?: string; params?: Record<string, unknown> };
     if (m.method !== undefined && m.id !== undefined) {
       if (m.method === 'tools/call') {
-        const tool = String(m.params?.name ?? '');
+        // Client-chosen: bounded before it reaches a log line.
+        const tool = String(m.params?.name ?? '').slice(0, 128);
         const needed = o.toolScopes.get(tool);
         if (needed && !granted.has(needed)) return deny(m.id, tool, m.params?.arguments, needed);
         calls.set(m.id, { tool, args: digestArgs(m.params?.arguments), started: performance.now() });
