@@ -1,0 +1,210 @@
+import { constants, type Dirent, type Stats } from 'node:fs';
+import { lstat, open, readdir, realpath, stat } from 'node:fs/promises';
+import { isAbsolute, join, relative, sep } from 'node:path';
+import { type IgnoreLayer, isIgnored, parseGitignore, pathGlobMatch } from '../audit/secrets/gitignore.js';
+
+/** Why an entry of a tree was not scanned; the tool reports the counts. */
+export const SKIP_REASONS = [
+  'gitignored',
+  'excluded',
+  'not_included',
+  'symlink_outside',
+  'broken_symlink',
+  'already_seen',
+  'not_regular',
+  'unreadable',
+  'too_large',
+  'too_deep',
+] as const;
+export type SkipReason = (typeof SKIP_REASONS)[number];
+
+export interface TreeFile {
+  /** As the client sees it: the start path it gave plus the names walked. */
+  hostPath: string;
+  /** Resolved, to open. */
+  realPath: string;
+  size: number;
+}
+
+export interface WalkStats {
+  /** Regular files met (scanned or skipped): what maxFiles caps. */
+  filesVisited: number;
+  dirsVisited: number;
+  skipped: Record<SkipReason, number>;
+}
+
+export interface WalkOptions {
+  /** Real paths of the allowed roots: a symlink may lead anywhere inside them, nowhere else. */
+  realRoots: string[];
+  include: string[];
+  exclude: string[];
+  gitignore: boolean;
+  maxFileBytes: number;
+  maxDepth: number;
+  signal: AbortSignal;
+  /** Checked before every entry: the caller's caps and deadline. */
+  shouldStop: () => boolean;
+}
+
+/** .gitignore files larger than this are not read (no real one is). */
+const MAX_GITIGNORE_BYTES = 256 * 1024;
+
+export function newWalkStats(): WalkStats {
+  return {
+    filesVisited: 0,
+    dirsVisited: 0,
+    skipped: Object.fromEntries(SKIP_REASONS.map((r) => [r, 0])) as Record<SkipReason, number>,
+  };
+}
+
+export function isInside(child: string, parent: string): boolean {
+  const rel = relative(parent, child);
+  return rel === '' || (!rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel));
+}
+
+interface Dir {
+  hostPath: string;
+  realPath: string;
+  rel: string;
+  depth: number;
+  layers: IgnoreLayer[];
+  /** Inside a .git directory only `config` is of interest (credentials in remote URLs). */
+  git: boolean;
+}
+
+/**
+ * Walks the directory `root` (already confined by the caller) depth first in name order and
+ * yields the regular files to scan. Symlinks are followed only to targets inside `realRoots`;
+ * each directory and file is visited once by real path (`seen`, shared across start paths),
+ * which also ends symlink loops. Sockets, FIFOs and devices are never opened.
+ */
+export async function* walkTree(
+  root: { hostPath: string; realPath: string },
+  opts: WalkOptions,
+  stats: WalkStats,
+  seen: Set<string>,
+): AsyncGenerator<TreeFile> {
+  if (seen.has(root.realPath)) {
+    stats.skipped.already_seen++;
+    return;
+  }
+  seen.add(root.realPath);
+  const stack: Dir[] = [{ ...root, rel: '', depth: 0, layers: [], git: false }];
+  while (stack.length > 0) {
+    if (opts.signal.aborted || opts.shouldStop()) return;
+    const dir = stack.pop() as Dir;
+    stats.dirsVisited++;
+    let entries: Dirent[];
+    try {
+      entries = await readdir(dir.realPath, { withFileTypes: true });
+    } catch {
+      stats.skipped.unreadable++;
+      continue;
+    }
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    if (dir.git) entries = entries.filter((e) => e.name === 'config');
+    const layers =
+      opts.gitignore && entries.some((e) => e.name === '.gitignore')
+        ? await withGitignore(dir, join(dir.realPath, '.gitignore'))
+        : dir.layers;
+    const subdirs: Dir[] = [];
+    for (const entry of entries) {
+      if (opts.signal.aborted || opts.shouldStop()) return;
+      const hostPath = join(dir.hostPath, entry.name);
+      const rel = dir.rel === '' ? entry.name : `${dir.rel}/${entry.name}`;
+      const target = await resolveEntry(join(dir.realPath, entry.name), entry, opts.realRoots, stats);
+      if (!target) continue;
+      const { realPath, st } = target;
+      if (st.isDirectory()) {
+        if (opts.exclude.some((g) => pathGlobMatch(g, rel, true))) stats.skipped.excluded++;
+        else if (opts.gitignore && isIgnored(layers, rel, true)) stats.skipped.gitignored++;
+        else if (seen.has(realPath)) stats.skipped.already_seen++;
+        else if (dir.depth + 1 > opts.maxDepth) stats.skipped.too_deep++;
+        else {
+          seen.add(realPath);
+          subdirs.push({ hostPath, realPath, rel, depth: dir.depth + 1, layers, git: entry.name === '.git' });
+        }
+        continue;
+      }
+      if (!st.isFile()) {
+        stats.skipped.not_regular++;
+        continue;
+      }
+      stats.filesVisited++;
+      if (opts.exclude.some((g) => pathGlobMatch(g, rel))) stats.skipped.excluded++;
+      else if (opts.include.length > 0 && !opts.include.some((g) => pathGlobMatch(g, rel)))
+        stats.skipped.not_included++;
+      else if (opts.gitignore && isIgnored(layers, rel, false)) stats.skipped.gitignored++;
+      else if (seen.has(realPath)) stats.skipped.already_seen++;
+      else if (st.size > opts.maxFileBytes) stats.skipped.too_large++;
+      else {
+        seen.add(realPath);
+        yield { hostPath, realPath, size: st.size };
+      }
+    }
+    // Reversed onto the stack so directories come off it in name order.
+    for (let i = subdirs.length - 1; i >= 0; i--) stack.push(subdirs[i] as Dir);
+  }
+}
+
+/** The entry's real path and stat; a symlink only when it resolves inside the allowed roots. */
+async function resolveEntry(
+  path: string,
+  entry: Dirent,
+  realRoots: string[],
+  stats: WalkStats,
+): Promise<{ realPath: string; st: Stats } | undefined> {
+  try {
+    if (!entry.isSymbolicLink()) return { realPath: path, st: await lstat(path) };
+    let real: string;
+    try {
+      real = await realpath(path);
+    } catch {
+      // Dangling, or a loop of links (ELOOP).
+      stats.skipped.broken_symlink++;
+      return undefined;
+    }
+    if (!realRoots.some((r) => isInside(real, r))) {
+      stats.skipped.symlink_outside++;
+      return undefined;
+    }
+    return { realPath: real, st: await stat(real) };
+  } catch {
+    stats.skipped.unreadable++;
+    return undefined;
+  }
+}
+
+async function withGitignore(dir: Dir, path: string): Promise<IgnoreLayer[]> {
+  const text = await readFileUpTo(path, MAX_GITIGNORE_BYTES).catch(() => undefined);
+  if (!Buffer.isBuffer(text)) return dir.layers;
+  return [...dir.layers, { base: dir.rel, rules: parseGitignore(text.toString('utf8')) }];
+}
+
+/**
+ * Reads a regular file, at most `maxBytes` and never past the size fstat reports (so a
+ * pseudo-file claiming 0 bytes is not read). Opened without following a final symlink and
+ * without blocking, and re-checked on the handle: a FIFO swapped in after the walk saw a file
+ * cannot hang the scan. Returns a reason instead when the file is not one to read.
+ */
+export async function readFileUpTo(
+  path: string,
+  maxBytes: number,
+): Promise<Buffer | 'not_regular' | 'too_large'> {
+  const fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) return 'not_regular';
+    if (st.size > maxBytes) return 'too_large';
+    const buf = Buffer.alloc(st.size);
+    let off = 0;
+    while (off < buf.length) {
+      const { bytesRead } = await fh.read(buf, off, buf.length - off, off);
+      if (bytesRead === 0) break;
+      off += bytesRead;
+    }
+    return buf.subarray(0, off);
+  } finally {
+    await fh.close();
+  }
+}
