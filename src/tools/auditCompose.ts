@@ -1,0 +1,256 @@
+import { posix } from 'node:path';
+import { z } from 'zod';
+import {
+  auditProject,
+  ComposeError,
+  type ComposeFinding,
+  parseDotenv,
+  ProjectLoader,
+  RULE_IDS,
+} from '../audit/compose/index.js';
+import { SEVERITIES, type Severity, worstFirst } from '../audit/findings.js';
+import { scoreFindings } from '../audit/health/score.js';
+import { ComposePathError, composeReader, type ComposeReader, projectDir } from '../host/composeFiles.js';
+import { findingSchema } from './runHealthCheck.js';
+import { defineTool, ToolError } from './types.js';
+
+const MAX_NOTES = 50;
+
+const composeFinding = findingSchema.extend({
+  rule: z.enum(RULE_IDS).describe('The rule id (docs/rules.md); `id` adds ":<service>"'),
+  service: z.string(),
+  file: z.string().describe('Host path of the file holding the offending node'),
+  line: z.number().describe('1-based line of the offending node (the service key when something is missing)'),
+  column: z.number().describe('1-based column'),
+});
+
+const projectSchema = z.object({
+  files: z.array(z.string()).describe('Compose files merged, in order (base first, then overrides)'),
+  envFiles: z
+    .array(z.string())
+    .describe('Files variables were taken from (.env next to the first file, then env_file)'),
+  error: z.string().nullable().describe('Why this project could not be audited'),
+  services: z.array(
+    z.object({
+      name: z.string(),
+      file: z.string(),
+      line: z.number(),
+      column: z.number(),
+      findings: z.array(composeFinding).describe('Worst first'),
+    }),
+  ),
+  skippedServices: z
+    .array(z.object({ name: z.string(), reason: z.string() }))
+    .describe('Services not active for the given profiles'),
+  notes: z
+    .array(z.string())
+    .describe('Unset variables, interpolation errors, ambiguous file names (never values)'),
+});
+
+type ProjectOut = z.infer<typeof projectSchema>;
+
+export const auditComposeTool = defineTool({
+  name: 'audit_compose',
+  title: 'Audit Docker Compose files',
+  description:
+    'Is this compose deployment safe to ship? Reads compose files (or directories: compose.yaml/compose.yml/' +
+    'docker-compose.yml/docker-compose.yaml plus the override file, merged as Compose does) under AUDIT_ALLOWED_PATHS, ' +
+    'resolves extends, anchors, merge keys and ${VAR} interpolation (from the .env next to the file and env_file only), ' +
+    'and reports per service with the exact file:line:column: missing or disabled healthchecks, depends_on without ' +
+    'service_healthy, no memory/CPU limits, no log rotation, unpinned images, privileged mode, dangerous capabilities, ' +
+    'unconfined seccomp/AppArmor, host namespaces, docker.sock and sensitive host mounts, plaintext secrets (key only, ' +
+    'never the value), databases published on all interfaces, root users, missing restart policies, wide network ' +
+    'aliases and missing TZ. Never executes anything. Cheap: milliseconds per file; files are capped at 1 MiB, 50 per call.',
+  inputSchema: {
+    paths: z
+      .array(z.string().min(1).max(4096))
+      .min(1)
+      .max(20)
+      .describe(
+        'Absolute host paths. Files are merged in the given order into one project (like docker compose -f a -f b); each directory is its own project',
+      ),
+    profiles: z
+      .array(z.string().min(1).max(100))
+      .max(50)
+      .optional()
+      .describe(
+        'Active Compose profiles; services with other profiles are skipped. ["*"] audits every service',
+      ),
+    env_file: z
+      .string()
+      .min(1)
+      .max(4096)
+      .optional()
+      .describe(
+        'A .env-format file for interpolation (under AUDIT_ALLOWED_PATHS); its values win over the project .env',
+      ),
+    limit: z.number().int().min(1).max(1000).default(200).describe('Most findings to return, worst first'),
+  },
+  outputSchema: {
+    projects: z.array(projectSchema),
+    status: z
+      .enum(['ok', 'warning', 'critical'])
+      .describe('critical with any critical finding, warning with high or medium'),
+    findingCounts: z
+      .record(z.enum(SEVERITIES), z.number())
+      .describe('All findings by severity, before the limit'),
+    ruleCounts: z.record(z.string(), z.number()).describe('All findings by rule id, before the limit'),
+    truncated: z.boolean().describe('True when findings were cut to `limit`'),
+  },
+  scope: 'audit:read',
+  annotations: { readOnlyHint: true, openWorldHint: false, idempotentHint: true, destructiveHint: false },
+  async handler(args, ctx) {
+    const reader = composeReader(ctx.host.root, ctx.config.AUDIT_ALLOWED_PATHS);
+    const extraEnv = args.env_file ? await readEnvFile(reader, args.env_file) : undefined;
+    const groups = await projectGroups(reader, args.paths);
+    const projects: ProjectOut[] = [];
+    const all: Array<{ p: number; f: ComposeFinding }> = [];
+    for (const g of groups) {
+      if (ctx.signal.aborted) throw new ToolError('Cancelled by the client');
+      const { out, findings } = await auditGroup(reader, g, extraEnv, args.profiles ?? []);
+      for (const f of findings) all.push({ p: projects.length, f });
+      projects.push(out);
+    }
+    if (projects.every((p) => p.error !== null)) throw new ToolError(projects.map((p) => p.error).join('\n'));
+
+    const counts = Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<Severity, number>;
+    const ruleCounts: Record<string, number> = {};
+    for (const { f } of all) {
+      counts[f.severity]++;
+      ruleCounts[f.rule] = (ruleCounts[f.rule] ?? 0) + 1;
+    }
+    all.sort((a, b) => worstFirst(a.f, b.f));
+    const kept = all.slice(0, args.limit);
+    for (const { p, f } of kept) projects[p]?.services.find((s) => s.name === f.service)?.findings.push(f);
+    const status = scoreFindings(all.map((x) => x.f)).status;
+    return {
+      structured: {
+        projects,
+        status,
+        findingCounts: counts,
+        ruleCounts,
+        truncated: kept.length < all.length,
+      },
+      summary: summarize(
+        projects,
+        status,
+        counts,
+        kept.map((k) => k.f),
+        all.length - kept.length,
+      ),
+    };
+  },
+});
+
+interface Group {
+  files: string[];
+  notes: string[];
+}
+
+/** Given files form one project in order; each directory is a project of its own. */
+async function projectGroups(reader: ComposeReader, paths: string[]): Promise<Group[]> {
+  const groups: Group[] = [];
+  let filesGroup: Group | undefined;
+  for (const p of paths) {
+    if (!p.startsWith('/'))
+      throw new ToolError(`${p} is not an absolute path (paths are host paths, e.g. /srv/app)`);
+    const hostPath = posix.resolve('/', p);
+    try {
+      if ((await reader.kind(hostPath)) === 'file') {
+        if (!filesGroup) groups.push((filesGroup = { files: [], notes: [] }));
+        if (!filesGroup.files.includes(hostPath)) filesGroup.files.push(hostPath);
+      } else groups.push(await reader.discover(hostPath));
+    } catch (err) {
+      if (err instanceof ComposePathError) throw new ToolError(err.message);
+      throw err;
+    }
+  }
+  return groups;
+}
+
+async function readEnvFile(
+  reader: ComposeReader,
+  path: string,
+): Promise<{ path: string; vars: Map<string, string>; notes: string[] }> {
+  try {
+    const f = await reader.read(path);
+    const parsed = parseDotenv(f.text, f.path);
+    return { path: f.path, ...parsed };
+  } catch (err) {
+    if (err instanceof ComposePathError) throw new ToolError(`env_file: ${err.message}`);
+    throw err;
+  }
+}
+
+async function auditGroup(
+  reader: ComposeReader,
+  g: Group,
+  extra: { path: string; vars: Map<string, string>; notes: string[] } | undefined,
+  profiles: string[],
+): Promise<{ out: ProjectOut; findings: ComposeFinding[] }> {
+  const out: ProjectOut = {
+    files: g.files,
+    envFiles: [],
+    error: null,
+    services: [],
+    skippedServices: [],
+    notes: [...g.notes],
+  };
+  try {
+    // Compose reads .env from the project directory; the server's own environment is never used.
+    const dotenv = await reader.readOptional(posix.join(projectDir(g.files[0] as string), '.env'));
+    const env = new Map<string, string>();
+    if (dotenv) {
+      const parsed = parseDotenv(dotenv.text, dotenv.path);
+      for (const [k, v] of parsed.vars) env.set(k, v);
+      out.envFiles.push(dotenv.path);
+      out.notes.push(...parsed.notes);
+    }
+    if (extra) {
+      for (const [k, v] of extra.vars) env.set(k, v);
+      out.envFiles.push(extra.path);
+      out.notes.push(...extra.notes);
+    }
+    const loader = new ProjectLoader(env, (p) => reader.read(p));
+    const project = await loader.project(g.files, profiles);
+    out.notes.push(...project.notes);
+    out.skippedServices = project.skipped;
+    out.services = project.services.map((s) => ({
+      name: s.name,
+      file: s.loc.file,
+      line: s.loc.line,
+      column: s.loc.column,
+      findings: [],
+    }));
+    return { out, findings: auditProject(project) };
+  } catch (err) {
+    if (err instanceof ComposeError || err instanceof ComposePathError) {
+      out.error = err.message;
+      return { out, findings: [] };
+    }
+    throw err;
+  } finally {
+    if (out.notes.length > MAX_NOTES)
+      out.notes.splice(MAX_NOTES, out.notes.length, `... ${out.notes.length - MAX_NOTES} more notes`);
+  }
+}
+
+function summarize(
+  projects: ProjectOut[],
+  status: string,
+  counts: Record<Severity, number>,
+  worst: ComposeFinding[],
+  cut: number,
+): string {
+  const services = projects.reduce((n, p) => n + p.services.length, 0);
+  const lines = [
+    `Compose: ${status.toUpperCase()}: ${projects.length} project(s), ${services} service(s); ` +
+      SEVERITIES.map((s) => `${counts[s]} ${s}`).join(', ') +
+      '.',
+  ];
+  for (const p of projects) if (p.error) lines.push(`- ERROR ${p.files.join(' + ')}: ${p.error}`);
+  for (const f of worst.slice(0, 8))
+    lines.push(`- [${f.severity}] ${f.title} at ${f.file}:${f.line}:${f.column} (${f.rule})`);
+  if (cut > 0) lines.push(`${cut} more finding(s) not listed: raise limit or audit fewer paths.`);
+  return lines.join('\n');
+}
