@@ -1,12 +1,15 @@
 import { analyzeBotsTool } from './analyzeBots.js';
+import { auditComposeTool } from './auditCompose.js';
 import { checkClockTool } from './checkClock.js';
 import { checkDnsTool } from './checkDns.js';
 import { checkHttpTool } from './checkHttp.js';
+import { checkPermissionsTool } from './checkPermissions.js';
 import { checkTlsTool } from './checkTls.js';
 import { compareBaselinesTool } from './compareBaselines.js';
 import { deleteBaselinesTool } from './deleteBaselines.js';
 import { detectSystemTool } from './detectSystem.js';
 import { runHealthCheckTool } from './runHealthCheck.js';
+import { scanSecretsTool } from './scanSecrets.js';
 import type { Scope } from '../auth/scopes.js';
 import type { ToolDefinition } from './types.js';
 
@@ -21,6 +24,9 @@ export const tools: ToolDefinition<any, any>[] = [
   checkDnsTool,
   checkClockTool,
   checkHttpTool,
+  auditComposeTool,
+  scanSecretsTool,
+  checkPermissionsTool,
   deleteBaselinesTool,
 ];
 

@@ -4,8 +4,6 @@ import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningHttp } from '../../src/runtime.js';
-import { tools } from '../../src/tools/index.js';
-import { auditComposeTool } from '../../src/tools/auditCompose.js';
 import { connectClient, FIXTURES, startInProcess } from '../helpers/servers.js';
 
 const root = mkdtempSync(join(tmpdir(), 'compose-it-'));
@@ -62,10 +60,7 @@ beforeAll(async () => {
   writeFileSync(join(outside, 'secret.env'), 'IMAGE_TAG=1\n');
   // The server's own environment must never reach a result.
   process.env.API_TOKEN = 'planted-process-env';
-  server = await startInProcess(
-    { AUDIT_ALLOWED_PATHS: allowed, HOST_ROOT: '/' },
-    { tools: [...tools, auditComposeTool] },
-  );
+  server = await startInProcess({ AUDIT_ALLOWED_PATHS: allowed, HOST_ROOT: '/' });
   client = await connectClient(server.url);
 });
 

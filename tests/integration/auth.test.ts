@@ -26,16 +26,26 @@ import { configFrom, fixtureHostEnv, ROOT, startInProcess, tempDataDir } from '.
 const run = promisify(execFile);
 const ALL_TOOLS = [
   'analyze_bots',
+  'audit_compose',
   'check_clock',
   'check_dns',
   'check_http',
+  'check_permissions',
   'check_tls',
   'compare_baselines',
   'delete_baselines',
   'detect_system',
   'run_health_check',
+  'scan_secrets',
 ];
-const READ_TOOLS = ['compare_baselines', 'detect_system', 'run_health_check'];
+const READ_TOOLS = [
+  'audit_compose',
+  'check_permissions',
+  'compare_baselines',
+  'detect_system',
+  'run_health_check',
+  'scan_secrets',
+];
 
 /** Everything the server logs, to prove no credential ever reaches a log line. */
 const logLines: string[] = [];
@@ -273,10 +283,9 @@ describe('API keys', () => {
     const other = await startInProcess({ ...fixtureHostEnv('debian'), AUTH_API_KEYS_FILE: path });
     try {
       const client = await authedClient(other.url, key as string);
-      expect((await client.listTools()).tools.map((t) => t.name).sort()).toEqual([
-        'analyze_bots',
-        ...READ_TOOLS,
-      ]);
+      expect((await client.listTools()).tools.map((t) => t.name).sort()).toEqual(
+        ['analyze_bots', ...READ_TOOLS].sort(),
+      );
       await client.close();
     } finally {
       await other.shutdown('test done');

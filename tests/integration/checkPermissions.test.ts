@@ -14,8 +14,6 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { CallToolResultSchema, type Progress } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningHttp } from '../../src/runtime.js';
-import { tools } from '../../src/tools/index.js';
-import { checkPermissionsTool } from '../../src/tools/checkPermissions.js';
 import { connectClient, startInProcess } from '../helpers/servers.js';
 
 // chown needs root; as another user only the ownership cases are skipped (and say so).
@@ -101,10 +99,7 @@ beforeAll(async () => {
     put('svc/settings.yml', 0o644);
     chownSync(p('svc/settings.yml'), OTHER, OTHER);
   }
-  server = await startInProcess(
-    { AUDIT_ALLOWED_PATHS: root, HOST_ROOT: '/', TOOL_DEADLINE_SECONDS: '30' },
-    { tools: [...tools, checkPermissionsTool] },
-  );
+  server = await startInProcess({ AUDIT_ALLOWED_PATHS: root, HOST_ROOT: '/', TOOL_DEADLINE_SECONDS: '30' });
   client = await connectClient(server.url);
 });
 

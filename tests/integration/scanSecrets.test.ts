@@ -7,8 +7,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fingerprint } from '../../src/audit/secrets/fingerprint.js';
 import { ALL_RULES } from '../../src/audit/secrets/rules.js';
 import type { RunningHttp } from '../../src/runtime.js';
-import { tools } from '../../src/tools/index.js';
-import { scanSecretsTool } from '../../src/tools/scanSecrets.js';
 import { buildSecretTree, type SecretTree } from '../helpers/secretFixtures.js';
 import { connectClient, startInProcess } from '../helpers/servers.js';
 
@@ -59,10 +57,11 @@ beforeAll(async () => {
   tree = buildSecretTree(base);
   const fp = tree.allowlisted.map((a) => fingerprint(a.rule, a.secret));
   writeFileSync(allowFile, `# accepted after review\n${fp.map((f) => `${f}  # legacy.env`).join('\n')}\n`);
-  server = await startInProcess(
-    { AUDIT_ALLOWED_PATHS: tree.scanRoot, HOST_ROOT: '/', SECRETS_ALLOWLIST_FILE: allowFile },
-    { tools: [...tools, scanSecretsTool] },
-  );
+  server = await startInProcess({
+    AUDIT_ALLOWED_PATHS: tree.scanRoot,
+    HOST_ROOT: '/',
+    SECRETS_ALLOWLIST_FILE: allowFile,
+  });
   client = await connectClient(server.url);
 });
 
@@ -221,10 +220,11 @@ describe('scan_secrets over MCP', () => {
       [join(base, 'missing.txt'), 'cannot be read (ENOENT)'],
       [bad, 'line 3 is not a fingerprint'],
     ] as const) {
-      const s = await startInProcess(
-        { AUDIT_ALLOWED_PATHS: tree.scanRoot, HOST_ROOT: '/', SECRETS_ALLOWLIST_FILE: file },
-        { tools: [...tools, scanSecretsTool] },
-      );
+      const s = await startInProcess({
+        AUDIT_ALLOWED_PATHS: tree.scanRoot,
+        HOST_ROOT: '/',
+        SECRETS_ALLOWLIST_FILE: file,
+      });
       const c = await connectClient(s.url);
       try {
         const { res, json } = await call({ paths: [tree.scanRoot] }, c);
