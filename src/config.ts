@@ -174,6 +174,7 @@ export const envSchema = z.object({
   AUTH_FAILURE_WINDOW_SECONDS: intInRange(1, 86_400).default(300),
   AUDIT_LOG_FILE: absolutePath.optional(),
   SECRETS_ALLOWLIST_FILE: absolutePath.optional(),
+  DB_TARGETS_FILE: absolutePath.optional(),
 });
 
 export type Env = z.infer<typeof envSchema>;
