@@ -5,7 +5,8 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 
 const SUITE = '@modelcontextprotocol/conformance@0.1.16';
-// The scenarios that apply to a server without the suite's test_* fixture tools and resources.
+// The scenarios that apply to a server without the suite's test_* fixture tools, resources and prompts
+// (completion-complete asks about its test prompt: we answer no suggestions, see authorizationGate.ts).
 const SCENARIOS = [
   'server-initialize',
   'ping',
@@ -15,6 +16,8 @@ const SCENARIOS = [
   'server-sse-multiple-streams',
   'dns-rebinding-protection',
   'resources-list',
+  'prompts-list',
+  'completion-complete',
 ];
 
 const server = spawn(process.execPath, ['dist/server.js'], {

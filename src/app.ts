@@ -8,6 +8,7 @@ import type { BruteForceGuard } from './auth/bruteForceGuard.js';
 import { PRM_PATH, protectedResourceMetadata, resourceUrl } from './auth/protectedResource.js';
 import { isLoopbackHost } from './config.js';
 import { gateTransport } from './mcp/authorizationGate.js';
+import { PROMPT_SCOPES } from './mcp/prompts.js';
 import type { AuditLog } from './observability/auditLog.js';
 import { scopesOf, tools as allTools } from './tools/index.js';
 import type { ToolDefinition } from './tools/types.js';
@@ -86,6 +87,7 @@ export function createApp(deps: AppDeps): App {
         principal,
         sessionId,
         toolScopes: offeredScopes,
+        promptScopes: PROMPT_SCOPES,
         audit: deps.audit,
         denied: metrics.toolCallsDenied,
       }),

@@ -14,6 +14,7 @@ import { createAuthenticator } from './auth/authenticator.js';
 import { createBruteForceGuard } from './auth/bruteForceGuard.js';
 import { LOCAL } from './auth/principal.js';
 import { gateTransport } from './mcp/authorizationGate.js';
+import { PROMPT_SCOPES } from './mcp/prompts.js';
 import { type AuditLog, createAuditLog } from './observability/auditLog.js';
 import { toolScopes } from './tools/index.js';
 
@@ -121,6 +122,7 @@ export async function runStdio(config: Config, logger: Logger): Promise<() => Pr
   gateTransport(transport, {
     principal: LOCAL,
     toolScopes,
+    promptScopes: PROMPT_SCOPES,
     audit: createAuditLog(config.AUDIT_LOG_FILE, 'stderr'),
   });
   logger.info('serving on stdio');

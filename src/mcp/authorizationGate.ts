@@ -5,7 +5,7 @@
  * - tools/call for a tool outside the principal's scopes is answered with a tool error naming
  *   the missing scope, before the SDK sees it;
  * - tools/list answers are filtered to the tools the principal may call;
- * - the baseline resources need audit:read;
+ * - the baseline resources need audit:read; prompts/list and prompts/get follow each prompt's scope;
  * - each tools/call gets exactly one audit record when its response leaves (or it is
  *   cancelled, or the connection drops first).
  */
@@ -22,6 +22,8 @@ export interface GateOptions {
   sessionId?: string;
   /** The scope each tool needs. */
   toolScopes: ReadonlyMap<string, Scope>;
+  /** The scope each prompt needs. */
+  promptScopes?: ReadonlyMap<string, Scope>;
   audit: AuditLog;
   denied?: Counter<'tool' | 'reason'>;
 }
@@ -39,6 +41,8 @@ export function gateTransport(transport: Transport, o: GateOptions): void {
   const granted = new Set<string>(o.principal.scopes);
   const calls = new Map<Id, Pending>();
   const toolLists = new Set<Id>();
+  const promptLists = new Set<Id>();
+  const promptScopes = o.promptScopes ?? new Map<string, Scope>();
   const send = transport.send.bind(transport);
   const inbound = transport.onmessage;
   const closed = transport.onclose;
@@ -68,6 +72,22 @@ export function gateTransport(transport: Transport, o: GateOptions): void {
         calls.set(m.id, { tool, args: digestArgs(m.params?.arguments), started: performance.now() });
       } else if (m.method === 'tools/list') {
         toolLists.add(m.id);
+      } else if (m.method === 'prompts/list') {
+        promptLists.add(m.id);
+      } else if (m.method === 'prompts/get') {
+        const needed = promptScopes.get(String(m.params?.name ?? ''));
+        if (needed && !granted.has(needed))
+          return void send({
+            jsonrpc: '2.0',
+            id: m.id,
+            error: { code: -32602, message: `This prompt needs the ${needed} scope` },
+          });
+      } else if (m.method === 'completion/complete' && isPromptRef(m.params?.ref)) {
+        // Completion is a typing aid: for a prompt that is not ours, or not this principal's,
+        // no suggestions rather than an error (what the MCP conformance suite expects).
+        const needed = promptScopes.get(m.params.ref.name);
+        if (needed === undefined || !granted.has(needed))
+          return void send({ jsonrpc: '2.0', id: m.id, result: { completion: { values: [] } } });
       } else if (m.method.startsWith('resources/') && !granted.has(RESOURCE_SCOPE)) {
         return void answerWithoutResources(m.id, m.method);
       }
@@ -87,6 +107,13 @@ export function gateTransport(transport: Transport, o: GateOptions): void {
           return needed === undefined || granted.has(needed);
         });
         message = { ...message, result: { ...r.result, tools } } as JSONRPCMessage;
+      }
+      if (promptLists.delete(r.id) && Array.isArray(r.result?.prompts)) {
+        const prompts = (r.result.prompts as Array<{ name: string }>).filter((p) => {
+          const needed = promptScopes.get(p.name);
+          return needed === undefined || granted.has(needed);
+        });
+        message = { ...message, result: { ...r.result, prompts } } as JSONRPCMessage;
       }
       if (calls.has(r.id)) record(r.id, outcomeOf(r));
     }
@@ -135,6 +162,11 @@ export function gateTransport(transport: Transport, o: GateOptions): void {
       error: { code: -32602, message: `Reading baselines needs the ${RESOURCE_SCOPE} scope` },
     });
   }
+}
+
+function isPromptRef(ref: unknown): ref is { type: 'ref/prompt'; name: string } {
+  const r = ref as { type?: unknown; name?: unknown } | undefined;
+  return r?.type === 'ref/prompt' && typeof r.name === 'string';
 }
 
 function outcomeOf(r: { result?: Record<string, unknown>; error?: unknown }): AuditRecord['outcome'] {

@@ -10,6 +10,7 @@ import type { Metrics } from '../observability/metrics.js';
 import { tools as allTools } from '../tools/index.js';
 import { redactUrlsInText } from '../observability/argDigest.js';
 import { registerBaselineResources } from './baselineResources.js';
+import { registerPrompts } from './prompts.js';
 import type { SessionSlot } from './httpSessions.js';
 import { type ToolContext, type ToolDefinition, ToolError } from '../tools/types.js';
 
@@ -44,11 +45,13 @@ export function createMcpServer(deps: ServerDeps): McpServer {
       instructions:
         'Audit tools for the host this server runs on (or the host whose /proc, /sys and / it mounts). ' +
         'Start with detect_system to learn what the box is, run_health_check to judge it, and compare_baselines ' +
-        'to see what changed. Every tool is read-only.',
+        'to see what changed. Every tool but delete_baselines is read-only. The prompts full_server_audit, ' +
+        'bot_incident_triage and tls_renewal_check walk through common audits.',
     },
   );
   for (const tool of deps.tools ?? allTools) registerTool(server, tool, deps);
   registerBaselineResources(server, deps.baselines);
+  registerPrompts(server, deps);
   return server;
 }
 
