@@ -25,6 +25,9 @@ const haveHaproxy = requirePeer('haproxy', 'haproxy');
 const REPO = join(import.meta.dirname, '..', '..');
 const HAPROXY_CFG = join(REPO, 'deploy', 'haproxy', 'haproxy.cfg');
 const REDIS_PASSWORD = 'c0ffee0123456789c0ffee0123456789';
+/** The user the image runs as: the Dockerfile's last USER (tests/unit/dockerfile.test.ts checks the rest). */
+const IMAGE_USER =
+  [...readFileSync(join(REPO, 'Dockerfile'), 'utf8').matchAll(/^USER (\S+)$/gm)].at(-1)?.[1] ?? 'root';
 const run = promisify(execFile);
 
 interface Port {
@@ -164,7 +167,8 @@ function expectServer(name: string, s: Service, p: Project): Record<string, stri
     [s.tmpfs].flat().some((t) => t?.startsWith('/tmp')),
     `${name}: tmpfs /tmp`,
   ).toBe(true);
-  expect(s.user ?? 'node', `${name}: user`).not.toMatch(/^(root|0)(:|$)/);
+  // Without `user:` the image's final USER applies (the Dockerfile's).
+  expect(s.user ?? IMAGE_USER, `${name}: user`).not.toMatch(/^(root|0)(:|$)/);
   expect(seconds(s.stop_grace_period ?? '10s'), 'stop_grace_period > SHUTDOWN_GRACE_SECONDS').toBeGreaterThan(
     Number(e.SHUTDOWN_GRACE_SECONDS || 30),
   );
@@ -374,7 +378,8 @@ describe('Dockerfile', () => {
   it('runs the built server as the non-root node user, with a health check and only /data writable', () => {
     expect(text).toMatch(/^FROM \S+ AS build$/m);
     expect(runtime).toMatch(/npm ci --omit=dev/);
-    expect(runtime).toMatch(/^USER node$/m);
+    expect(runtime).toMatch(/^USER (node|1000)(:(node|1000))?$/m);
+    expect(IMAGE_USER).not.toMatch(/^(root|0)(:|$)/);
     expect(runtime).toMatch(/^HEALTHCHECK .*\/health/ms);
     expect(runtime).toContain('CMD ["node", "dist/server.js"]');
     expect(runtime).toMatch(/chown node:node \/data/);
