@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { isIP } from 'node:net';
 import { hostHeaderValidation } from '@modelcontextprotocol/sdk/server/middleware/hostHeaderValidation.js';
 import cors from 'cors';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
@@ -100,21 +101,30 @@ export function createApp(deps: AppDeps): App {
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok' });
   });
-  app.get('/ready', (_req, res) => {
+  const readiness = () => {
     const depsOk = deps.dependenciesReady?.() ?? true;
-    const state = lifecycle.draining
+    return lifecycle.draining
       ? 'draining'
       : !lifecycle.ready
         ? 'starting'
         : depsOk
           ? 'ready'
           : 'redis unreachable';
+  };
+  metrics.onReadiness(() => (readiness() === 'ready' ? 1 : 0));
+  app.get('/ready', (_req, res) => {
+    const state = readiness();
     res.status(state === 'ready' ? 200 : 503).json({ status: state });
   });
 
   // Everything that reveals host facts is protected against DNS rebinding.
   const guard = [hostHeaderValidation(config.allowedHosts), originValidation(config.allowedOrigins)];
-  app.get('/metrics', ...guard, async (_req, res) => {
+  // Scrapers address instances by IP (DNS service discovery, Kubernetes pods), and an IP Host
+  // cannot be a rebinding attack (that always carries the attacker's name); names still must be
+  // in ALLOWED_HOSTS.
+  const scrapeGuard: RequestHandler = (req, res, next) =>
+    isIP(hostnameOf(req.headers.host)) !== 0 ? next() : guard[0]!(req, res, next);
+  app.get('/metrics', scrapeGuard, guard[1]!, async (_req, res) => {
     res.setHeader('Content-Type', metrics.registry.contentType);
     res.send(await metrics.registry.metrics());
   });
@@ -222,6 +232,16 @@ function browserCors(allowed: string[] | null): RequestHandler {
     exposedHeaders: ['Mcp-Session-Id', 'WWW-Authenticate', 'Retry-After', 'X-Request-Id'],
     maxAge: 600,
   });
+}
+
+/** The Host header's name without port or IPv6 brackets ('' when absent or malformed). */
+function hostnameOf(host: string | undefined): string {
+  if (!host) return '';
+  try {
+    return new URL(`http://${host}`).hostname.replace(/^\[|\]$/g, '');
+  } catch {
+    return '';
+  }
 }
 
 /** A POST is a call in flight until its response ends; GET streams are not (they may last hours). */

@@ -14,6 +14,9 @@ import { loadAuthSettings } from './auth/authSettings.js';
 
 export { ConfigError };
 
+/** Variables whose values are, or may contain, credentials. */
+const SECRET_VARS = new Set(['AUTH_JWT_SECRET', 'REDIS_URL']);
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** `A, B,,C,` -> [A, B, C]: empty entries dropped so doubled and trailing commas are harmless. */
@@ -238,7 +241,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CliAction {
   if (!result.success) {
     const issue = result.error.issues[0];
     const key = String(issue?.path[0] ?? 'environment');
-    const shown = raw[key] === undefined ? '' : ` (got "${raw[key]}")`;
+    // Never echo a value that may hold a credential: the message ends up in logs.
+    const shown = raw[key] === undefined || SECRET_VARS.has(key) ? '' : ` (got "${raw[key]}")`;
     throw new ConfigError(`Invalid ${key}${shown}: ${issue?.message ?? 'invalid value'}`);
   }
   const e = result.data;

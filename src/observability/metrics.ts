@@ -11,13 +11,27 @@ export interface Metrics {
   sessionStoreOps: Counter<'op' | 'outcome'>;
   authFailures: Counter<'reason'>;
   toolCallsDenied: Counter<'tool' | 'reason'>;
+  /** Sets what mcp_ready reports at scrape time (1 when /ready would answer 200). */
+  onReadiness(read: () => number): void;
 }
 
 export function createMetrics(sessionsActive: () => number): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  let readiness = () => 0;
+  new Gauge({
+    name: 'mcp_ready',
+    help: '1 when /ready answers 200; 0 while starting, draining or Redis is unreachable',
+    registers: [registry],
+    collect() {
+      this.set(readiness());
+    },
+  });
   return {
     registry,
+    onReadiness(read) {
+      readiness = read;
+    },
     httpRequests: new Counter({
       name: 'mcp_http_requests_total',
       help: 'HTTP requests answered, by method and status code',

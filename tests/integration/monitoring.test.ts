@@ -302,10 +302,19 @@ describe('monitoring: Prometheus, alert rules, Grafana', () => {
       const res = await rawRequest(`${base}/metrics`, { method: 'GET', headers: { host: target } });
       expect(res.status, `Host ${target}`).toBe(200);
     }
-    // And why the fleet needs care (docs/runbook.md, "Scraping the fleet"): an address that is
-    // not in ALLOWED_HOSTS, as DNS service discovery yields, is refused.
+    // DNS service discovery and Kubernetes scrape by IP, which is never in ALLOWED_HOSTS: an IP
+    // Host is accepted on /metrics (it cannot be a rebinding attack); an unknown name is not.
     const byIp = await rawRequest(`${base}/metrics`, { method: 'GET', headers: { host: '172.18.0.5:3000' } });
-    expect(byIp.status).toBe(403);
+    expect(byIp.status).toBe(200);
+    const byV6 = await rawRequest(`${base}/metrics`, { method: 'GET', headers: { host: '[fd00::5]:3000' } });
+    expect(byV6.status).toBe(200);
+    const byName = await rawRequest(`${base}/metrics`, {
+      method: 'GET',
+      headers: { host: 'evil.example:3000' },
+    });
+    expect(byName.status).toBe(403);
+    // mcp_ready says what /ready says.
+    expect((await rawRequest(`${base}/metrics`, { method: 'GET' })).body).toMatch(/^mcp_ready 1$/m);
   });
 
   it.skipIf(!havePrometheus)(

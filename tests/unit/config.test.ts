@@ -118,7 +118,7 @@ describe('loadConfig', () => {
   it('checks the AUTH_* settings together, with messages that say what to fix', () => {
     const secret = 'x'.repeat(32);
     const cases: Array<[Record<string, string>, string]> = [
-      [{ AUTH_JWT_SECRET: 'short' }, 'Invalid AUTH_JWT_SECRET (got "short"): must be at least 32 bytes'],
+      [{ AUTH_JWT_SECRET: 'short' }, 'Invalid AUTH_JWT_SECRET: must be at least 32 bytes'],
       [
         { AUTH_JWT_SECRET: secret, AUTH_ISSUER: 'i' },
         'Invalid AUTH_AUDIENCE: required with JWT authentication',
