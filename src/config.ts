@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { ConfigError } from './configError.js';
 import type { AuthSettings } from './auth/authenticator.js';
 import { loadAuthSettings } from './auth/authSettings.js';
+import { type DbTarget, loadDbTargetsFile } from './dbTargetsFile.js';
 
 export { ConfigError };
 
@@ -194,6 +195,8 @@ export interface Config extends Env {
   botAllowlist: Allowlist;
   /** The AUTH_* settings, key files read and validated at start-up. */
   auth: AuthSettings;
+  /** DB_TARGETS_FILE, validated at start-up (passwords resolved, never enumerable); [] when unset. */
+  dbTargets: DbTarget[];
 }
 
 export type CliAction = { kind: 'run'; config: Config } | { kind: 'help' } | { kind: 'version' };
@@ -264,6 +267,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CliAction {
       allowedOrigins: e.ALLOWED_ORIGINS ? e.ALLOWED_ORIGINS.map(normaliseOrigin) : null,
       botAllowlist: loadAllowlistFiles(e.BOT_ALLOWLIST_FILES ?? []),
       auth,
+      dbTargets: e.DB_TARGETS_FILE ? loadDbTargetsFile(e.DB_TARGETS_FILE, env) : [],
     },
   };
 }
