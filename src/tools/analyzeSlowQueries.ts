@@ -111,7 +111,7 @@ export const analyzeSlowQueriesTool = defineTool({
     'time, lock time, rows examined vs sent, first/last seen, users, hosts, databases and a masked example. Flags full ' +
     `scans (over ${THRESHOLDS.fullScanMinRowsExamined} rows examined and ${THRESHOLDS.fullScanMinRatio}x the rows returned), likely missing indexes ` +
     '(a full scan with WHERE/JOIN), bursts, slow and lock-bound statements, with findings. Paths must lie under ' +
-    'AUDIT_ALLOWED_PATHS. Reads ~100 MB/s; big logs report progress and stop at the deadline with partial results.',
+    'AUDIT_ALLOWED_PATHS. Reads ~50 MB/s on one core; big logs report progress and stop at the deadline with partial results.',
   inputSchema: {
     paths: z
       .array(z.string().min(1).max(4096))

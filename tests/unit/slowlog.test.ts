@@ -1,4 +1,7 @@
 import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SlowQueryAggregator } from '../../src/audit/slowlog/aggregator.js';
 import { createSlowLogParser, detectSlowLogFormat } from '../../src/audit/slowlog/detect.js';
@@ -11,6 +14,10 @@ import {
 import { MysqlSlowLogParser, parseMysqlTime } from '../../src/audit/slowlog/mysqlParser.js';
 import { PostgresLogParser, parsePostgresTime } from '../../src/audit/slowlog/postgresParser.js';
 import type { SlowLogFormat, SlowQueryEntry } from '../../src/audit/slowlog/types.js';
+import { createLogger } from '../../src/observability/logger.js';
+import { analyzeSlowQueriesTool } from '../../src/tools/analyzeSlowQueries.js';
+import type { ToolContext } from '../../src/tools/types.js';
+import { configFrom } from '../helpers/servers.js';
 
 function parse(format: SlowLogFormat, text: string) {
   const entries: SlowQueryEntry[] = [];
@@ -519,5 +526,43 @@ describe('aggregation', () => {
     for (let i = 0; i < 3; i++) agg.add(entry({ statement: 'SELECT a FROM fast', queryTime: 0.1 }), 'mysql');
     expect(agg.finish(5, 'totalTime').queries[0]?.fingerprint).toBe('select a from slow');
     expect(agg.finish(5, 'count').queries[0]?.fingerprint).toBe('select a from fast');
+  });
+});
+
+describe('the tool handler', () => {
+  it('honours cancellation: an aborted call answers with a tool error', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'slowlog-unit-'));
+    try {
+      const file = join(dir, 'slow.log');
+      writeFileSync(file, `${MARIADB_LOG}\n`.repeat(2000));
+      const config = configFrom({ AUDIT_ALLOWED_PATHS: dir });
+      const controller = new AbortController();
+      controller.abort();
+      const ctx = {
+        config,
+        host: { proc: '/proc', sys: '/sys', root: '/' },
+        logger: createLogger('silent'),
+        signal: controller.signal,
+        progress: async () => undefined,
+        notify: () => undefined,
+      } as unknown as ToolContext;
+      const args: Parameters<typeof analyzeSlowQueriesTool.handler>[0] = {
+        paths: [file],
+        format: 'auto',
+        top: 20,
+        orderBy: 'totalTime',
+        maxLines: 1e9,
+        maxBytes: 1e12,
+      };
+      await expect(analyzeSlowQueriesTool.handler(args, ctx)).rejects.toThrow('Cancelled by the client');
+      const done = await analyzeSlowQueriesTool.handler(args, {
+        ...ctx,
+        signal: new AbortController().signal,
+      });
+      expect(done.structured.summary.entries).toBe(4 * 2000);
+      expect(done.structured.partial).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -19,6 +19,15 @@ import { MAX_STATEMENT_CHARS, type SlowLogParser, type SlowQueryEntry } from './
 const FIELD_RE = /([A-Za-z_]+):\s+(\S*)/g;
 const BANNER_RE =
   /^(?:\S.*, Version: .*started with:|Tcp port: \d+ {2}Unix socket: |Time\s+Id\s+Command\s+Argument)/;
+const QUERY_TIME_RE = /^# Query_time: (\S+)\s+Lock_time: (\S+)\s+Rows_sent: (\S+)\s+Rows_examined: (\S+)/;
+
+/** A banner line (cheap tests first: this runs on every statement line). */
+function isBanner(text: string): boolean {
+  return (
+    (text.endsWith('started with:') || text.startsWith('Tcp port: ') || text.startsWith('Time')) &&
+    BANNER_RE.test(text)
+  );
+}
 const SHORT_TIME_RE = /^(\d{2})(\d{2})(\d{2})\s+(\d{1,2}):(\d{2}):(\d{2})(\.\d+)?$/;
 
 /** `# Time:` values: ISO (MySQL 5.7+, UTC unless an offset is given) or YYMMDD H:MM:SS (taken as UTC). */
@@ -139,7 +148,7 @@ export class MysqlSlowLogParser implements SlowLogParser {
       this.header(text, this.cur);
       return;
     }
-    if (BANNER_RE.test(text)) {
+    if (isBanner(text)) {
       this.flush();
       this.skip('banner');
       return;
@@ -188,6 +197,16 @@ export class MysqlSlowLogParser implements SlowLogParser {
         p.user = m[1] || null;
         p.host = m[2] || m[3] || null;
       }
+      return;
+    }
+    // The line every entry has, in the order every server writes it.
+    const qt = text.startsWith('# Query_time: ') ? QUERY_TIME_RE.exec(text) : null;
+    if (qt) {
+      p.queryTime = num(qt[1] as string);
+      p.lockTime = num(qt[2] as string);
+      p.rowsSent = num(qt[3] as string);
+      p.rowsExamined = num(qt[4] as string);
+      // MySQL 8's log_slow_extra fields follow on the same line; nothing else we need there.
       return;
     }
     FIELD_RE.lastIndex = 0;
@@ -239,5 +258,5 @@ export class MysqlSlowLogParser implements SlowLogParser {
 
 /** Whether these first lines look like a MySQL/MariaDB slow log. */
 export function looksLikeMysqlSlowLog(lines: string[]): boolean {
-  return lines.some((l) => /^# (?:Query_time|User@Host|Time): /.test(l) || BANNER_RE.test(l));
+  return lines.some((l) => /^# (?:Query_time|User@Host|Time): /.test(l) || isBanner(l));
 }
