@@ -10,7 +10,7 @@
  *   cancelled, or the connection drops first).
  */
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { ClientRequestSchema, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { Counter } from 'prom-client';
 import type { Principal } from '../auth/principal.js';
 import type { Scope } from '../auth/scopes.js';
@@ -41,6 +41,8 @@ export function gateTransport(transport: Transport, o: GateOptions): void {
   const granted = new Set<string>(o.principal.scopes);
   const calls = new Map<Id, Pending>();
   const toolLists = new Set<Id>();
+  /** Requests of this stream not answered yet: a response is sent at most once. */
+  const open = new Set<Id>();
   const promptLists = new Set<Id>();
   const promptScopes = o.promptScopes ?? new Map<string, Scope>();
   const send = transport.send.bind(transport);
@@ -64,6 +66,11 @@ export function gateTransport(transport: Transport, o: GateOptions): void {
   transport.onmessage = (message, extra) => {
     const m = message as { id?: Id; method?: string; params?: Record<string, unknown> };
     if (m.method !== undefined && m.id !== undefined) {
+      // The SDK answers a request whose params fail its schema with -32603 and a zod dump; a
+      // client mistake is -32602 with a readable message.
+      const invalid = invalidParams(message);
+      if (invalid !== undefined) return void answer(m.id, { error: { code: -32602, message: invalid } });
+      open.add(m.id);
       if (m.method === 'tools/call') {
         // Client-chosen: bounded before it reaches a log line.
         const tool = String(m.params?.name ?? '').slice(0, 128);
@@ -77,9 +84,7 @@ export function gateTransport(transport: Transport, o: GateOptions): void {
       } else if (m.method === 'prompts/get') {
         const needed = promptScopes.get(String(m.params?.name ?? ''));
         if (needed && !granted.has(needed))
-          return void send({
-            jsonrpc: '2.0',
-            id: m.id,
+          return void answer(m.id, {
             error: { code: -32602, message: `This prompt needs the ${needed} scope` },
           });
       } else if (m.method === 'completion/complete' && isPromptRef(m.params?.ref)) {
@@ -87,13 +92,20 @@ export function gateTransport(transport: Transport, o: GateOptions): void {
         // no suggestions rather than an error (what the MCP conformance suite expects).
         const needed = promptScopes.get(m.params.ref.name);
         if (needed === undefined || !granted.has(needed))
-          return void send({ jsonrpc: '2.0', id: m.id, result: { completion: { values: [] } } });
+          return void answer(m.id, { result: { completion: { values: [] } } });
       } else if (m.method.startsWith('resources/') && !granted.has(RESOURCE_SCOPE)) {
         return void answerWithoutResources(m.id, m.method);
       }
     } else if (m.method === 'notifications/cancelled') {
       const id = m.params?.requestId;
-      if (typeof id === 'string' || typeof id === 'number') record(id, 'cancelled');
+      if (typeof id === 'string' || typeof id === 'number') {
+        record(id, 'cancelled');
+        inbound?.(message, extra);
+        // The SDK sends nothing for a cancelled request, but this stream stays open until every
+        // request on it is answered: close it with an error the client will ignore.
+        if (open.has(id)) void answer(id, { error: { code: -32800, message: 'Request cancelled' } });
+        return;
+      }
     }
     inbound?.(message, extra);
   };
@@ -101,6 +113,7 @@ export function gateTransport(transport: Transport, o: GateOptions): void {
   transport.send = async (message, options) => {
     const r = message as { id?: Id; method?: string; result?: Record<string, unknown>; error?: unknown };
     if (r.id !== undefined && r.method === undefined) {
+      if (!open.delete(r.id)) return; // already answered (cancelled, refused here)
       if (toolLists.delete(r.id) && Array.isArray(r.result?.tools)) {
         const tools = (r.result.tools as Array<{ name: string }>).filter((t) => {
           const needed = o.toolScopes.get(t.name);
@@ -125,6 +138,15 @@ export function gateTransport(transport: Transport, o: GateOptions): void {
     closed?.();
   };
 
+  /** Answers a request of this stream here, instead of the SDK. */
+  function answer(
+    id: Id,
+    body: { result: Record<string, unknown> } | { error: { code: number; message: string } },
+  ) {
+    open.delete(id);
+    return send({ jsonrpc: '2.0', id, ...body } as JSONRPCMessage);
+  }
+
   function deny(id: Id, tool: string, args: unknown, needed: Scope): void {
     o.denied?.inc({ tool, reason: 'insufficient_scope' });
     o.audit({
@@ -137,9 +159,7 @@ export function gateTransport(transport: Transport, o: GateOptions): void {
       missingScope: needed,
     });
     const have = o.principal.scopes.length > 0 ? o.principal.scopes.join(', ') : 'no scopes';
-    void send({
-      jsonrpc: '2.0',
-      id,
+    void answer(id, {
       result: {
         isError: true,
         content: [
@@ -153,15 +173,29 @@ export function gateTransport(transport: Transport, o: GateOptions): void {
   }
 
   function answerWithoutResources(id: Id, method: string): Promise<void> {
-    if (method === 'resources/list') return send({ jsonrpc: '2.0', id, result: { resources: [] } });
-    if (method === 'resources/templates/list')
-      return send({ jsonrpc: '2.0', id, result: { resourceTemplates: [] } });
-    return send({
-      jsonrpc: '2.0',
-      id,
+    if (method === 'resources/list') return answer(id, { result: { resources: [] } });
+    if (method === 'resources/templates/list') return answer(id, { result: { resourceTemplates: [] } });
+    return answer(id, {
       error: { code: -32602, message: `Reading baselines needs the ${RESOURCE_SCOPE} scope` },
     });
   }
+}
+
+/** Client request methods the SDK knows, with the schema it parses each with. */
+const REQUEST_SCHEMAS = new Map(
+  ClientRequestSchema.options.map((o) => [o.shape.method.value as string, o] as const),
+);
+
+/** A readable reason when a known request's params do not fit the protocol's schema. */
+function invalidParams(message: unknown): string | undefined {
+  const method = (message as { method?: unknown }).method;
+  const schema = typeof method === 'string' ? REQUEST_SCHEMAS.get(method) : undefined;
+  if (!schema) return undefined; // unknown methods: the SDK answers -32601
+  const parsed = schema.safeParse(message);
+  if (parsed.success) return undefined;
+  const issue = parsed.error.issues[0];
+  const where = issue?.path.filter((p) => p !== 'params').join('.') || 'params';
+  return `Invalid params for ${method}: ${where}: ${issue?.message ?? 'invalid'}`;
 }
 
 function isPromptRef(ref: unknown): ref is { type: 'ref/prompt'; name: string } {

@@ -401,8 +401,18 @@ export const SESSION_ID_RE = /^[0-9a-f]{32}$/;
 
 type SetLevel = { id?: string | number; params?: { level?: unknown } };
 
+/**
+ * A well-formed logging/setLevel request (one message, JSON-RPC 2.0, a string or number id).
+ * Anything else goes to the SDK transport, which checks the envelope like for every request.
+ */
 function isSetLevel(body: unknown): boolean {
+  const m = body as { jsonrpc?: unknown; method?: unknown; id?: unknown } | null;
   return (
-    typeof body === 'object' && body !== null && (body as { method?: unknown }).method === 'logging/setLevel'
+    typeof m === 'object' &&
+    m !== null &&
+    !Array.isArray(m) &&
+    m.jsonrpc === '2.0' &&
+    m.method === 'logging/setLevel' &&
+    (typeof m.id === 'string' || (typeof m.id === 'number' && Number.isFinite(m.id)))
   );
 }

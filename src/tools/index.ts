@@ -1,6 +1,8 @@
 import { analyzeBotsTool } from './analyzeBots.js';
 import { auditComposeTool } from './auditCompose.js';
+import { analyzeSlowQueriesTool } from './analyzeSlowQueries.js';
 import { checkClockTool } from './checkClock.js';
+import { checkDatabaseTool } from './checkDatabase.js';
 import { checkDnsTool } from './checkDns.js';
 import { checkHttpTool } from './checkHttp.js';
 import { checkPermissionsTool } from './checkPermissions.js';
@@ -27,6 +29,8 @@ export const tools: ToolDefinition<any, any>[] = [
   auditComposeTool,
   scanSecretsTool,
   checkPermissionsTool,
+  checkDatabaseTool,
+  analyzeSlowQueriesTool,
   deleteBaselinesTool,
 ];
 

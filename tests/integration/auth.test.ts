@@ -26,8 +26,10 @@ import { configFrom, fixtureHostEnv, ROOT, startInProcess, tempDataDir } from '.
 const run = promisify(execFile);
 const ALL_TOOLS = [
   'analyze_bots',
+  'analyze_slow_queries',
   'audit_compose',
   'check_clock',
+  'check_database',
   'check_dns',
   'check_http',
   'check_permissions',
@@ -222,7 +224,13 @@ describe('scopes', () => {
       await hsToken({ scope: undefined, scp: ['audit:network'] }),
     );
     const { tools } = await client.listTools();
-    expect(tools.map((t) => t.name).sort()).toEqual(['check_clock', 'check_dns', 'check_http', 'check_tls']);
+    expect(tools.map((t) => t.name).sort()).toEqual([
+      'check_clock',
+      'check_database',
+      'check_dns',
+      'check_http',
+      'check_tls',
+    ]);
     // Baselines are audit:read resources: not listed, not readable.
     expect((await client.listResources()).resources).toEqual([]);
     await expect(client.readResource({ uri: 'audit://baselines' })).rejects.toThrow(/audit:read/);
@@ -284,7 +292,7 @@ describe('API keys', () => {
     try {
       const client = await authedClient(other.url, key as string);
       expect((await client.listTools()).tools.map((t) => t.name).sort()).toEqual(
-        ['analyze_bots', ...READ_TOOLS].sort(),
+        ['analyze_bots', 'analyze_slow_queries', ...READ_TOOLS].sort(),
       );
       await client.close();
     } finally {
