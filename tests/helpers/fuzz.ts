@@ -464,7 +464,8 @@ export function schemaArbitrary(
     hint ? fc.oneof({ weight: 3, arbitrary: hint }, { weight: 1, arbitrary: arb }) : arb;
 
   if (schema.const !== undefined) return fc.constant(schema.const);
-  if (schema.enum) return fc.constantFrom(...schema.enum);
+  // A hint on an enum adds near misses (wrong case, other names) to the allowed values.
+  if (schema.enum) return withHint(fc.constantFrom(...schema.enum));
   const alternatives = schema.anyOf ?? schema.oneOf;
   if (alternatives) return fc.oneof(...alternatives.map((a) => schemaArbitrary(a, o, name)));
   const type = Array.isArray(schema.type) ? schema.type[0] : schema.type;

@@ -9,7 +9,9 @@
  * Safety: outbound tools may reach loopback only. OUTBOUND_DENY is the complement of
  * 127.0.0.0/8 and ::1, DNS goes to a stub on loopback, NTP to a closed loopback port, loopback
  * targets always carry one of the test's own ports, and a guard in this process stops (and
- * records) any socket aimed elsewhere; the test fails if there is one.
+ * records) any socket aimed elsewhere; the test fails if there is one. check_database reaches a
+ * real PostgreSQL the test starts on 127.0.0.1 (tests/helpers/databases.ts) and closed loopback
+ * ports, through DB_TARGETS_FILE; its passwords carry the canary.
  * On failure fast-check prints the seed and the shrunk counterexample: rerun it with
  * FUZZ_SEED=<seed> FUZZ_PATH=<path>. FUZZ_RUNS=<n> multiplies the runs for a longer hunt.
  */
@@ -41,6 +43,7 @@ import { compileFormat, type LogEntry, parseJsonLine, parserFor } from '../../sr
 import { SsrfError, SsrfPolicy } from '../../src/net/ssrf.js';
 import type { RunningHttp } from '../../src/runtime.js';
 import { tools } from '../../src/tools/index.js';
+import { type PgPeer, requirePostgres, startPostgres } from '../helpers/databases.js';
 import { type DnsStub, startDnsStub } from '../helpers/dnsStub.js';
 import {
   type HostileWeb,
@@ -85,6 +88,11 @@ let client: Client;
 let closedPort: number;
 let mcpPort: number;
 const baselineIds: string[] = [];
+let pgPeer: PgPeer | undefined;
+/** check_database needs a real PostgreSQL (on loopback); under CI=true a missing one fails the suite. */
+const havePostgres = requirePostgres();
+/** Database passwords carry the canary: no answer may ever contain one. */
+const DB_PASSWORD = `${CANARY}-db-pw`;
 
 /** A host tree copied from the fixtures, plus logs, certificates and traps for path handling. */
 function buildHostTree(rootPem: string): void {
@@ -143,6 +151,8 @@ function buildHostTree(rootPem: string): void {
   writeFileSync(join(certs, 'garbage.pem'), '-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n');
   symlinkSync(join(outside, 'canary.log'), join(certs, 'link.pem'));
 
+  buildSlowLogs(logs);
+
   // A deployment for audit_compose, scan_secrets and check_permissions, with traps.
   const app = join(hostRoot, 'srv', 'app');
   mkdirSync(join(app, 'config'), { recursive: true });
@@ -200,8 +210,142 @@ function buildHostTree(rootPem: string): void {
   execFileSync('mkfifo', [join(app, 'fifo.env')]);
 }
 
+// 2026-11-20T10:00:01Z, the time of the hand-written slow logs (as in tests/unit/slowlog.test.ts).
+const SLOW_T0 = 1795168801;
+
+/** A MariaDB slow-log entry as mariadbd writes it; `qt` may be any text, to fuzz the header parser. */
+function mariaEntry(
+  t: number | string,
+  sql: string,
+  o: { qt?: string; examined?: number; user?: string } = {},
+) {
+  return [
+    `# User@Host: ${o.user ?? 'app'}[${o.user ?? 'app'}] @ web1 [192.0.2.7]`,
+    '# Thread_id: 31  Schema: shop  QC_hit: No',
+    `# Query_time: ${o.qt ?? '0.500000'}  Lock_time: 0.000100  Rows_sent: 1  Rows_examined: ${o.examined ?? 250000}`,
+    '# Rows_affected: 0  Bytes_sent: 120',
+    `SET timestamp=${t};`,
+    `${sql};`,
+  ].join('\n');
+}
+
+/** MySQL/MariaDB slow logs and PostgreSQL logs for analyze_slow_queries: real shapes, then traps. */
+function buildSlowLogs(logs: string): void {
+  const mysql = join(logs, 'mysql');
+  const pg = join(logs, 'postgresql');
+  mkdirSync(mysql, { recursive: true });
+  mkdirSync(pg, { recursive: true });
+  const banner = [
+    '/usr/sbin/mariadbd, Version: 10.11.6-MariaDB-0+deb12u1-log (Debian 12). started with:',
+    'Tcp port: 3306  Unix socket: /run/mysqld/mysqld.sock',
+    'Time\t\t    Id Command\tArgument',
+  ].join('\n');
+  const entries: string[] = [banner, '# Time: 261120 10:00:01'];
+  for (let i = 0; i < 12; i++)
+    entries.push(
+      mariaEntry(SLOW_T0 + i, `SELECT *\n  FROM orders\n WHERE customer_email = 'u${i}@example.org'`, {
+        qt: (0.5 + i / 10).toFixed(6),
+      }),
+    );
+  entries.push(
+    mariaEntry(SLOW_T0 + 60, "UPDATE stock SET qty = qty - 1 WHERE sku IN ('A-1', 'B-2', 'C-3')", {
+      examined: 3,
+      user: 'batch',
+    }),
+    [
+      '# User@Host: root[root] @ localhost []',
+      '# Query_time: 0.000050  Lock_time: 0.000000  Rows_sent: 0  Rows_examined: 0',
+      `SET timestamp=${SLOW_T0 + 61};`,
+      '# administrator command: Quit;',
+    ].join('\n'),
+  );
+  writeFileSync(join(mysql, 'mariadb-slow.log'), `${entries.join('\n')}\n`);
+  writeFileSync(
+    join(mysql, 'mariadb-slow.log.1.gz'),
+    gzipSync(
+      [
+        '/usr/sbin/mysqld, Version: 8.0.36 (MySQL Community Server - GPL). started with:',
+        '# Time: 2026-11-19T10:00:05.123456Z',
+        '# User@Host: report[report] @ localhost []  Id:    12',
+        '# Query_time: 0.000200  Lock_time: 0.000002 Rows_sent: 3  Rows_examined: 3',
+        'use reporting;',
+        `SET timestamp=${SLOW_T0 - 86_400};`,
+        'SELECT id FROM products WHERE id IN (1,2,3) /* page 1 */;',
+        '',
+      ].join('\n'),
+    ),
+  );
+  writeFileSync(join(mysql, 'broken-slow.log.gz'), 'this is not gzip at all');
+  // Hostile numbers, times, names and statements; a line over the 1 MiB line cap.
+  writeFileSync(
+    join(mysql, 'hostile-slow.log'),
+    `${[
+      banner,
+      mariaEntry(SLOW_T0, "SELECT * FROM t WHERE a = 'unterminated", { qt: '1e400' }),
+      mariaEntry(SLOW_T0, 'SELECT /* unterminated comment', { qt: '-5' }),
+      mariaEntry(SLOW_T0, 'SELECT 1', { qt: 'NaN', examined: Number.MAX_SAFE_INTEGER }),
+      mariaEntry('999999999999', 'SELECT 2', { qt: '0.1' }),
+      mariaEntry('-1', 'SELECT 3', { qt: '0.1' }),
+      mariaEntry(SLOW_T0, `SELECT * FROM t WHERE id IN (${'1,'.repeat(20_000)}1)`, { qt: '0.2' }),
+      mariaEntry(SLOW_T0, `INSERT INTO t VALUES ('${'x'.repeat(1_100_000)}')`, { qt: '0.3' }),
+      mariaEntry(SLOW_T0, 'SELECT * FROM "__proto__" WHERE constructor = 1', { user: '__proto__' }),
+      '# Time: yesterday',
+      '# Query_time: 1  Lock_time: 0  Rows_sent: 0  Rows_examined: 0',
+      '# User@Host: [] @  []',
+      '# Query_time:   Lock_time:',
+      'garbage without a header',
+    ].join('\n')}\n`,
+  );
+  writeFileSync(
+    join(pg, 'postgresql-16-main.log'),
+    `${[
+      '2026-11-20 10:00:01.250 UTC [4242] LOG:  database system is ready to accept connections',
+      '2026-11-20 10:00:02.000 UTC [4250] LOG:  duration: 1523.402 ms  statement: SELECT o.id, c.name',
+      '\tFROM orders o',
+      '\tJOIN customers c ON c.id = o.customer_id',
+      "\tWHERE o.created_at > '2026-01-01' /* dashboard */;",
+      '2026-11-20 10:00:03.000 UTC [4250] LOG:  duration: 0.050 ms  parse <unnamed>: SELECT * FROM items WHERE id = $1',
+      '2026-11-20 10:00:03.000 UTC [4250] LOG:  duration: 0.020 ms  bind <unnamed>: SELECT * FROM items WHERE id = $1',
+      "2026-11-20 10:00:03.000 UTC [4250] DETAIL:  parameters: $1 = '5'",
+      '2026-11-20 10:00:03.001 UTC [4250] LOG:  duration: 0.731 ms  execute <unnamed>: SELECT * FROM items WHERE id = $1',
+      '2026-11-20 10:00:05.000 UTC [4250] LOG:  duration: 12.000 ms',
+      '2026-11-20 10:00:06.000 UTC [4250] ERROR:  relation "nope" does not exist at character 15',
+      '2026-11-20 10:00:06.000 UTC [4250] STATEMENT:  SELECT * FROM nope',
+      '2026-11-20 11:00:01 CET [5001]: [3-1] user=app,db=shop,app=psql,client=192.0.2.9 LOG:  duration: 250.000 ms  statement: UPDATE carts SET total = 10 WHERE id IN (1, 2, 3)',
+      '2026-11-20 10:00:01.000 +0200 [777] report@analytics LOG:  duration: 3000.000 ms  statement: select count(*) from events where kind = $$click$$',
+      // Traps: absurd durations and times, prototype names, an unterminated dollar quote.
+      `2026-11-20 10:00:07.000 UTC [4251] LOG:  duration: ${'9'.repeat(20)}.5 ms  statement: SELECT 1`,
+      '9999-99-99 99:99:99.000 UTC [4252] LOG:  duration: 1.000 ms  statement: SELECT 2',
+      '2026-11-20 10:00:08.000 +9999 [4253] LOG:  duration: 1.000 ms  statement: SELECT 3',
+      '2026-11-20 10:00:09.000 UTC [4254] __proto__@constructor LOG:  duration: 2.000 ms  statement: SELECT $tag$ never closed',
+      '2026-11-20 10:00:10.000 UTC [4255] LOG:  duration: 0.000 ms  execute S_1:',
+    ].join('\n')}\n`,
+  );
+  writeFileSync(join(pg, 'notalog.log'), 'hello\nthis is no database log\n');
+  // Known bugs (see the it.fails tests below), kept out of the fuzzed paths so the rest still runs.
+  const bugs = join(logs, 'slowbugs');
+  mkdirSync(bugs, { recursive: true });
+  writeFileSync(
+    join(bugs, 'pg-huge-duration.log'),
+    [
+      '2026-11-20 10:00:02.000 UTC [4250] LOG:  duration: 5.000 ms  statement: SELECT 1',
+      `2026-11-20 10:00:07.000 UTC [4251] LOG:  duration: ${'9'.repeat(400)}.5 ms  statement: SELECT 1`,
+      '',
+    ].join('\n'),
+  );
+  writeFileSync(
+    join(bugs, 'mysql-huge-timestamp.log'),
+    `${[banner, mariaEntry(SLOW_T0, 'SELECT 1'), mariaEntry('99999999999999999999', 'SELECT 2')].join('\n')}\n`,
+  );
+  symlinkSync(join(outside, 'canary.log'), join(mysql, 'escape-slow.log'));
+}
+
 beforeAll(async () => {
   guard = installNetworkGuard();
+  // PostgreSQL (~1 s to start) comes up while the rest is set up; it listens on 127.0.0.1 only.
+  const pgStarting = havePostgres
+    ? startPostgres({ adminPassword: DB_PASSWORD }).then((p) => (pgPeer = p))
+    : undefined;
   // audit_compose must never interpolate from the server's own environment.
   process.env.FUZZ_CANARY_TOKEN = CANARY;
   const bed = new TlsTestBed(join(work, 'pki'));
@@ -225,6 +369,28 @@ beforeAll(async () => {
   sntp = await startSntpStub(0);
   web = await startHostileWeb({ key: leaf.key, cert: bed.fullChain(leaf) });
   closedPort = await freePort();
+  await pgStarting;
+  const dbTargets = join(work, 'db-targets.yaml');
+  // Outside `work`: a refused login names the password file (by design, for the operator), and
+  // answers are checked for paths under `work` (host paths the client never gave).
+  const wrongPw = pgPeer ? join(pgPeer.dir, 'wrong.pw') : '/nonexistent';
+  if (pgPeer) writeFileSync(wrongPw, `${CANARY}-wrong\n`, { mode: 0o600 });
+  writeFileSync(
+    dbTargets,
+    [
+      ...(pgPeer
+        ? [
+            `- { name: pg, kind: postgres, host: 127.0.0.1, port: ${pgPeer.port}, user: postgres, passwordEnv: FUZZ_DB_PW, database: postgres }`,
+            `- { name: pgbad, kind: postgres, host: 127.0.0.1, port: ${pgPeer.port}, user: postgres, passwordFile: ${wrongPw} }`,
+            `- { name: pgnodb, kind: postgres, host: 127.0.0.1, port: ${pgPeer.port}, user: postgres, passwordEnv: FUZZ_DB_PW, database: no_such_db }`,
+          ]
+        : []),
+      // Nothing listens there: the error path, and the breaker opening.
+      `- { name: down, kind: postgres, host: 127.0.0.1, port: ${closedPort}, user: audit, passwordEnv: FUZZ_DB_PW }`,
+      `- { name: mydown, kind: mysql, host: 127.0.0.1, port: ${closedPort}, user: audit, passwordEnv: FUZZ_DB_PW }`,
+      '',
+    ].join('\n'),
+  );
   server = await startInProcess({
     HOST_PROC: join(FIXTURES, 'health', 'stressed', 'proc'),
     HOST_SYS: join(FIXTURES, 'health', 'stressed', 'sys'),
@@ -243,6 +409,8 @@ beforeAll(async () => {
     RATE_LIMIT_PER_MINUTE: '0',
     RATE_LIMIT_BURST: '0',
     MAX_BODY_BYTES: String(8 * 1024 * 1024),
+    DB_TARGETS_FILE: dbTargets,
+    FUZZ_DB_PW: DB_PASSWORD,
   });
   mcpPort = Number(new URL(server.url).port);
   client = await connectClient(server.url, 'fuzzer');
@@ -262,9 +430,10 @@ afterAll(async () => {
   await web?.close();
   await dns?.close();
   await sntp?.close();
+  await pgPeer?.stop();
   guard?.restore();
   rmSync(work, { recursive: true, force: true });
-});
+}, 30_000);
 
 // ---------------------------------------------------------------------------------------------
 // Domain values: hosts, URLs, paths. Mostly loopback; the rest must be refused by the policy.
@@ -534,6 +703,34 @@ const certPaths = [
   'certs/root.pem',
 ];
 
+/** Slow logs (buildSlowLogs) and traps for analyze_slow_queries; LOG_PATHS are mixed in too. */
+const SLOW_LOG_PATHS = [
+  '/var/log/mysql/mariadb-slow.log',
+  '/var/log/mysql/mariadb-slow.log*',
+  '/var/log/mysql/mariadb-slow.log.1.gz',
+  '/var/log/mysql/*',
+  '/var/log/mysql/hostile-slow.log',
+  '/var/log/mysql/broken-slow.log.gz',
+  '/var/log/mysql/escape-slow.log',
+  '/var/log/mysql/missing-slow.log',
+  '/var/log/mysql',
+  '/var/log/mysql/../../../etc/shadow',
+  '/var/log/postgresql/postgresql-16-main.log',
+  '/var/log/postgresql/postgresql-*.log',
+  '/var/log/postgresql/notalog.log',
+  '/var/log/postgresql/*',
+];
+const SLOW_TIMES = [
+  '2026-11-20T10:00:00Z',
+  '2026-11-20T10:00:05+00:00',
+  '2026-11-20T11:00:00.500+01:00',
+  '2026-11-19T00:00:00Z',
+  '2030-01-01T00:00:00Z',
+  '1970-01-01T00:00:00Z',
+];
+/** Not ISO 8601 with a zone: the schema refuses them. */
+const BAD_SLOW_TIMES = ['2026-11-20T10:00:00', '2026-13-40T99:99:99Z', '2026-11-20', 'yesterday'];
+
 /** Hints and cost caps per tool: domain values mixed into what the schema alone generates. */
 function toolOptions(name: string): SchemaArbitraryOptions {
   const base: SchemaArbitraryOptions = { maxArrayItems: 6, maxStringLength: 64 };
@@ -646,6 +843,56 @@ function toolOptions(name: string): SchemaArbitraryOptions {
       };
     case 'check_permissions':
       return { ...base, hints: { paths: orJunk(fc.constantFrom(...TREE_PATHS)) } };
+    case 'check_database':
+      return {
+        ...base,
+        hints: {
+          target: orJunk(
+            fc.constantFrom(
+              'pg',
+              'pg',
+              'pg',
+              'pgbad',
+              'pgnodb',
+              'down',
+              'mydown',
+              'PG',
+              'pg ',
+              'missing',
+              '__proto__',
+              'constructor',
+              'toString',
+              '../pg',
+            ),
+          ),
+          label: orJunk(fc.constantFrom('fuzz', '', '../../etc/shadow', 'x'.repeat(100))),
+        },
+      };
+    case 'analyze_slow_queries':
+      return {
+        ...base,
+        hints: {
+          paths: orJunk(
+            fc.oneof(
+              { weight: 3, arbitrary: fc.constantFrom(...SLOW_LOG_PATHS) },
+              { weight: 1, arbitrary: fc.constantFrom(...LOG_PATHS) },
+            ),
+          ),
+          // The enum plus near misses, which the schema must refuse.
+          format: fc.oneof(
+            { weight: 6, arbitrary: fc.constantFrom('auto', 'mysql', 'postgres') },
+            { weight: 1, arbitrary: fc.constantFrom('MySQL', 'mariadb', 'pg', '') },
+          ),
+          since: fc.oneof(
+            { weight: 6, arbitrary: fc.constantFrom(...SLOW_TIMES) },
+            { weight: 1, arbitrary: fc.constantFrom(...BAD_SLOW_TIMES) },
+          ),
+          until: fc.oneof(
+            { weight: 6, arbitrary: fc.constantFrom(...SLOW_TIMES) },
+            { weight: 1, arbitrary: fc.constantFrom(...BAD_SLOW_TIMES) },
+          ),
+        },
+      };
     case 'delete_baselines':
       return {
         ...base,
@@ -960,6 +1207,54 @@ function examplesFor(name: string): Array<[unknown]> {
         { ids: [`${baselineIds[0]}/../${baselineIds[1]}`, `${baselineIds[0]}\u0000`] },
       );
       break;
+    case 'check_database':
+      e.push(
+        { target: 'pg' },
+        { target: 'pg', saveBaseline: true, label: 'fuzz', limit: 1 },
+        { target: 'pg', longQuerySeconds: 0.1, idleInTransactionSeconds: 0.1, limit: 200 },
+        { target: 'pgbad' },
+        { target: 'pgnodb' },
+        { target: 'down' },
+        { target: 'mydown' },
+        { target: '__proto__' },
+        { target: 'constructor' },
+        { target: 'pg', longQuerySeconds: 0 },
+      );
+      break;
+    case 'analyze_slow_queries':
+      e.push(
+        { paths: ['/var/log/mysql/mariadb-slow.log*'] },
+        { paths: ['/var/log/postgresql/postgresql-16-main.log'] },
+        { paths: ['/var/log/mysql/mariadb-slow.log', '/var/log/postgresql/postgresql-16-main.log'], top: 1 },
+        { paths: ['/var/log/mysql/mariadb-slow.log'], format: 'postgres' },
+        { paths: ['/var/log/postgresql/postgresql-16-main.log'], format: 'mysql' },
+        { paths: ['/var/log/mysql/hostile-slow.log'] },
+        { paths: ['/var/log/mysql/hostile-slow.log'], format: 'mysql', orderBy: 'rowsExamined', top: 200 },
+        { paths: ['/var/log/mysql/hostile-slow.log'], format: 'postgres', orderBy: 'avgTime' },
+        { paths: ['/var/log/mysql/broken-slow.log.gz'] },
+        { paths: ['/var/log/mysql/escape-slow.log'] },
+        { paths: ['/var/log/secret.log'], format: 'mysql' },
+        { paths: ['/var/log/fifo'], format: 'postgres' },
+        { paths: ['/var/log/postgresql/*'] },
+        { paths: ['/var/log/nginx/access.log'] },
+        { paths: ['/var/log/nginx/binary.log'], format: 'mysql' },
+        { paths: ['/var/log/nginx/long.log'], format: 'postgres' },
+        { paths: ['/var/log/nginx/empty.log'] },
+        { paths: ['/var/log/mysql/../../../etc/shadow'] },
+        {
+          paths: ['/var/log/mysql/mariadb-slow.log*', '/var/log/postgresql/postgresql-16-main.log'],
+          since: '2026-11-20T10:00:05Z',
+          until: '2026-11-20T11:00:00+01:00',
+        },
+        {
+          paths: ['/var/log/mysql/mariadb-slow.log'],
+          since: '2030-01-01T00:00:00Z',
+          until: '2020-01-01T00:00:00Z',
+        },
+        { paths: ['/var/log/mysql/mariadb-slow.log'], maxLines: 1, maxBytes: 1 },
+        { paths: ['/var/log/mysql/mariadb-slow.log', '/var/log/mysql/mariadb-slow.log'], format: 'MySQL' },
+      );
+      break;
     case 'check_clock':
       e.push(
         { samples: 1 },
@@ -990,7 +1285,7 @@ describe('the network guard', () => {
 
 describe('fuzzing every tool through a real MCP client over HTTP', () => {
   for (const tool of tools) {
-    it(
+    it.skipIf(tool.name === 'check_database' && !havePostgres)(
       `${tool.name}: generated and junk arguments never crash it, and every answer is clean`,
       async () => {
         const schema = z.toJSONSchema(z.object(tool.inputSchema), { io: 'input', unrepresentable: 'any' });
@@ -1034,9 +1329,9 @@ describe('fuzzing every tool through a real MCP client over HTTP', () => {
     }
   });
 
-  // Known bug, reported: the SDK's request-schema check answers these with -32603 Internal error
-  // and a raw zod issue dump. A client mistake is -32602 Invalid params. Drop `.fails` once fixed.
-  it.fails('refuses arguments that are no object with -32602 Invalid params', async () => {
+  // The SDK's request-schema check would answer these with -32603 and a zod dump; the
+  // authorization gate checks params first (authorizationGate.ts, invalidParams).
+  it('refuses arguments that are no object with -32602 Invalid params', async () => {
     for (const bad of NON_OBJECTS) {
       const err = await client
         .request(
@@ -1076,9 +1371,40 @@ describe('fuzzing every tool through a real MCP client over HTTP', () => {
         `tcp 127.0.0.1:${web.httpPort}`,
         `tcp 127.0.0.1:${web.httpsPort}`,
         `udp 127.0.0.1:${sntp.port}`,
+        ...(pgPeer ? [`tcp 127.0.0.1:${pgPeer.port}`] : []),
       ]),
     );
   });
+
+  // After the health check above: these fail unexpectedly, which it counts.
+
+  // Known bug: a PostgreSQL duration too big for a double ("duration: 999…9.5 ms", 400 digits)
+  // is read as Infinity; totals, averages and percentages become Infinity/NaN and the result
+  // breaks the output schema ("Output validation error", no result at all). It should be skipped
+  // as unparsable (or capped), and the rest of the log reported. Drop `.fails` once fixed.
+  it.fails(
+    'analyze_slow_queries: a PostgreSQL duration beyond a double is no Output validation error',
+    async () => {
+      const args = { paths: ['/var/log/slowbugs/pg-huge-duration.log'] };
+      const res = await client.callTool({ name: 'analyze_slow_queries', arguments: args });
+      expect(JSON.stringify(res.content)).not.toMatch(/Output validation error/);
+      expect(res.isError, JSON.stringify(res.content)).toBeFalsy();
+    },
+  );
+
+  // Known bug: a MySQL slow log entry with `SET timestamp=99999999999999999999;` (past the Date
+  // range, year 275760) makes the aggregator's toISOString throw a RangeError: the call fails
+  // unexpectedly and the whole log goes unreported. The entry should count as undated (or be
+  // skipped) and the rest reported. Drop `.fails` once fixed.
+  it.fails(
+    'analyze_slow_queries: a MySQL timestamp beyond the Date range is no unexpected failure',
+    async () => {
+      const args = { paths: ['/var/log/slowbugs/mysql-huge-timestamp.log'] };
+      const res = await client.callTool({ name: 'analyze_slow_queries', arguments: args });
+      expect(JSON.stringify(res.content)).not.toMatch(/failed unexpectedly|RangeError/);
+      expect(res.isError, JSON.stringify(res.content)).toBeFalsy();
+    },
+  );
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -1502,10 +1828,9 @@ describe('fuzzing raw JSON-RPC on POST /mcp', () => {
     60_000 * SCALE,
   );
 
-  // Known bug, reported: a POST whose batch carries a request and a notifications/cancelled for
-  // it never ends. The SDK drops the cancelled request's response, and the stateless transport
-  // keeps the stream open waiting for it (requestTimeout is 0). Drop `.fails` once fixed.
-  it.fails('ends a batch that cancels its own request', async () => {
+  // The SDK drops a cancelled request's response and the stateless transport would wait for it
+  // forever; the gate answers it (-32800) so the stream ends.
+  it('ends a batch that cancels its own request', async () => {
     const body = JSON.stringify([
       { jsonrpc: '2.0', id: 5, method: 'ping' },
       { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 5, reason: 'fuzz' } },
@@ -1513,27 +1838,23 @@ describe('fuzzing raw JSON-RPC on POST /mcp', () => {
     await post(body, {}, 3000);
   });
 
-  // Known bug, reported: logging/setLevel is answered by the session layer without checking the
-  // JSON-RPC envelope. Any id is echoed (an array, an object), a missing or wrong "jsonrpc" passes,
-  // and a notification (no id) gets a response body. Drop `.fails` once fixed.
-  it.fails(
-    'answers logging/setLevel like any other request: envelope checked, notifications unanswered',
-    async () => {
-      const bad = await post(
-        JSON.stringify({
-          jsonrpc: '2.0',
-          id: [1, 2],
-          method: 'logging/setLevel',
-          params: { level: 'debug' },
-        }),
-      );
-      for (const m of messagesOf(bad)) expect((m as { id?: unknown }).id ?? null).not.toEqual([1, 2]);
-      const notification = await post(
-        JSON.stringify({ jsonrpc: '2.0', method: 'logging/setLevel', params: { level: 'debug' } }),
-      );
-      expect(notification.status).toBe(202);
-    },
-  );
+  // logging/setLevel is answered by the session layer only when well formed; the rest goes to the
+  // SDK transport like any request.
+  it('answers logging/setLevel like any other request: envelope checked, notifications unanswered', async () => {
+    const bad = await post(
+      JSON.stringify({
+        jsonrpc: '2.0',
+        id: [1, 2],
+        method: 'logging/setLevel',
+        params: { level: 'debug' },
+      }),
+    );
+    for (const m of messagesOf(bad)) expect((m as { id?: unknown }).id ?? null).not.toEqual([1, 2]);
+    const notification = await post(
+      JSON.stringify({ jsonrpc: '2.0', method: 'logging/setLevel', params: { level: 'debug' } }),
+    );
+    expect(notification.status).toBe(202);
+  });
 
   it(
     'answers odd headers below 500',
