@@ -1378,33 +1378,23 @@ describe('fuzzing every tool through a real MCP client over HTTP', () => {
 
   // After the health check above: these fail unexpectedly, which it counts.
 
-  // Known bug: a PostgreSQL duration too big for a double ("duration: 999…9.5 ms", 400 digits)
-  // is read as Infinity; totals, averages and percentages become Infinity/NaN and the result
-  // breaks the output schema ("Output validation error", no result at all). It should be skipped
-  // as unparsable (or capped), and the rest of the log reported. Drop `.fails` once fixed.
-  it.fails(
-    'analyze_slow_queries: a PostgreSQL duration beyond a double is no Output validation error',
-    async () => {
-      const args = { paths: ['/var/log/slowbugs/pg-huge-duration.log'] };
-      const res = await client.callTool({ name: 'analyze_slow_queries', arguments: args });
-      expect(JSON.stringify(res.content)).not.toMatch(/Output validation error/);
-      expect(res.isError, JSON.stringify(res.content)).toBeFalsy();
-    },
-  );
+  // Found by this fuzzing: a PostgreSQL duration too big for a double ("duration: 999…9.5 ms",
+  // 400 digits) was read as Infinity and broke the output schema. Such entries are skipped now.
+  it('analyze_slow_queries: a PostgreSQL duration beyond a double is no Output validation error', async () => {
+    const args = { paths: ['/var/log/slowbugs/pg-huge-duration.log'] };
+    const res = await client.callTool({ name: 'analyze_slow_queries', arguments: args });
+    expect(JSON.stringify(res.content)).not.toMatch(/Output validation error/);
+    expect(res.isError, JSON.stringify(res.content)).toBeFalsy();
+  });
 
-  // Known bug: a MySQL slow log entry with `SET timestamp=99999999999999999999;` (past the Date
-  // range, year 275760) makes the aggregator's toISOString throw a RangeError: the call fails
-  // unexpectedly and the whole log goes unreported. The entry should count as undated (or be
-  // skipped) and the rest reported. Drop `.fails` once fixed.
-  it.fails(
-    'analyze_slow_queries: a MySQL timestamp beyond the Date range is no unexpected failure',
-    async () => {
-      const args = { paths: ['/var/log/slowbugs/mysql-huge-timestamp.log'] };
-      const res = await client.callTool({ name: 'analyze_slow_queries', arguments: args });
-      expect(JSON.stringify(res.content)).not.toMatch(/failed unexpectedly|RangeError/);
-      expect(res.isError, JSON.stringify(res.content)).toBeFalsy();
-    },
-  );
+  // Found by this fuzzing: a MySQL entry with `SET timestamp=99999999999999999999;` (past the
+  // Date range) made toISOString throw. Such entries count as undated now.
+  it('analyze_slow_queries: a MySQL timestamp beyond the Date range is no unexpected failure', async () => {
+    const args = { paths: ['/var/log/slowbugs/mysql-huge-timestamp.log'] };
+    const res = await client.callTool({ name: 'analyze_slow_queries', arguments: args });
+    expect(JSON.stringify(res.content)).not.toMatch(/failed unexpectedly|RangeError/);
+    expect(res.isError, JSON.stringify(res.content)).toBeFalsy();
+  });
 });
 
 // ---------------------------------------------------------------------------------------------

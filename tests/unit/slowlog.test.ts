@@ -566,3 +566,16 @@ describe('the tool handler', () => {
     }
   });
 });
+
+describe('untrusted numbers in a log', () => {
+  it('skips an entry whose duration is not a finite number, and dates one past the Date range as undated', () => {
+    const agg = new SlowQueryAggregator();
+    agg.add(entry({ queryTime: Number.POSITIVE_INFINITY, statement: 'SELECT 1' }), 'postgres');
+    agg.add(entry({ queryTime: 0.5, time: 1e20, statement: 'SELECT 2' }), 'mysql');
+    expect(agg.skipped).toEqual({ bad_duration: 1 });
+    const report = agg.finish(10);
+    expect(report.queries).toHaveLength(1);
+    expect(report.queries[0]?.firstSeen ?? null).toBeNull();
+    expect(JSON.stringify(report)).not.toMatch(/Infinity|NaN/);
+  });
+});

@@ -122,6 +122,9 @@ export interface SlowLogReport {
   peakMinute: { minute: string; count: number } | null;
 }
 
+/** The largest |milliseconds| a Date can hold (ECMA-262 time values). */
+const MAX_DATE_MS = 8.64e15;
+
 const round = (n: number, d = 6) => Math.round(n * 10 ** d) / 10 ** d;
 const iso = (t: number) => new Date(t).toISOString();
 
@@ -172,7 +175,11 @@ export class SlowQueryAggregator {
     return this.seed / 4294967296;
   }
 
-  add(e: SlowQueryEntry, dialect: SlowLogFormat): void {
+  add(entry: SlowQueryEntry, dialect: SlowLogFormat): void {
+    // A log is untrusted text: a duration that is not a finite number of seconds cannot be
+    // summed, and a time outside what a Date holds cannot be printed.
+    if (!Number.isFinite(entry.queryTime) || entry.queryTime < 0) return this.skip('bad_duration');
+    const e = entry.time === null || Math.abs(entry.time) <= MAX_DATE_MS ? entry : { ...entry, time: null };
     const t = e.time;
     if (this.opts.since !== undefined || this.opts.until !== undefined) {
       if (t === null) return this.skip('undated');
