@@ -10,6 +10,7 @@ import {
 import { CLIENT_CLASSES } from '../audit/bots/classify.js';
 import { detectFormat, type LineParser, PRESET_FORMATS, parserFor } from '../audit/logs/logFormat.js';
 import { LogPathError, resolveLogFiles, streamLines } from '../host/logFiles.js';
+import { checkLogWindow, logWindowInput } from './logWindow.js';
 import { defineTool, type ToolContext, ToolError } from './types.js';
 
 const MAX_LINE_BYTES = 16 * 1024;
@@ -114,8 +115,6 @@ export const analyzeBotsOutput = {
   durationMs: z.number(),
 };
 
-const isoTime = z.iso.datetime({ offset: true });
-
 export const analyzeBotsTool = defineTool({
   name: 'analyze_bots',
   title: 'Analyze bot traffic',
@@ -141,8 +140,7 @@ export const analyzeBotsTool = defineTool({
       .describe(
         `auto (default), ${Object.keys(PRESET_FORMATS).join(', ')}, json, or an Apache LogFormat string like '%h %l %u %t "%r" %>s %b'`,
       ),
-    since: isoTime.optional().describe('Only requests at or after this time (ISO 8601 with zone)'),
-    until: isoTime.optional().describe('Only requests before this time (ISO 8601 with zone)'),
+    ...logWindowInput('requests', 100_000_000),
     top: z
       .number()
       .int()
@@ -164,28 +162,13 @@ export const analyzeBotsTool = defineTool({
       .describe(
         `Check claimed search-engine crawlers by reverse+forward DNS (the ${MAX_VERIFY} busiest); unanswered checks give "unknown"`,
       ),
-    maxLines: z
-      .number()
-      .int()
-      .min(1)
-      .max(2_000_000_000)
-      .default(100_000_000)
-      .describe('Stop after this many lines'),
-    maxBytes: z
-      .number()
-      .int()
-      .min(1)
-      .max(1024 ** 4)
-      .default(20 * 1024 ** 3)
-      .describe('Stop after reading this many bytes from disk'),
   },
   outputSchema: analyzeBotsOutput,
   scope: 'audit:logs',
   annotations: { readOnlyHint: true, openWorldHint: false, idempotentHint: true, destructiveHint: false },
   async handler(args, ctx) {
     const started = performance.now();
-    if (args.since && args.until && Date.parse(args.since) >= Date.parse(args.until))
-      throw new ToolError(`since (${args.since}) must be before until (${args.until})`);
+    checkLogWindow(args);
     const allowlist = mergeAllowlist(ctx.config.botAllowlist, args.allowlist ?? []);
     let fixedParser: LineParser | undefined;
     if (args.format !== 'auto') {

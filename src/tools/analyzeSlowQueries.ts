@@ -10,6 +10,7 @@ import {
 import { createSlowLogParser, detectSlowLogFormat } from '../audit/slowlog/detect.js';
 import type { SlowLogFormat, SlowLogParser } from '../audit/slowlog/types.js';
 import { LogPathError, resolveLogFiles, streamLines } from '../host/logFiles.js';
+import { checkLogWindow, logWindowInput } from './logWindow.js';
 import { defineTool, ToolError } from './types.js';
 
 /** A statement line may be long (a bulk INSERT); past this it is dropped and the entry marked truncated. */
@@ -99,8 +100,6 @@ export const analyzeSlowQueriesOutput = {
   durationMs: z.number(),
 };
 
-const isoTime = z.iso.datetime({ offset: true });
-
 export const analyzeSlowQueriesTool = defineTool({
   name: 'analyze_slow_queries',
   title: 'Analyze slow query logs',
@@ -124,35 +123,19 @@ export const analyzeSlowQueriesTool = defineTool({
       .enum(['auto', 'mysql', 'postgres'])
       .default('auto')
       .describe('auto (default, per file), mysql (MySQL/MariaDB/Percona slow log) or postgres'),
-    since: isoTime.optional().describe('Only statements at or after this time (ISO 8601 with zone)'),
-    until: isoTime.optional().describe('Only statements before this time (ISO 8601 with zone)'),
+    ...logWindowInput('statements', 200_000_000),
     top: z.number().int().min(1).max(200).default(20).describe('How many fingerprints to list'),
     orderBy: z
       .enum(ORDER_BY)
       .default('totalTime')
       .describe('Rank fingerprints by totalTime (default), count, maxTime, avgTime or rowsExamined'),
-    maxLines: z
-      .number()
-      .int()
-      .min(1)
-      .max(2_000_000_000)
-      .default(200_000_000)
-      .describe('Stop after this many lines'),
-    maxBytes: z
-      .number()
-      .int()
-      .min(1)
-      .max(1024 ** 4)
-      .default(20 * 1024 ** 3)
-      .describe('Stop after reading this many bytes from disk'),
   },
   outputSchema: analyzeSlowQueriesOutput,
   scope: 'audit:logs',
   annotations: { readOnlyHint: true, openWorldHint: false, idempotentHint: true, destructiveHint: false },
   async handler(args, ctx) {
     const started = performance.now();
-    if (args.since && args.until && Date.parse(args.since) >= Date.parse(args.until))
-      throw new ToolError(`since (${args.since}) must be before until (${args.until})`);
+    checkLogWindow(args);
     let files;
     try {
       files = await resolveLogFiles(ctx.host.root, ctx.config.AUDIT_ALLOWED_PATHS, args.paths);
