@@ -83,10 +83,11 @@ export function createApp(deps: AppDeps): App {
     ttlSeconds: config.SESSION_TTL_SECONDS,
     createServer: (slot) =>
       createMcpServer({ config, logger, metrics, baselines, outbound, session: slot, tools: offered }),
-    gate: (transport, principal, sessionId) =>
+    gate: (transport, principal, sessionId, cancels) =>
       gateTransport(transport, {
         principal,
         sessionId,
+        cancels,
         toolScopes: offeredScopes,
         promptScopes: PROMPT_SCOPES,
         audit: deps.audit,

@@ -74,6 +74,7 @@ export async function startHttp(
   http.headersTimeout = 30_000;
   http.requestTimeout = 0;
   app.sessions.startSweeper();
+  await app.sessions.listenForCancels();
   lifecycle.markReady();
   const addr = http.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;

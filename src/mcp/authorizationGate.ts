@@ -26,9 +26,20 @@ export interface GateOptions {
   promptScopes?: ReadonlyMap<string, Scope>;
   audit: AuditLog;
   denied?: Counter<'tool' | 'reason'>;
+  /**
+   * Requests in flight on the session's other streams. Each POST has its own transport, so a
+   * client's notifications/cancelled usually arrives on another stream (or instance) than the
+   * request it cancels: the session layer routes it (HttpSessions).
+   */
+  cancels?: {
+    opened(id: Id, cancel: (reason?: string) => void): void;
+    closed(id: Id): void;
+    /** A cancellation for a request that is not on this stream. */
+    forward(id: Id, reason?: string): void;
+  };
 }
 
-type Id = string | number;
+export type Id = string | number;
 interface Pending {
   tool: string;
   args: unknown;
@@ -71,6 +82,8 @@ export function gateTransport(transport: Transport, o: GateOptions): void {
       const invalid = invalidParams(message);
       if (invalid !== undefined) return void answer(m.id, { error: { code: -32602, message: invalid } });
       open.add(m.id);
+      const id = m.id;
+      o.cancels?.opened(id, (reason) => cancel(id, reason));
       if (m.method === 'tools/call') {
         // Client-chosen: bounded before it reaches a log line.
         const tool = String(m.params?.name ?? '').slice(0, 128);
@@ -99,11 +112,9 @@ export function gateTransport(transport: Transport, o: GateOptions): void {
     } else if (m.method === 'notifications/cancelled') {
       const id = m.params?.requestId;
       if (typeof id === 'string' || typeof id === 'number') {
-        record(id, 'cancelled');
-        inbound?.(message, extra);
-        // The SDK sends nothing for a cancelled request, but this stream stays open until every
-        // request on it is answered: close it with an error the client will ignore.
-        if (open.has(id)) void answer(id, { error: { code: -32800, message: 'Request cancelled' } });
+        if (open.has(id))
+          return cancel(id, typeof m.params?.reason === 'string' ? m.params.reason : undefined);
+        o.cancels?.forward(id, typeof m.params?.reason === 'string' ? m.params.reason : undefined);
         return;
       }
     }
@@ -114,6 +125,7 @@ export function gateTransport(transport: Transport, o: GateOptions): void {
     const r = message as { id?: Id; method?: string; result?: Record<string, unknown>; error?: unknown };
     if (r.id !== undefined && r.method === undefined) {
       if (!open.delete(r.id)) return; // already answered (cancelled, refused here)
+      o.cancels?.closed(r.id);
       if (toolLists.delete(r.id) && Array.isArray(r.result?.tools)) {
         const tools = (r.result.tools as Array<{ name: string }>).filter((t) => {
           const needed = o.toolScopes.get(t.name);
@@ -135,8 +147,26 @@ export function gateTransport(transport: Transport, o: GateOptions): void {
 
   transport.onclose = () => {
     for (const id of [...calls.keys()]) record(id, 'abandoned');
+    for (const id of open) o.cancels?.closed(id);
+    open.clear();
     closed?.();
   };
+
+  /**
+   * Cancels a request of this stream: the SDK aborts its handler (and then sends nothing), and
+   * since this stream stays open until every request on it is answered, it is closed with an
+   * error the client ignores.
+   */
+  function cancel(id: Id, reason?: string): void {
+    if (!open.has(id)) return;
+    record(id, 'cancelled');
+    inbound?.({
+      jsonrpc: '2.0',
+      method: 'notifications/cancelled',
+      params: { requestId: id, ...(reason !== undefined ? { reason } : {}) },
+    });
+    void answer(id, { error: { code: -32800, message: 'Request cancelled' } });
+  }
 
   /** Answers a request of this stream here, instead of the SDK. */
   function answer(

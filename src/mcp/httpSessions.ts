@@ -17,7 +17,7 @@ import { type Principal, requestPrincipal } from '../auth/principal.js';
 import { RpcCode, sendRpcError } from '../http/jsonRpcError.js';
 import type { Lifecycle } from '../lifecycle.js';
 import type { Logger } from '../observability/logger.js';
-import type { SessionBus } from '../session/sessionBus.js';
+import { CANCEL_CHANNEL, type SessionBus } from '../session/sessionBus.js';
 import type { SessionEvents } from '../session/sessionEvents.js';
 import type { SessionRecord, SessionStore } from '../session/sessionStore.js';
 
@@ -56,7 +56,14 @@ export interface HttpSessionOptions {
   /** Counts store operations for /metrics. */
   onStoreOp?: (op: string, outcome: 'ok' | 'error') => void;
   /** Puts the authorization gate and audit trail on a request's transport (mcp/authorizationGate.ts). */
-  gate?: (transport: Transport, principal: Principal, sessionId: string) => void;
+  gate?: (transport: Transport, principal: Principal, sessionId: string, cancels: SessionCancels) => void;
+}
+
+/** How a request's stream registers its in-flight requests and forwards cancellations. */
+export interface SessionCancels {
+  opened(id: string | number, cancel: (reason?: string) => void): void;
+  closed(id: string | number): void;
+  forward(id: string | number, reason?: string): void;
 }
 
 /** Store failures answer quickly and clearly: a fleet must not hang on a dead Redis. */
@@ -75,6 +82,10 @@ export class HttpSessions {
   /** Open GET streams here, per session, to close them when the session ends. */
   private readonly streams = new Map<string, Set<() => void>>();
   private sweeper: NodeJS.Timeout | undefined;
+  /** Requests running here, by session and JSON-RPC id, to cancel them from another stream. */
+  private readonly inflight = new Map<string, (reason?: string) => void>();
+  private unsubscribeCancels: (() => Promise<void>) | undefined;
+  private cancelRetry: NodeJS.Timeout | undefined;
   private readonly idle: Pooled[] = [];
 
   constructor(private readonly o: HttpSessionOptions) {}
@@ -105,7 +116,8 @@ export class HttpSessions {
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, eventStore });
     await p.server.connect(transport);
     const sessionId = p.slot.current?.sessionId;
-    if (sessionId !== undefined) this.o.gate?.(transport, requestPrincipal(req), sessionId);
+    if (sessionId !== undefined)
+      this.o.gate?.(transport, requestPrincipal(req), sessionId, this.cancelsFor(sessionId));
     const done = () => {
       onClose?.();
       void p.server
@@ -344,7 +356,7 @@ export class HttpSessions {
     try {
       unsubscribe = await this.o.bus.subscribe(id, (m) => {
         if (m.kind === 'end') close();
-        else
+        else if (m.kind === 'notify')
           void p.server.server.notification(m.notification).catch((err: unknown) => {
             this.o.logger.warn({ err, sessionId: id }, 'notification not written to the stream');
           });
@@ -365,6 +377,44 @@ export class HttpSessions {
     this.o.events.forget?.(id);
     for (const close of this.streams.get(id) ?? []) close();
     this.streams.delete(id);
+  }
+
+  /**
+   * Each POST runs on its own transport, so a notifications/cancelled arrives on another stream,
+   * maybe another instance, than the request it cancels: found here, or broadcast to the fleet.
+   */
+  private cancelsFor(sessionId: string): SessionCancels {
+    const key = (id: string | number) => `${sessionId} ${typeof id} ${id}`;
+    return {
+      opened: (id, cancel) => void this.inflight.set(key(id), cancel),
+      closed: (id) => void this.inflight.delete(key(id)),
+      forward: (requestId, reason) => {
+        const local = this.inflight.get(key(requestId));
+        if (local) return local(reason);
+        void this.o.bus
+          .publish(CANCEL_CHANNEL, {
+            kind: 'cancel',
+            sessionId,
+            requestId,
+            ...(reason !== undefined ? { reason } : {}),
+          })
+          .catch((err: unknown) => this.o.logger.warn({ err, sessionId }, 'cancellation not forwarded'));
+      },
+    };
+  }
+
+  /** Listens for cancellations other instances forward; retried until the bus (Redis) answers. */
+  async listenForCancels(): Promise<void> {
+    try {
+      this.unsubscribeCancels = await this.o.bus.subscribe(CANCEL_CHANNEL, (m) => {
+        if (m.kind === 'cancel')
+          this.inflight.get(`${m.sessionId} ${typeof m.requestId} ${m.requestId}`)?.(m.reason);
+      });
+    } catch (err) {
+      this.o.logger.warn({ err }, 'cannot listen for forwarded cancellations yet; retrying');
+      this.cancelRetry = setTimeout(() => void this.listenForCancels(), 5000);
+      this.cancelRetry.unref();
+    }
   }
 
   /** Expires idle sessions in the background, every quarter TTL (at most once a minute). */
@@ -391,6 +441,8 @@ export class HttpSessions {
   /** Ends this instance's streams; the sessions themselves live on in the store for other instances. */
   async closeAll(): Promise<void> {
     if (this.sweeper) clearInterval(this.sweeper);
+    if (this.cancelRetry) clearTimeout(this.cancelRetry);
+    await this.unsubscribeCancels?.().catch(() => undefined);
     for (const id of [...this.streams.keys()]) for (const close of this.streams.get(id) ?? []) close();
     this.streams.clear();
   }

@@ -1,8 +1,21 @@
 import { EventEmitter } from 'node:events';
 import type { JSONRPCNotification } from '@modelcontextprotocol/sdk/types.js';
 
-/** A server-to-client message for a session, or word that the session ended (streams close). */
-export type BusMessage = { kind: 'notify'; notification: JSONRPCNotification } | { kind: 'end' };
+/**
+ * A server-to-client message for a session, word that the session ended (streams close), or a
+ * client's cancellation of a request that may be running on another instance.
+ */
+export type BusMessage =
+  | { kind: 'notify'; notification: JSONRPCNotification }
+  | { kind: 'end' }
+  | { kind: 'cancel'; sessionId: string; requestId: string | number; reason?: string };
+
+/**
+ * The one channel every instance listens on for cancellations (session ids are 32 hex digits, so
+ * it cannot collide with a session's channel). Cancels are rare; a broadcast is cheaper than a
+ * subscription per request.
+ */
+export const CANCEL_CHANNEL = '_cancel';
 
 /**
  * Carries server-initiated messages to whichever instance holds a session's GET stream.
