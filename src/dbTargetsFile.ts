@@ -147,7 +147,7 @@ export function loadDbTargetsFile(path: string, env: NodeJS.ProcessEnv): DbTarge
         );
       }
       password = read;
-      passwordSource = `file ${passwordFile}`;
+      passwordSource = 'passwordFile'; // the path stays on the server: clients see this text
     }
     let tlsOpts: DbTarget['tls'];
     if (tls === true) tlsOpts = { rejectUnauthorized: true };

@@ -260,7 +260,18 @@ function describeError(err: unknown, signal: AbortSignal): string {
   if (code === 'ENOTFOUND') return 'the host name does not resolve';
   if (code === 'ECONNRESET')
     return 'the server reset the connection during the handshake (not TLS on that port?)';
-  if (code?.startsWith('ERR_SSL')) return `TLS handshake failed: ${(err as Error).message.split('\n')[0]}`;
+  if (
+    code === 'ERR_SSL_WRONG_VERSION_NUMBER' ||
+    code === 'ERR_SSL_PACKET_LENGTH_TOO_LONG' ||
+    code === 'ERR_SSL_HTTP_REQUEST'
+  )
+    return 'the port does not speak TLS (plain HTTP or another protocol answered the handshake)';
+  if (code?.startsWith('ERR_SSL')) {
+    // OpenSSL's text ("80EC...:error:0A00010B:SSL routines:...:ssl3_record.c:350:") means
+    // nothing to an operator: keep the reason, drop the internals.
+    const reason = /SSL routines:[^:]*:([^:]+)/.exec((err as Error).message)?.[1];
+    return `TLS handshake failed: ${reason ?? code.slice('ERR_SSL_'.length).toLowerCase().replaceAll('_', ' ')}`;
+  }
   return `could not connect (${code ?? (err as Error).message})`;
 }
 

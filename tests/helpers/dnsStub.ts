@@ -68,8 +68,9 @@ export async function startDnsStub(records: StubRecords): Promise<DnsStub> {
       ({ type, name: question.name, ttl: 60, data }) as dnsPacket.Answer;
     let answers: dnsPacket.Answer[];
     if (question.type === 'PTR') answers = (ptr.get(name) ?? []).map((d) => answer('PTR', d));
-    else if (question.type === 'A') answers = (records.a?.[name] ?? []).map((d) => answer('A', d));
-    else if (question.type === 'AAAA') answers = (records.aaaa?.[name] ?? []).map((d) => answer('AAAA', d));
+    else if (question.type === 'A') answers = (own(records.a, name) ?? []).map((d) => answer('A', d));
+    else if (question.type === 'AAAA')
+      answers = (own(records.aaaa, name) ?? []).map((d) => answer('AAAA', d));
     else
       answers = (records.other ?? [])
         .filter((r) => r.type === question.type && r.name === name)
@@ -77,7 +78,7 @@ export async function startDnsStub(records: StubRecords): Promise<DnsStub> {
     const known =
       answers.length > 0 ||
       ptr.has(name) ||
-      Boolean(records.a?.[name] || records.aaaa?.[name]) ||
+      Boolean(own(records.a, name) || own(records.aaaa, name)) ||
       (records.other ?? []).some((r) => r.name === name);
     const rcode = records.servfail?.includes(name) ? 2 : known ? 0 : 3; // 2 SERVFAIL, 3 NXDOMAIN
     const reply = dnsPacket.encode({
@@ -93,4 +94,9 @@ export async function startDnsStub(records: StubRecords): Promise<DnsStub> {
   await once(socket, 'listening');
   stub.server = `127.0.0.1:${socket.address().port}`;
   return stub;
+}
+
+/** A record by name, never an Object.prototype member (a query for "constructor" is just unknown). */
+function own(map: Record<string, string[]> | undefined, name: string): string[] | undefined {
+  return map && Object.hasOwn(map, name) ? map[name] : undefined;
 }

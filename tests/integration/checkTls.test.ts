@@ -1,3 +1,5 @@
+import type { AddressInfo } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -189,6 +191,19 @@ describe('check_tls against a local test bed', () => {
     expect(rs.map((r) => r.status)).toEqual(['ok', 'critical', 'error', 'error']);
     expect(rs[2]?.error).toBe('connection refused: nothing listens on that port');
     expect(rs[3]?.error).toContain('refused: resolves to 169.254.169.254');
+  });
+
+  it('says plainly when the port does not speak TLS', async () => {
+    const plain = createHttpServer((_req, res) => res.end('hello'));
+    await new Promise<void>((r) => plain.listen(0, '127.0.0.1', r));
+    try {
+      const rs = await check([at('valid'), `127.0.0.1:${(plain.address() as AddressInfo).port}`]);
+      expect(rs[1]?.error).toBe(
+        'the port does not speak TLS (plain HTTP or another protocol answered the handshake)',
+      );
+    } finally {
+      plain.close();
+    }
   });
 
   it('is a tool error when no target could be checked', async () => {

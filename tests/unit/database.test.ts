@@ -65,7 +65,7 @@ describe('DB_TARGETS_FILE', () => {
     expect(t.map((x) => x.name)).toEqual(['a', 'b-2']);
     expect(t[0]!.password()).toBe('env-secret');
     expect(t[1]!.password()).toBe('from-file-secret');
-    expect(t[1]!.passwordSource).toBe(`file ${pwFile}`);
+    expect(t[1]!.passwordSource).toBe('passwordFile');
     expect(JSON.stringify(t)).not.toContain('secret"');
     expect(JSON.stringify(t)).not.toMatch(/env-secret|from-file-secret/);
     const j = file(
