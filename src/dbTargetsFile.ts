@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { DatabaseError } from './net/database/common.js';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from './configError.js';
@@ -146,7 +147,18 @@ export function loadDbTargetsFile(path: string, env: NodeJS.ProcessEnv): DbTarge
           `target "${t.name}": passwordFile ${passwordFile} cannot be read (${(err as NodeJS.ErrnoException).code})`,
         );
       }
-      password = read;
+      // Read again per call (a rotated password is picked up); a later failure names the target,
+      // never the server path, and is the operator's to fix, not a database outage.
+      password = () => {
+        try {
+          return read();
+        } catch (err) {
+          throw new DatabaseError(
+            `the passwordFile of target "${t.name}" cannot be read now (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+            'EAUTH',
+          );
+        }
+      };
       passwordSource = 'passwordFile'; // the path stays on the server: clients see this text
     }
     let tlsOpts: DbTarget['tls'];

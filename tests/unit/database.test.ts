@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -7,6 +7,7 @@ import { maskSql } from '../../src/audit/database/maskSql.js';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import { loadDbTargetsFile } from '../../src/dbTargetsFile.js';
 import type { MysqlFacts, PostgresFacts } from '../../src/net/database/types.js';
+import { replicationErrorText } from '../../src/net/database/mysql.js';
 import { durationMs } from '../../src/net/database/postgres.js';
 
 describe('maskSql', () => {
@@ -66,6 +67,12 @@ describe('DB_TARGETS_FILE', () => {
     expect(t[0]!.password()).toBe('env-secret');
     expect(t[1]!.password()).toBe('from-file-secret');
     expect(t[1]!.passwordSource).toBe('passwordFile');
+    // Unreadable later (replaced by a directory): a clear error naming the target, not the path.
+    rmSync(pwFile);
+    mkdirSync(pwFile);
+    expect(() => t[1]!.password()).toThrow(
+      /^the passwordFile of target "b-2" cannot be read now \(EISDIR\)$/,
+    );
     expect(JSON.stringify(t)).not.toContain('secret"');
     expect(JSON.stringify(t)).not.toMatch(/env-secret|from-file-secret/);
     const j = file(
@@ -261,4 +268,14 @@ describe('durationMs (current_setting units)', () => {
     ['1s', 1000],
     ['2min', 120_000],
   ])('%s', (v, ms) => expect(durationMs(v)).toBe(ms));
+});
+
+describe('replication errors', () => {
+  it('keep the message, never the failed statement or its data', () => {
+    const raw =
+      "Could not execute Write_rows_v1 event on table shop.users; Duplicate entry 'alice@example.org' for key 'email', Error_code: 1062; Query: 'INSERT INTO users VALUES (7, 'alice@example.org', 'tok_live_abc123')'";
+    const masked = replicationErrorText(raw);
+    expect(masked).not.toMatch(/alice|tok_live/);
+    expect(masked).toContain('Duplicate entry ? for key ?');
+  });
 });

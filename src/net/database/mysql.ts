@@ -148,7 +148,7 @@ export async function collectMysql(target: DbTarget, o: CollectOptions): Promise
           ioRunning: String(pick('Replica_IO_Running', 'Slave_IO_Running') ?? 'unknown'),
           sqlRunning: String(pick('Replica_SQL_Running', 'Slave_SQL_Running') ?? 'unknown'),
           secondsBehind: behind == null ? null : num(behind),
-          lastError: lastErr.length > 0 ? String(lastErr[0]).slice(0, 300) : null,
+          lastError: lastErr.length > 0 ? replicationErrorText(String(lastErr[0])) : null,
         };
       },
       'grant REPLICATION CLIENT (SLAVE MONITOR on MariaDB 10.5+)',
@@ -271,4 +271,13 @@ function translate(err: unknown, target: DbTarget): Error {
   if (e.code === 'ER_BAD_DB_ERROR' || e.code === 'ER_DBACCESS_DENIED_ERROR')
     return new DatabaseError(`database ${target.database ?? ''}: ${e.sqlMessage ?? e.code}`, 'ENODB');
   return err instanceof Error ? err : new Error(String(err));
+}
+
+/**
+ * A replica's Last_SQL_Error quotes the failed statement with its data ("... Query: 'INSERT ...
+ * VALUES ('alice', '<token>')'") and the duplicate key value: keep the message before the query,
+ * literals masked.
+ */
+export function replicationErrorText(raw: string): string {
+  return maskSql(raw.split(/\bQuery:/)[0] ?? '', 'mysql', 300);
 }
