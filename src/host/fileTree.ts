@@ -1,7 +1,8 @@
 import { constants, type Dirent, type Stats } from 'node:fs';
 import { lstat, open, readdir, realpath, stat } from 'node:fs/promises';
-import { isAbsolute, join, relative, sep } from 'node:path';
+import { join } from 'node:path';
 import { type IgnoreLayer, isIgnored, parseGitignore, pathGlobMatch } from '../audit/secrets/gitignore.js';
+import { directoryStillAt, handleRealPath, isInsideOrEqual, PathChangedError } from './walkGuard.js';
 
 /** Why an entry of a tree was not scanned; the tool reports the counts. */
 export const SKIP_REASONS = [
@@ -15,6 +16,8 @@ export const SKIP_REASONS = [
   'unreadable',
   'too_large',
   'too_deep',
+  /** A directory no longer at the real path (or inode) it had when accepted: swapped mid-walk. */
+  'changed_during_scan',
 ] as const;
 export type SkipReason = (typeof SKIP_REASONS)[number];
 
@@ -44,6 +47,11 @@ export interface WalkOptions {
   signal: AbortSignal;
   /** Checked before every entry: the caller's caps and deadline. */
   shouldStop: () => boolean;
+  /**
+   * Testing seam: called with a directory's real path after it was read and before the walk
+   * checks it was still the directory it had accepted. Not set in production.
+   */
+  onDirectoryListed?: (realPath: string) => Promise<void> | void;
 }
 
 /** .gitignore files larger than this are not read (no real one is). */
@@ -58,8 +66,7 @@ export function newWalkStats(): WalkStats {
 }
 
 export function isInside(child: string, parent: string): boolean {
-  const rel = relative(parent, child);
-  return rel === '' || (!rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel));
+  return isInsideOrEqual(child, parent);
 }
 
 interface Dir {
@@ -67,6 +74,9 @@ interface Dir {
   realPath: string;
   rel: string;
   depth: number;
+  /** Identity when accepted, checked again after it is read. */
+  dev: number;
+  ino: number;
   layers: IgnoreLayer[];
   /** Inside a .git directory only `config` is of interest (credentials in remote URLs). */
   git: boolean;
@@ -89,7 +99,25 @@ export async function* walkTree(
     return;
   }
   seen.add(root.realPath);
-  const stack: Dir[] = [{ ...root, rel: '', depth: 0, layers: [], git: false }];
+  let rootStats: Stats;
+  try {
+    rootStats = await stat(root.realPath);
+  } catch {
+    stats.skipped.unreadable++;
+    return;
+  }
+  const stack: Dir[] = [
+    {
+      hostPath: root.hostPath,
+      realPath: root.realPath,
+      rel: '',
+      depth: 0,
+      dev: rootStats.dev,
+      ino: rootStats.ino,
+      layers: [],
+      git: false,
+    },
+  ];
   while (stack.length > 0) {
     if (opts.signal.aborted || opts.shouldStop()) return;
     const dir = stack.pop() as Dir;
@@ -101,11 +129,19 @@ export async function* walkTree(
       stats.skipped.unreadable++;
       continue;
     }
+    // readdir (and the lstat of each name below) follow a directory swapped for a symlink since
+    // it was accepted: the names just read must have come from the directory accepted, inside
+    // the allowed roots. File contents are checked again on the open handle (readFileUpTo).
+    await opts.onDirectoryListed?.(dir.realPath);
+    if (!(await directoryStillAt(dir.realPath, dir.realPath, opts.realRoots, dir))) {
+      stats.skipped.changed_during_scan++;
+      continue;
+    }
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     if (dir.git) entries = entries.filter((e) => e.name === 'config');
     const layers =
       opts.gitignore && entries.some((e) => e.name === '.gitignore')
-        ? await withGitignore(dir, join(dir.realPath, '.gitignore'))
+        ? await withGitignore(dir, join(dir.realPath, '.gitignore'), opts.realRoots)
         : dir.layers;
     const subdirs: Dir[] = [];
     for (const entry of entries) {
@@ -122,7 +158,16 @@ export async function* walkTree(
         else if (dir.depth + 1 > opts.maxDepth) stats.skipped.too_deep++;
         else {
           seen.add(realPath);
-          subdirs.push({ hostPath, realPath, rel, depth: dir.depth + 1, layers, git: entry.name === '.git' });
+          subdirs.push({
+            hostPath,
+            realPath,
+            rel,
+            depth: dir.depth + 1,
+            dev: st.dev,
+            ino: st.ino,
+            layers,
+            git: entry.name === '.git',
+          });
         }
         continue;
       }
@@ -175,8 +220,8 @@ async function resolveEntry(
   }
 }
 
-async function withGitignore(dir: Dir, path: string): Promise<IgnoreLayer[]> {
-  const text = await readFileUpTo(path, MAX_GITIGNORE_BYTES).catch(() => undefined);
+async function withGitignore(dir: Dir, path: string, realRoots: string[]): Promise<IgnoreLayer[]> {
+  const text = await readFileUpTo(path, MAX_GITIGNORE_BYTES, realRoots).catch(() => undefined);
   if (!Buffer.isBuffer(text)) return dir.layers;
   return [...dir.layers, { base: dir.rel, rules: parseGitignore(text.toString('utf8')) }];
 }
@@ -186,16 +231,25 @@ async function withGitignore(dir: Dir, path: string): Promise<IgnoreLayer[]> {
  * pseudo-file claiming 0 bytes is not read). Opened without following a final symlink and
  * without blocking, and re-checked on the handle: a FIFO swapped in after the walk saw a file
  * cannot hang the scan. Returns a reason instead when the file is not one to read.
+ *
+ * O_NOFOLLOW guards only the last component: a directory on the way swapped for a symlink
+ * would still be followed. So before any byte is read, the handle's own real path (from
+ * /proc/self/fd on Linux) must be `path` itself, which callers pass already resolved, or lie
+ * inside `realRoots` when given; otherwise PathChangedError is thrown.
  */
 export async function readFileUpTo(
   path: string,
   maxBytes: number,
+  realRoots?: string[],
 ): Promise<Buffer | 'not_regular' | 'too_large'> {
   const fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   try {
     const st = await fh.stat();
     if (!st.isFile()) return 'not_regular';
     if (st.size > maxBytes) return 'too_large';
+    const real = await handleRealPath(fh, path);
+    if (real === undefined || (real !== path && !realRoots?.some((r) => isInsideOrEqual(real, r))))
+      throw new PathChangedError(`${path} no longer leads to the file the walk accepted`);
     const buf = Buffer.alloc(st.size);
     let off = 0;
     while (off < buf.length) {

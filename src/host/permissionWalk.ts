@@ -9,6 +9,7 @@ import { basename, dirname, isAbsolute, join, relative, sep } from 'node:path';
 import { confinePath, PathNotAllowedError } from './confine.js';
 import { under } from './hostPaths.js';
 import { readText } from './readFiles.js';
+import { directoryStillAt } from './walkGuard.js';
 
 /** A problem with a path the client gave; the message says what to do. */
 export class ScanPathError extends Error {
@@ -51,6 +52,11 @@ export interface WalkOptions {
   /** Returns a reason to stop (deadline, cancellation), checked before every entry. */
   shouldStop(): string | null;
   onEntry(entry: WalkEntry): Promise<void> | void;
+  /**
+   * Testing seam: called with a directory's real path after each batch of its names is read
+   * and before they are lstat'ed and the directory re-checked. Not set in production.
+   */
+  onDirectoryListed?(realDir: string): Promise<void> | void;
 }
 
 /** Entries stat'ed at once: enough to keep the thread pool busy, few enough to stay responsive. */
@@ -170,9 +176,9 @@ export async function walkTrees(
     }
     try {
       // opendir follows a symlink: if the directory was swapped for one after its lstat, the
-      // identity check catches it before any name inside is looked at.
-      const again = await lstat(realDir).catch(() => undefined);
-      if (!again?.isDirectory() || again.ino !== st.ino || again.dev !== st.dev) {
+      // identity check (real path, then dev and inode) catches it before any name inside is
+      // looked at.
+      if (!(await directoryStillAt(realDir, realDir, undefined, st))) {
         counts.unreadable++;
         return;
       }
@@ -185,7 +191,15 @@ export async function walkTrees(
           names.push(d.name);
         }
         if (names.length === 0) return;
+        await opts.onDirectoryListed?.(realDir);
         const stats = await Promise.all(names.map((n) => lstat(join(realDir, n)).catch(() => undefined)));
+        // Each lstat above re-resolved realDir by name: had it been swapped for a symlink in the
+        // meantime, they described another directory's entries. Checked again after them, so a
+        // batch is only judged when the directory was the accepted one before and after.
+        if (!(await directoryStillAt(realDir, realDir, undefined, st))) {
+          counts.unreadable++;
+          return;
+        }
         // Files of a batch are judged together (their reads overlap in the thread pool);
         // directories one at a time after them, so open directory handles stay at maxDepth.
         const files: Array<Promise<void>> = [];
