@@ -2,11 +2,14 @@
  * Reading compose files for audit_compose: every path (given, found in a directory, named by
  * `extends.file` or env_file) is confined to AUDIT_ALLOWED_PATHS under HOST_ROOT, must be a
  * regular file, and is size-capped; the number of files per call is capped too. Nothing read
- * here is executed or interpreted beyond parsing.
+ * here is executed or interpreted beyond parsing. A file is opened once, by its confined real
+ * path, and checked and read through that handle (readFileUpTo): a FIFO or symlink swapped in
+ * after confinement can neither block the read nor lead outside the allowed paths.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { dirname, posix } from 'node:path';
 import { confinePath, PathNotAllowedError } from './confine.js';
+import { readFileUpTo } from './fileTree.js';
 
 export const MAX_COMPOSE_BYTES = 1024 * 1024;
 export const MAX_COMPOSE_FILES = 50;
@@ -36,18 +39,25 @@ export interface ComposeReader {
   filesRead(): number;
 }
 
-export function composeReader(hostRoot: string, allowed: string[]): ComposeReader {
+/** `signal` (the call's cancellation and deadline) is checked before every file is touched. */
+export function composeReader(hostRoot: string, allowed: string[], signal?: AbortSignal): ComposeReader {
   let count = 0;
+  const cannot = (path: string, err: unknown): ComposePathError => {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return new ComposePathError(`${path}: no such file or directory`);
+    // ELOOP: the confined path became a symlink after confinement; O_NOFOLLOW refuses it. The
+    // same swap higher up is refused by readFileUpTo's check of the handle's real path.
+    if ((err as Error).name === 'PathChangedError')
+      return new ComposePathError(`${path}: changed while it was being opened`);
+    return new ComposePathError(`${path}: cannot read it (${code ?? 'error'})`);
+  };
   const real = async (hostPath: string): Promise<string> => {
+    signal?.throwIfAborted();
     try {
       return await confinePath(hostRoot, allowed, hostPath);
     } catch (err) {
       if (err instanceof PathNotAllowedError) throw new ComposePathError(err.message);
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT')
-        throw new ComposePathError(`${hostPath}: no such file or directory`);
-      throw new ComposePathError(
-        `${hostPath}: cannot read it (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
-      );
+      throw cannot(hostPath, err);
     }
   };
   const exists = async (hostPath: string): Promise<boolean> => {
@@ -63,18 +73,21 @@ export function composeReader(hostRoot: string, allowed: string[]): ComposeReade
     async read(hostPath) {
       const path = posix.resolve('/', hostPath);
       const file = await real(path);
-      const st = await stat(file);
-      // A FIFO would hang the read and a device never end: compose files are small regular files.
-      if (!st.isFile()) throw new ComposePathError(`${path} is not a regular file`);
-      if (st.size > MAX_COMPOSE_BYTES)
-        throw new ComposePathError(
-          `${path} is ${st.size} bytes, over the ${MAX_COMPOSE_BYTES}-byte limit for a compose file`,
-        );
-      if (++count > MAX_COMPOSE_FILES)
+      if (count >= MAX_COMPOSE_FILES)
         throw new ComposePathError(
           `more than ${MAX_COMPOSE_FILES} files in one call; audit fewer paths at a time`,
         );
-      return { path, text: await readFile(file, 'utf8') };
+      signal?.throwIfAborted();
+      // One open (no final symlink, non-blocking), then fstat and read on that handle: a FIFO would
+      // hang the read and a device never end; compose files are small regular files.
+      const buf = await readFileUpTo(file, MAX_COMPOSE_BYTES).catch((err: unknown) => {
+        throw cannot(path, err);
+      });
+      if (buf === 'not_regular') throw new ComposePathError(`${path} is not a regular file`);
+      if (buf === 'too_large')
+        throw new ComposePathError(`${path} is over the ${MAX_COMPOSE_BYTES}-byte limit for a compose file`);
+      count++;
+      return { path, text: buf.toString('utf8') };
     },
     async readOptional(hostPath) {
       return (await exists(hostPath)) ? reader.read(hostPath) : undefined;

@@ -12,7 +12,7 @@ import { SEVERITIES, type Severity, worstFirst } from '../audit/findings.js';
 import { scoreFindings } from '../audit/health/score.js';
 import { ComposePathError, composeReader, type ComposeReader, projectDir } from '../host/composeFiles.js';
 import { findingSchema } from './runHealthCheck.js';
-import { defineTool, ToolError } from './types.js';
+import { deadlineSignal, defineTool, type ToolContext, ToolError } from './types.js';
 
 const MAX_NOTES = 50;
 
@@ -60,7 +60,8 @@ export const auditComposeTool = defineTool({
     'service_healthy, no memory/CPU limits, no log rotation, unpinned images, privileged mode, dangerous capabilities, ' +
     'unconfined seccomp/AppArmor, host namespaces, docker.sock and sensitive host mounts, plaintext secrets (key only, ' +
     'never the value), databases published on all interfaces, root users, missing restart policies, wide network ' +
-    'aliases and missing TZ. Never executes anything. Cheap: milliseconds per file; files are capped at 1 MiB, 50 per call.',
+    'aliases and missing TZ. Never executes anything. Cheap: milliseconds per file; files are capped at 1 MiB, 50 per call. ' +
+    'Stops at the deadline (TOOL_DEADLINE_SECONDS) with the projects audited so far (partial: true).',
   inputSchema: {
     paths: z
       .array(z.string().min(1).max(4096))
@@ -96,22 +97,54 @@ export const auditComposeTool = defineTool({
       .describe('All findings by severity, before the limit'),
     ruleCounts: z.record(z.string(), z.number()).describe('All findings by rule id, before the limit'),
     truncated: z.boolean().describe('True when findings were cut to `limit`'),
+    partial: z
+      .boolean()
+      .describe(
+        'True when the deadline (TOOL_DEADLINE_SECONDS) stopped the audit early: only the projects listed were audited; the summary names the rest',
+      ),
   },
   scope: 'audit:read',
   annotations: { readOnlyHint: true, openWorldHint: false, idempotentHint: true, destructiveHint: false },
   async handler(args, ctx) {
-    const reader = composeReader(ctx.host.root, ctx.config.AUDIT_ALLOWED_PATHS);
-    const extraEnv = args.env_file ? await readEnvFile(reader, args.env_file) : undefined;
-    const groups = await projectGroups(reader, args.paths);
+    // Cancellation and the deadline: checked before every file read, between services and projects.
+    const signal = deadlineSignal(ctx);
+    const reader = composeReader(ctx.host.root, ctx.config.AUDIT_ALLOWED_PATHS, signal);
+    let extraEnv: Awaited<ReturnType<typeof readEnvFile>> | undefined;
+    let groups: Group[];
+    try {
+      extraEnv = args.env_file ? await readEnvFile(reader, args.env_file) : undefined;
+      groups = await projectGroups(reader, args.paths);
+    } catch (err) {
+      if (signal.aborted) throw nothingDone(ctx);
+      throw err;
+    }
     const projects: ProjectOut[] = [];
     const all: Array<{ p: number; f: ComposeFinding }> = [];
-    for (const g of groups) {
-      if (ctx.signal.aborted) throw new ToolError('Cancelled by the client');
-      const { out, findings } = await auditGroup(reader, g, extraEnv, args.profiles ?? []);
-      for (const f of findings) all.push({ p: projects.length, f });
-      projects.push(out);
+    let notAudited: Group[] = [];
+    for (const [i, g] of groups.entries()) {
+      let done: Awaited<ReturnType<typeof auditGroup>> | undefined;
+      try {
+        signal.throwIfAborted();
+        done = await auditGroup(reader, g, extraEnv, args.profiles ?? [], signal);
+      } catch (err) {
+        if (!signal.aborted) throw err;
+      }
+      if (!done) {
+        if (ctx.signal.aborted || projects.length === 0) throw nothingDone(ctx);
+        notAudited = groups.slice(i);
+        break;
+      }
+      for (const f of done.findings) all.push({ p: projects.length, f });
+      projects.push(done.out);
     }
-    if (projects.every((p) => p.error !== null)) throw new ToolError(projects.map((p) => p.error).join('\n'));
+    const partial = notAudited.length > 0;
+    if (projects.every((p) => p.error !== null))
+      throw new ToolError(
+        [
+          ...projects.map((p) => p.error),
+          ...(partial ? [`then ${deadlineReached(ctx)}: ${notAuditedText(notAudited)} not audited`] : []),
+        ].join('\n'),
+      );
 
     const counts = Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<Severity, number>;
     const ruleCounts: Record<string, number> = {};
@@ -130,6 +163,7 @@ export const auditComposeTool = defineTool({
         findingCounts: counts,
         ruleCounts,
         truncated: kept.length < all.length,
+        partial,
       },
       summary: summarize(
         projects,
@@ -137,6 +171,9 @@ export const auditComposeTool = defineTool({
         counts,
         kept.map((k) => k.f),
         all.length - kept.length,
+        partial
+          ? `PARTIAL: ${deadlineReached(ctx)}; ${notAuditedText(notAudited)} not audited: audit fewer paths at a time.`
+          : null,
       ),
     };
   },
@@ -145,6 +182,22 @@ export const auditComposeTool = defineTool({
 interface Group {
   files: string[];
   notes: string[];
+}
+
+function deadlineReached(ctx: ToolContext): string {
+  return `the ${ctx.config.TOOL_DEADLINE_SECONDS} s deadline (TOOL_DEADLINE_SECONDS) was reached`;
+}
+
+/** Stopped before any project was audited: the caller's cancellation, or the deadline. */
+function nothingDone(ctx: ToolContext): ToolError {
+  if (ctx.signal.aborted) return new ToolError('Cancelled by the client');
+  return new ToolError(
+    `Nothing audited: ${deadlineReached(ctx)} before the first project was done; audit fewer paths at a time`,
+  );
+}
+
+function notAuditedText(groups: Group[]): string {
+  return groups.map((g) => g.files.join(' + ')).join(', ');
 }
 
 /** Given files form one project in order; each directory is a project of its own. */
@@ -187,6 +240,7 @@ async function auditGroup(
   g: Group,
   extra: { path: string; vars: Map<string, string>; notes: string[] } | undefined,
   profiles: string[],
+  signal: AbortSignal,
 ): Promise<{ out: ProjectOut; findings: ComposeFinding[] }> {
   const out: ProjectOut = {
     files: g.files,
@@ -211,8 +265,10 @@ async function auditGroup(
       out.envFiles.push(extra.path);
       out.notes.push(...extra.notes);
     }
-    const loader = new ProjectLoader(env, (p) => reader.read(p));
+    const loader = new ProjectLoader(env, (p) => reader.read(p), signal);
     const project = await loader.project(g.files, profiles);
+    // Loaded in full: the rules are synchronous and take milliseconds, so a project loaded by the
+    // deadline is still reported.
     out.notes.push(...project.notes);
     out.skippedServices = project.skipped;
     out.services = project.services.map((s) => ({
@@ -241,6 +297,7 @@ function summarize(
   counts: Record<Severity, number>,
   worst: ComposeFinding[],
   cut: number,
+  partial: string | null,
 ): string {
   const services = projects.reduce((n, p) => n + p.services.length, 0);
   const lines = [
@@ -252,5 +309,6 @@ function summarize(
   for (const f of worst.slice(0, 8))
     lines.push(`- [${f.severity}] ${f.title} at ${f.file}:${f.line}:${f.column} (${f.rule})`);
   if (cut > 0) lines.push(`${cut} more finding(s) not listed: raise limit or audit fewer paths.`);
+  if (partial) lines.push(partial);
   return lines.join('\n');
 }

@@ -1,4 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import {
   auditProject,
   ComposeError,
@@ -11,8 +15,17 @@ import {
 import { parseImage } from '../../src/audit/compose/image.js';
 import { publishedPorts } from '../../src/audit/compose/ports.js';
 import { looksSecretKey } from '../../src/audit/compose/secrets.js';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { confinePath } from '../../src/host/confine.js';
+import { composeReader } from '../../src/host/composeFiles.js';
+import { auditComposeTool } from '../../src/tools/auditCompose.js';
+import type { ToolContext } from '../../src/tools/types.js';
+import { configFrom } from '../helpers/servers.js';
+
+// confinePath as is, unless a test makes it answer a path swapped after confinement.
+vi.mock('../../src/host/confine.js', async (importOriginal) => {
+  const m = await importOriginal<typeof import('../../src/host/confine.js')>();
+  return { ...m, confinePath: vi.fn(m.confinePath) };
+});
 
 const env = (o: Record<string, string>) => new Map(Object.entries(o));
 
@@ -206,6 +219,136 @@ describe('loading and merging', () => {
     const bad = audit({ 'c.yml': 'services:\n  a:\n    environment:\n      PASSWORD: "planted-bad-yaml\n' });
     await expect(bad).rejects.toThrow(/^c\.yml:\d+:\d+: not valid YAML/);
     await expect(bad).rejects.not.toThrow(/planted/);
+  });
+});
+
+describe('aliases', () => {
+  it('resolve each alias to the latest anchor before it', async () => {
+    const { project } = await audit({
+      'c.yml': 'x-a: &img one\nx-b: *img\nx-c: &img two\nservices:\n  a: {image: *img, labels: [*img]}\n',
+    });
+    const a = project.services[0]?.node;
+    expect(a?.entries.get('image')?.value).toMatchObject({ value: 'two', loc: { line: 3 } });
+    await expect(audit({ 'c.yml': 'services:\n  a: {image: *nope}\n' })).rejects.toThrow(/nope/);
+  });
+
+  it('expand 50k aliases in linear time (was O(aliases x document): minutes)', async () => {
+    const text = `x-a: &a v\nx-list:\n${'  - *a\n'.repeat(50_000)}services:\n  a: {image: *a}\n`;
+    const t = performance.now();
+    const { project } = await audit({ 'c.yml': text });
+    const ms = performance.now() - t;
+    expect(project.services[0]?.node.entries.get('image')?.value).toMatchObject({ value: 'v' });
+    // 0.5-1 s, nearly all of it yaml's own parse (2.5 s seen on a loaded 2-core machine); before
+    // the fix 20k aliases took 37 s and 50k would take minutes. Generous so it never flakes.
+    expect(ms).toBeLessThan(5000);
+  });
+});
+
+describe('cancellation and the deadline', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'compose-unit-'));
+  for (const p of ['one', 'two', 'three']) {
+    mkdirSync(join(dir, p));
+    writeFileSync(join(dir, p, 'compose.yml'), `services:\n  ${p}:\n    image: nginx:1.27\n`);
+  }
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const paths = ['one', 'two', 'three'].map((p) => join(dir, p));
+
+  function ctx(over: { deadlineSeconds?: number; signal?: AbortSignal } = {}) {
+    const config = configFrom({ AUDIT_ALLOWED_PATHS: dir, HOST_ROOT: '/' });
+    return {
+      config: { ...config, TOOL_DEADLINE_SECONDS: over.deadlineSeconds ?? config.TOOL_DEADLINE_SECONDS },
+      host: { proc: '/proc', sys: '/sys', root: '/' },
+      signal: over.signal ?? new AbortController().signal,
+      progress: async () => undefined,
+    } as unknown as ToolContext;
+  }
+
+  it('the loader and the reader stop on an aborted signal before reading anything', async () => {
+    const load = vi.fn(async (p: string) => ({ path: p, text: 'services: {}\n' }));
+    const aborted = AbortSignal.abort();
+    await expect(new ProjectLoader(new Map(), load, aborted).project(['c.yml'])).rejects.toThrow(/abort/i);
+    expect(load).not.toHaveBeenCalled();
+    const reader = composeReader('/', [dir], aborted);
+    await expect(reader.read(join(paths[0] as string, 'compose.yml'))).rejects.toThrow(/abort/i);
+    expect(reader.filesRead()).toBe(0);
+  });
+
+  it('a cancelled call is a tool error', async () => {
+    const args = { paths, limit: 200 };
+    await expect(auditComposeTool.handler(args, ctx({ signal: AbortSignal.abort() }))).rejects.toThrow(
+      'Cancelled by the client',
+    );
+  });
+
+  /** ProjectLoader.project, waiting `before` and `after` ms around its work (outlasting the deadline). */
+  function slowProjects(before: number, after: number) {
+    const project = ProjectLoader.prototype.project;
+    return vi.spyOn(ProjectLoader.prototype, 'project').mockImplementation(async function (
+      this: ProjectLoader,
+      ...a
+    ) {
+      await new Promise((r) => setTimeout(r, before));
+      const out = await project.apply(this, a);
+      await new Promise((r) => setTimeout(r, after));
+      return out;
+    });
+  }
+
+  it('the deadline before anything is done is a clear tool error', async () => {
+    const spy = slowProjects(100, 0);
+    try {
+      await expect(
+        auditComposeTool.handler({ paths, limit: 200 }, ctx({ deadlineSeconds: 0.02 })),
+      ).rejects.toThrow(/^Nothing audited: the 0\.02 s deadline \(TOOL_DEADLINE_SECONDS\) was reached/);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it('the deadline after a project answers with it and partial: true', async () => {
+    const spy = slowProjects(0, 300);
+    try {
+      const r = await auditComposeTool.handler({ paths, limit: 200 }, ctx({ deadlineSeconds: 0.2 }));
+      expect(r.structured.partial).toBe(true);
+      expect(r.structured.projects.map((p) => p.services.map((s) => s.name))).toEqual([['one']]);
+      expect(r.summary).toMatch(/PARTIAL: .*two\/compose\.yml, .*three\/compose\.yml not audited/);
+      const full = await auditComposeTool.handler({ paths, limit: 200 }, ctx());
+      expect(full.structured.partial).toBe(false);
+      expect(full.structured.projects).toHaveLength(3);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+});
+
+describe('reading compose files', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'compose-read-'));
+  const outside = mkdtempSync(join(tmpdir(), 'compose-outside-'));
+  writeFileSync(join(dir, 'compose.yml'), 'services: {}\n');
+  writeFileSync(join(outside, 'secret.yml'), 'planted: outside\n');
+  symlinkSync(join(outside, 'secret.yml'), join(dir, 'swapped.yml'));
+  execFileSync('mkfifo', [join(dir, 'fifo.yml')]);
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(outside, { recursive: true, force: true });
+  });
+
+  it('reads a confined regular file through one handle', async () => {
+    const reader = composeReader('/', [dir]);
+    expect(await reader.read(join(dir, 'compose.yml'))).toEqual({
+      path: join(dir, 'compose.yml'),
+      text: 'services: {}\n',
+    });
+    expect(reader.filesRead()).toBe(1);
+  });
+
+  it('refuses a FIFO without blocking, and a symlink swapped in after confinement', async () => {
+    const reader = composeReader('/', [dir]);
+    await expect(reader.read(join(dir, 'fifo.yml'))).rejects.toThrow(/is not a regular file/);
+    // confinePath saw a regular file; by the time it is opened the name is a symlink leading out.
+    vi.mocked(confinePath).mockResolvedValueOnce(join(dir, 'swapped.yml'));
+    await expect(reader.read(join(dir, 'compose.yml'))).rejects.toThrow(/cannot read it \(ELOOP\)/);
+    expect(reader.filesRead()).toBe(0);
   });
 });
 

@@ -4,7 +4,18 @@
  * can point at the exact offending node. Built from the `yaml` package's AST, not from toJS(),
  * which drops positions.
  */
-import { isAlias, isMap, isPair, isScalar, isSeq, type LineCounter, type Document, type Node } from 'yaml';
+import {
+  type Alias,
+  type Document,
+  isAlias,
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  type LineCounter,
+  type Node,
+  visit,
+} from 'yaml';
 import { type Env, interpolate } from './interpolate.js';
 
 export interface Loc {
@@ -65,6 +76,27 @@ export interface BuildContext {
   /** Interpolation warnings and errors, with where they happened (never the value). */
   notes: string[];
   budget: { nodes: number };
+  /** Each alias's target, found in one walk of the document (see aliasTargets); built on first use. */
+  aliases?: Map<Alias, Node>;
+}
+
+/**
+ * What every alias in `doc` refers to: the most recent node before it, in document order, with
+ * that anchor (YAML 1.2 §3.2.2.2; what yaml's Alias.resolve finds). One walk for the document:
+ * Alias.resolve without a context walks the whole document for each alias, O(aliases x size).
+ */
+export function aliasTargets(doc: Document): Map<Alias, Node> {
+  const latest = new Map<string, Node>();
+  const targets = new Map<Alias, Node>();
+  visit(doc, {
+    Node(_key, node) {
+      if (isAlias(node)) {
+        const target = latest.get(node.source);
+        if (target) targets.set(node, target);
+      } else if (node.anchor) latest.set(node.anchor, node);
+    },
+  });
+  return targets;
 }
 
 export function locOf(ctx: BuildContext, node: { range?: [number, number, number] | null } | null): Loc {
@@ -87,7 +119,7 @@ export function build(ctx: BuildContext, node: unknown, comment?: string | null,
     throw new ComposeError(`${ctx.file}: more than ${MAX_NODES} nodes after expanding aliases`);
   if (depth > 200) throw new ComposeError(`${ctx.file}: nesting deeper than 200 levels`);
   if (isAlias(node)) {
-    const target = node.resolve(ctx.doc);
+    const target = (ctx.aliases ??= aliasTargets(ctx.doc)).get(node);
     if (!target)
       throw new ComposeError(`${ctx.file}:${locStr(locOf(ctx, node))}: unknown alias *${node.source}`);
     return build(ctx, target, comment, depth + 1);

@@ -49,9 +49,14 @@ export class ProjectLoader {
   private readonly cache = new Map<string, Promise<ParsedFile>>();
   readonly notes: string[] = [];
 
+  /**
+   * `signal` (the call's cancellation and deadline) is checked before each file is loaded and
+   * between services; when it fires, its reason is thrown (not a ComposeError).
+   */
   constructor(
     private readonly env: Env,
     private readonly load: Loader,
+    private readonly signal?: AbortSignal,
   ) {}
 
   async project(files: string[], profiles: string[] = []): Promise<Project> {
@@ -60,6 +65,7 @@ export class ProjectLoader {
       const parsed = await this.parse(f);
       const services: LMap = { kind: 'map', entries: new Map(), loc: parsed.top.loc };
       for (const name of parsed.services.keys()) {
+        this.signal?.throwIfAborted();
         const node = await this.resolveExtends(parsed, name, []);
         const e = parsed.top.entries.get('services')?.value;
         const keyLoc = e?.kind === 'map' ? (e.entries.get(name)?.keyLoc ?? node.loc) : node.loc;
@@ -83,6 +89,7 @@ export class ProjectLoader {
       this.notes.push(`${files.join(', ')}: no services defined`);
       return out;
     }
+    this.signal?.throwIfAborted();
     const all = profiles.includes('*');
     for (const [name, e] of svcs.entries) {
       if (e.value.kind !== 'map') continue;
@@ -103,7 +110,14 @@ export class ProjectLoader {
   private parse(path: string): Promise<ParsedFile> {
     let p = this.cache.get(path);
     if (!p) {
-      p = this.load(path).then((src) => this.parseText(src));
+      const signal = this.signal;
+      p = (async () => {
+        signal?.throwIfAborted();
+        const src = await this.load(path);
+        // Parsing is synchronous and bounded (MAX_NODES): checked once more before it starts.
+        signal?.throwIfAborted();
+        return this.parseText(src);
+      })();
       this.cache.set(path, p);
     }
     return p;
