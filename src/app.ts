@@ -97,6 +97,9 @@ export function createApp(deps: AppDeps): App {
 
   const app = express();
   app.disable('x-powered-by');
+  // Behind a load balancer every client has its IP: the brute-force guard and the per-IP rate
+  // limit need the client's own, from X-Forwarded-For, trusted only as far as TRUST_PROXY says.
+  app.set('trust proxy', trustProxy(config.TRUST_PROXY));
   app.use(accessLog(logger, metrics));
 
   app.get('/health', (_req, res) => {
@@ -133,7 +136,7 @@ export function createApp(deps: AppDeps): App {
   // RFC 9728, at the root and path-suffixed (/mcp) locations the MCP spec has clients try.
   const authorizationServers =
     config.AUTH_AUTHORIZATION_SERVERS ?? (config.AUTH_ISSUER && config.auth.jwt ? [config.AUTH_ISSUER] : []);
-  app.get([PRM_PATH, `${PRM_PATH}/mcp`], cors(), (req, res) => {
+  app.get([PRM_PATH, `${PRM_PATH}/mcp`], guard[0]!, cors(), (req, res) => {
     res.json(protectedResourceMetadata(resourceUrl(req, config.AUTH_RESOURCE_URL), authorizationServers));
   });
 
@@ -233,6 +236,13 @@ function browserCors(allowed: string[] | null): RequestHandler {
     exposedHeaders: ['Mcp-Session-Id', 'WWW-Authenticate', 'Retry-After', 'X-Request-Id'],
     maxAge: 600,
   });
+}
+
+/** TRUST_PROXY as express's 'trust proxy' takes it. */
+function trustProxy(v: string): boolean | number | string[] {
+  if (v === 'false') return false;
+  if (/^\d+$/.test(v)) return Number(v);
+  return v.split(',').map((s) => s.trim());
 }
 
 /** The Host header's name without port or IPv6 brackets ('' when absent or malformed). */

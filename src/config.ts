@@ -71,6 +71,17 @@ function isHttpUrl(u: string): boolean {
 
 const httpUrl = z.string().refine(isHttpUrl, { error: 'must be an http:// or https:// URL' });
 
+/** Keys and authorization servers over plain HTTP could be swapped on the way: loopback only. */
+function isSecureUrl(u: string): boolean {
+  if (!isHttpUrl(u)) return false;
+  const url = new URL(u);
+  return url.protocol === 'https:' || isLoopbackHost(url.hostname);
+}
+
+const secureUrl = z
+  .string()
+  .refine(isSecureUrl, { error: 'must be an https:// URL (http:// only on loopback)' });
+
 const absolutePath = z.string().refine((p) => p.startsWith('/'), { error: 'must be an absolute path' });
 
 /**
@@ -156,7 +167,7 @@ export const envSchema = z.object({
       error: 'must be at least 32 bytes (e.g. openssl rand -base64 48)',
     })
     .optional(),
-  AUTH_JWKS_URL: httpUrl.optional(),
+  AUTH_JWKS_URL: secureUrl.optional(),
   AUTH_PUBLIC_KEY_FILE: absolutePath.optional(),
   AUTH_ISSUER: z.string().min(1).optional(),
   AUTH_AUDIENCE: z.string().min(1).optional(),
@@ -167,7 +178,9 @@ export const envSchema = z.object({
   AUTH_AUTHORIZATION_SERVERS: z
     .string()
     .transform(splitList)
-    .refine((a) => a.every(isHttpUrl), { error: 'must be a comma-separated list of http(s) URLs' })
+    .refine((a) => a.every(isSecureUrl), {
+      error: 'must be a comma-separated list of https:// URLs (http:// only on loopback)',
+    })
     .optional(),
   AUTH_RESOURCE_URL: httpUrl.optional(),
   AUTH_DISABLED: z
@@ -177,6 +190,17 @@ export const envSchema = z.object({
   AUTH_FAILURE_LIMIT: intInRange(1, 10_000).default(10),
   AUTH_FAILURE_WINDOW_SECONDS: intInRange(1, 86_400).default(300),
   AUDIT_LOG_FILE: absolutePath.optional(),
+  TRUST_PROXY: z
+    .string()
+    .refine(
+      (v) =>
+        /^(\d{1,2}|loopback|false)$/.test(v) ||
+        v.split(',').every((c) => ipaddr.isValidCIDR(c.trim()) || ipaddr.isValid(c.trim())),
+      {
+        error: 'must be a hop count (e.g. 1), loopback, false, or a comma-separated list of proxy IPs/CIDRs',
+      },
+    )
+    .default('false'),
   SECRETS_ALLOWLIST_FILE: absolutePath.optional(),
   DB_TARGETS_FILE: absolutePath.optional(),
 });

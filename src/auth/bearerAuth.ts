@@ -27,7 +27,17 @@ export interface BearerAuthOptions {
 }
 
 /** Reasons that say nothing about guessing: they do not count towards the brute-force block. */
-const NOT_GUESSES = new Set<AuthFailureReason>(['missing_token', 'keys_unavailable', 'no_scope']);
+/**
+ * Reasons that say nothing about guessing: they do not count towards the brute-force block (an
+ * expired token is a real client whose refresh is late; behind a proxy it would lock out others).
+ */
+const NOT_GUESSES = new Set<AuthFailureReason>([
+  'missing_token',
+  'keys_unavailable',
+  'no_scope',
+  'expired',
+  'not_yet_valid',
+]);
 
 export function bearerAuth(o: BearerAuthOptions): RequestHandler {
   return (req, res, next) => {
@@ -36,7 +46,15 @@ export function bearerAuth(o: BearerAuthOptions): RequestHandler {
         (req as Request & { auth?: AuthInfo }).auth = authInfo;
         next();
       })
-      .catch((err: unknown) => refuse(o, req, res, err));
+      .catch((err: unknown) => {
+        try {
+          refuse(o, req, res, err);
+        } catch (failure) {
+          // Never leave a request unanswered (a header Node refuses, a closed socket...).
+          o.logger.error({ err: failure }, 'authentication refusal failed');
+          if (!res.headersSent) res.status(401).end();
+        }
+      });
   };
 }
 
@@ -53,7 +71,9 @@ async function authenticateRequest(o: BearerAuthOptions, req: Request): Promise<
   const blocked = await o.guard.blockedFor(req.ip ?? 'unknown');
   if (blocked > 0) throw new Blocked(blocked);
   const header = req.headers.authorization;
-  if (header === undefined || header === '')
+  // No credentials, or another scheme (Basic ...): the plain challenge of RFC 6750 §3.1, which
+  // is also what makes an MCP client start its OAuth flow.
+  if (header === undefined || header === '' || !/^bearer(\s|$)/i.test(header))
     throw new AuthFailure('missing_token', 'Authentication required');
   const match = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/i.exec(header);
   if (!match?.[1]) throw new AuthFailure('malformed_header', 'Expected "Authorization: Bearer <token>"');
@@ -128,7 +148,7 @@ function refuse(o: BearerAuthOptions, req: Request, res: Response, err: unknown)
   }
 }
 
-/** RFC 7230 quoted-string: our messages have no quotes, but never let one break the header. */
+/** RFC 6750 error_description: only %x20-21 / %x23-5B / %x5D-7E, whatever a message holds. */
 function quote(s: string): string {
-  return s.replace(/["\\]/g, '');
+  return s.replace(/[^\x20-\x21\x23-\x5b\x5d-\x7e]/g, '');
 }

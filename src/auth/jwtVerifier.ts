@@ -67,7 +67,8 @@ export function createJwtVerifier(s: JwtSettings, resilience: Resilience): JwtVe
     if (alg === undefined || (hmac ? !s.secret : !asymmetricKey || !ASYMMETRIC_ALGORITHMS.includes(alg))) {
       throw new AuthFailure(
         'algorithm_not_allowed',
-        `Tokens signed with alg "${String(alg)}" are not accepted here`,
+        // The alg is the client's text: echoed only when it looks like an algorithm name.
+        `Tokens signed with ${typeof alg === 'string' && /^[A-Za-z0-9]{1,16}$/.test(alg) ? `alg "${alg}"` : 'that alg'} are not accepted here`,
       );
     }
     const options = {

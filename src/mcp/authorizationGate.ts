@@ -32,8 +32,9 @@ export interface GateOptions {
    * request it cancels: the session layer routes it (HttpSessions).
    */
   cancels?: {
-    opened(id: Id, cancel: (reason?: string) => void): void;
-    closed(id: Id): void;
+    opened(id: Id, cancel: (id: Id, reason?: string) => void): void;
+    /** Forgets the entry if it is still this stream's (`cancel` identifies the stream). */
+    closed(id: Id, cancel: (id: Id, reason?: string) => void): void;
     /** A cancellation for a request that is not on this stream. */
     forward(id: Id, reason?: string): void;
   };
@@ -77,13 +78,23 @@ export function gateTransport(transport: Transport, o: GateOptions): void {
   transport.onmessage = (message, extra) => {
     const m = message as { id?: Id; method?: string; params?: Record<string, unknown> };
     if (m.method !== undefined && m.id !== undefined) {
+      // Two requests with one id (a batch may carry both) would share a response and an audit
+      // record: the second is refused before anything runs.
+      if (open.has(m.id))
+        return void send({
+          jsonrpc: '2.0',
+          id: m.id,
+          error: { code: -32600, message: `Invalid Request: id ${JSON.stringify(m.id)} is already in use` },
+        } as JSONRPCMessage);
+      open.add(m.id);
+      const id = m.id;
       // The SDK answers a request whose params fail its schema with -32603 and a zod dump; a
       // client mistake is -32602 with a readable message.
       const invalid = invalidParams(message);
-      if (invalid !== undefined) return void answer(m.id, { error: { code: -32602, message: invalid } });
-      open.add(m.id);
-      const id = m.id;
-      o.cancels?.opened(id, (reason) => cancel(id, reason));
+      if (invalid !== undefined) {
+        if (m.method === 'tools/call') auditInvalid(String(m.params?.name ?? '').slice(0, 128), m.params);
+        return void answer(id, { error: { code: -32602, message: invalid } });
+      }
       if (m.method === 'tools/call') {
         // Client-chosen: bounded before it reaches a log line.
         const tool = String(m.params?.name ?? '').slice(0, 128);
@@ -109,6 +120,8 @@ export function gateTransport(transport: Transport, o: GateOptions): void {
       } else if (m.method.startsWith('resources/') && !granted.has(RESOURCE_SCOPE)) {
         return void answerWithoutResources(m.id, m.method);
       }
+      // Only requests that reach the SDK can be cancelled from another stream.
+      o.cancels?.opened(id, cancelThis);
     } else if (m.method === 'notifications/cancelled') {
       const id = m.params?.requestId;
       if (typeof id === 'string' || typeof id === 'number') {
@@ -125,7 +138,7 @@ export function gateTransport(transport: Transport, o: GateOptions): void {
     const r = message as { id?: Id; method?: string; result?: Record<string, unknown>; error?: unknown };
     if (r.id !== undefined && r.method === undefined) {
       if (!open.delete(r.id)) return; // already answered (cancelled, refused here)
-      o.cancels?.closed(r.id);
+      o.cancels?.closed(r.id, cancelThis);
       if (toolLists.delete(r.id) && Array.isArray(r.result?.tools)) {
         const tools = (r.result.tools as Array<{ name: string }>).filter((t) => {
           const needed = o.toolScopes.get(t.name);
@@ -147,7 +160,7 @@ export function gateTransport(transport: Transport, o: GateOptions): void {
 
   transport.onclose = () => {
     for (const id of [...calls.keys()]) record(id, 'abandoned');
-    for (const id of open) o.cancels?.closed(id);
+    for (const id of open) o.cancels?.closed(id, cancelThis);
     open.clear();
     closed?.();
   };
@@ -174,7 +187,25 @@ export function gateTransport(transport: Transport, o: GateOptions): void {
     body: { result: Record<string, unknown> } | { error: { code: number; message: string } },
   ) {
     open.delete(id);
+    o.cancels?.closed(id, cancelThis);
     return send({ jsonrpc: '2.0', id, ...body } as JSONRPCMessage);
+  }
+
+  /** What the session layer calls to cancel one of this stream's requests (one identity per stream). */
+  function cancelThis(id: Id, reason?: string): void {
+    cancel(id, reason);
+  }
+
+  /** A tools/call refused for malformed params still leaves its one audit record. */
+  function auditInvalid(tool: string, params: unknown): void {
+    o.audit({
+      principal: o.principal.id,
+      ...(o.sessionId ? { session: o.sessionId } : {}),
+      tool,
+      args: digestArgs((params as { arguments?: unknown } | undefined)?.arguments),
+      outcome: 'invalid',
+      durationMs: 0,
+    });
   }
 
   function deny(id: Id, tool: string, args: unknown, needed: Scope): void {
@@ -234,7 +265,7 @@ function isPromptRef(ref: unknown): ref is { type: 'ref/prompt'; name: string } 
 }
 
 function outcomeOf(r: { result?: Record<string, unknown>; error?: unknown }): AuditRecord['outcome'] {
-  if (r.error !== undefined) return 'invalid';
+  if (r.error !== undefined) return (r.error as { code?: number }).code === -32602 ? 'invalid' : 'error';
   if (r.result?.isError !== true) return 'ok';
   const first = (r.result.content as Array<{ text?: string }> | undefined)?.[0]?.text ?? '';
   // The SDK's own wording (after "MCP error -32602: ") for arguments that fail the input schema.

@@ -61,8 +61,8 @@ export interface HttpSessionOptions {
 
 /** How a request's stream registers its in-flight requests and forwards cancellations. */
 export interface SessionCancels {
-  opened(id: string | number, cancel: (reason?: string) => void): void;
-  closed(id: string | number): void;
+  opened(id: string | number, cancel: (id: string | number, reason?: string) => void): void;
+  closed(id: string | number, cancel: (id: string | number, reason?: string) => void): void;
   forward(id: string | number, reason?: string): void;
 }
 
@@ -83,7 +83,7 @@ export class HttpSessions {
   private readonly streams = new Map<string, Set<() => void>>();
   private sweeper: NodeJS.Timeout | undefined;
   /** Requests running here, by session and JSON-RPC id, to cancel them from another stream. */
-  private readonly inflight = new Map<string, (reason?: string) => void>();
+  private readonly inflight = new Map<string, (id: string | number, reason?: string) => void>();
   private unsubscribeCancels: (() => Promise<void>) | undefined;
   private cancelRetry: NodeJS.Timeout | undefined;
   private readonly idle: Pooled[] = [];
@@ -136,6 +136,12 @@ export class HttpSessions {
   }
 
   async handle(req: Request, res: Response): Promise<void> {
+    // The per-request transport maps responses to requests by id: two requests with one id in a
+    // batch would lose one answer (and its audit record). Refused before anything runs.
+    if (req.method === 'POST' && hasDuplicateIds(req.body)) {
+      sendRpcError(res, 400, RpcCode.InvalidRequest, 'Invalid Request: a batch repeats a request id');
+      return;
+    }
     const sessionId = req.header('mcp-session-id');
     if (sessionId !== undefined) return this.handleExisting(sessionId, req, res);
     if (req.method === 'POST' && !req.is('application/json')) {
@@ -288,9 +294,10 @@ export class HttpSessions {
       lastSeenAt: now,
       // Mirrors the SDK's negotiation: the client's version when supported, else the latest.
       protocolVersion: SUPPORTED_PROTOCOL_VERSIONS.includes(requested) ? requested : LATEST_PROTOCOL_VERSION,
-      clientName: typeof params?.clientInfo?.name === 'string' ? params.clientInfo.name : undefined,
-      clientVersion: typeof params?.clientInfo?.version === 'string' ? params.clientInfo.version : undefined,
-      clientCapabilities: params?.capabilities ?? {},
+      // Client-chosen and kept for the whole session (and in Redis): bounded.
+      clientName: boundedString(params?.clientInfo?.name),
+      clientVersion: boundedString(params?.clientInfo?.version),
+      clientCapabilities: boundedCapabilities(params?.capabilities),
       principal: requestPrincipal(req).id,
     };
     try {
@@ -374,6 +381,7 @@ export class HttpSessions {
   /** Drops local knowledge of a session and closes its streams held here. */
   private forget(id: string): void {
     this.known.delete(id);
+    for (const k of this.inflight.keys()) if (k.startsWith(`${id} `)) this.inflight.delete(k);
     this.o.events.forget?.(id);
     for (const close of this.streams.get(id) ?? []) close();
     this.streams.delete(id);
@@ -387,10 +395,13 @@ export class HttpSessions {
     const key = (id: string | number) => `${sessionId} ${typeof id} ${id}`;
     return {
       opened: (id, cancel) => void this.inflight.set(key(id), cancel),
-      closed: (id) => void this.inflight.delete(key(id)),
+      closed: (id, cancel) => {
+        // Only this stream's entry: another stream may have reused the id since.
+        if (this.inflight.get(key(id)) === cancel) this.inflight.delete(key(id));
+      },
       forward: (requestId, reason) => {
         const local = this.inflight.get(key(requestId));
-        if (local) return local(reason);
+        if (local) return local(requestId, reason);
         void this.o.bus
           .publish(CANCEL_CHANNEL, {
             kind: 'cancel',
@@ -408,7 +419,7 @@ export class HttpSessions {
     try {
       this.unsubscribeCancels = await this.o.bus.subscribe(CANCEL_CHANNEL, (m) => {
         if (m.kind === 'cancel')
-          this.inflight.get(`${m.sessionId} ${typeof m.requestId} ${m.requestId}`)?.(m.reason);
+          this.inflight.get(`${m.sessionId} ${typeof m.requestId} ${m.requestId}`)?.(m.requestId, m.reason);
       });
     } catch (err) {
       this.o.logger.warn({ err }, 'cannot listen for forwarded cancellations yet; retrying');
@@ -467,4 +478,32 @@ function isSetLevel(body: unknown): boolean {
     m.method === 'logging/setLevel' &&
     (typeof m.id === 'string' || (typeof m.id === 'number' && Number.isFinite(m.id)))
   );
+}
+
+function boundedString(v: unknown): string | undefined {
+  return typeof v === 'string' ? v.slice(0, 256) : undefined;
+}
+
+/** The capability keys the protocol defines, and only while they stay small. */
+const CAPABILITY_KEYS = ['roots', 'sampling', 'elicitation', 'tasks', 'experimental'];
+const MAX_CAPABILITIES_BYTES = 4096;
+
+function boundedCapabilities(v: unknown): Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return {};
+  const picked = Object.fromEntries(
+    Object.entries(v as Record<string, unknown>).filter(([k]) => CAPABILITY_KEYS.includes(k)),
+  );
+  return JSON.stringify(picked).length <= MAX_CAPABILITIES_BYTES ? picked : {};
+}
+
+function hasDuplicateIds(body: unknown): boolean {
+  if (!Array.isArray(body)) return false;
+  const seen = new Set<unknown>();
+  for (const m of body as Array<{ id?: unknown; method?: unknown }>) {
+    if (typeof m !== 'object' || m === null || m.id === undefined || m.method === undefined) continue;
+    const key = `${typeof m.id} ${String(m.id)}`;
+    if (seen.has(key)) return true;
+    seen.add(key);
+  }
+  return false;
 }

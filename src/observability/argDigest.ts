@@ -38,6 +38,9 @@ function digest(v: unknown, depth: number): unknown {
 function digestString(s: string): string {
   if (looksLikeCredential(s)) return '[redacted]';
   if (/^(\/|~|\.\.?\/|[A-Za-z]:\\)/.test(s) || s.includes('/../')) return '[path]';
+  // WHATWG URLs also parse "https:user:pw@host", "https:\\user:pw@host", "HTTPS:/user:pw@host".
+  if (/^[a-z][a-z0-9+.-]*:/i.test(s) && !/^[a-z][a-z0-9+.-]*:\/\//i.test(s) && s.includes('@'))
+    return '[redacted]';
   const url = safeUrl(s);
   if (url)
     return `${url.protocol}//${url.host}${url.pathname === '/' ? '' : url.pathname}`.slice(0, MAX_STRING);
@@ -67,7 +70,8 @@ function safeUrl(s: string): URL | undefined {
  */
 export function redactUrlsInText(text: string): string {
   return text.replace(
-    /\b([a-z][a-z0-9+.-]*:\/\/)(?:[^\s/@]*@)?([^\s/?#]*)([^\s?#]*)(?:[?#]\S*[^\s:,.;)])?/gi,
+    // User info runs to the last "@" of the token: "https://alice:p@ss@host" loses all of it.
+    /\b([a-z][a-z0-9+.-]*:\/\/)(?:\S*@)?([^\s/?#@]*)([^\s?#]*)(?:[?#]\S*[^\s:,.;)])?/gi,
     '$1$2$3',
   );
 }

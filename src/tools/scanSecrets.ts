@@ -59,7 +59,7 @@ export const scanSecretsOutput = {
     skipped: z
       .record(z.string(), z.number())
       .describe(
-        'Entries not scanned, by reason: gitignored, excluded, not_included, symlink_outside, broken_symlink, already_seen (loops, duplicates), not_regular, unreadable, too_large (maxFileBytes), too_deep, binary',
+        'Entries not scanned, by reason: gitignored, excluded, not_included, symlink_outside, broken_symlink, already_seen (loops, duplicates), not_regular, unreadable, too_large (maxFileBytes), too_deep, binary, changed_during_scan (a directory replaced while it was walked)',
       ),
   }),
   truncated: z.boolean().describe('True when findings were cut to `limit`'),

@@ -169,11 +169,25 @@ describe('bearer tokens (HS256 secret)', () => {
   });
 
   it('refuses a malformed Authorization header with 400 invalid_request', async () => {
-    for (const header of ['Bearer', 'Basic dXNlcjpwYXNz', 'Bearer a b']) {
+    for (const header of ['Bearer', 'Bearer a b']) {
       const res = await rawInitialize(server.url, { Authorization: header });
       expect(res.status, header).toBe(400);
       expect(challenge(res)).toMatch(/error="invalid_request"/);
     }
+  });
+
+  it('answers another scheme (Basic) with the plain 401 challenge, as for no credentials', async () => {
+    const res = await rawInitialize(server.url, { Authorization: 'Basic dXNlcjpwYXNz' });
+    expect(res.status).toBe(401);
+    expect(challenge(res)).toMatch(/^Bearer resource_metadata="/);
+  });
+
+  it('never echoes a hostile alg, and always answers', async () => {
+    const header = Buffer.from(JSON.stringify({ alg: 'x\r\nSet-Cookie: a=b' })).toString('base64url');
+    const res = await rawInitialize(server.url, { Authorization: `Bearer ${header}.e30.c2ln` });
+    expect(res.status).toBe(401);
+    expect(res.headers.get('set-cookie')).toBeNull();
+    expect(challenge(res)).toContain('that alg');
   });
 
   it('refuses a token in the query string, even a valid one', async () => {
@@ -430,6 +444,62 @@ describe('audit log', () => {
     const everything = readFileSync(auditFile, 'utf8') + logLines.join('');
     for (const secret of [token, keys.reader as string, 'hunter2-password', 's3cr3t-in-query', SECRET])
       expect(everything).not.toContain(secret);
+  });
+});
+
+describe('one request, one answer, one audit record', () => {
+  it('refuses a batch repeating an id before anything runs, and records malformed calls as invalid', async () => {
+    const token = await hsToken({ sub: 'batcher' });
+    const init = await rawInitialize(server.url, { Authorization: `Bearer ${token}` });
+    const session = init.headers.get('mcp-session-id') as string;
+    const before = readFileSync(auditFile, 'utf8').split('\n').filter(Boolean).length;
+    const post = (body: unknown) =>
+      fetch(server.url, {
+        method: 'POST',
+        headers: {
+          'Content-Type': 'application/json',
+          Accept: 'application/json, text/event-stream',
+          'Mcp-Session-Id': session,
+          'Mcp-Protocol-Version': '2025-06-18',
+          Authorization: `Bearer ${token}`,
+        },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(10_000),
+      });
+    const batch = await post([
+      {
+        jsonrpc: '2.0',
+        id: 7,
+        method: 'tools/call',
+        params: { name: 'delete_baselines', arguments: { ids: ['x'] } },
+      },
+      { jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'detect_system', arguments: {} } },
+    ]);
+    expect(batch.status).toBe(400);
+    expect(await batch.text()).toMatch(/-32600.*repeats a request id/);
+    const single = await post({
+      jsonrpc: '2.0',
+      id: 7,
+      method: 'tools/call',
+      params: { name: 'delete_baselines', arguments: { ids: ['x'] } },
+    });
+    expect(await single.text()).toMatch(/notFound/);
+    const bad = await post({
+      jsonrpc: '2.0',
+      id: 8,
+      method: 'tools/call',
+      params: { name: 'detect_system', arguments: 5 },
+    });
+    expect(await bad.text()).toMatch(/-32602/);
+    const records = readFileSync(auditFile, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .slice(before)
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(records.map((r) => [r.tool, r.outcome])).toEqual([
+      ['delete_baselines', 'ok'],
+      ['detect_system', 'invalid'],
+    ]);
   });
 });
 

@@ -313,9 +313,12 @@ describe.skipIf(!haveCompose)('compose.redis.yml: Redis, replicas, HAProxy', () 
     ] as const;
     for (const k of keys) expect(replica[k], k).toEqual(one[k]);
     expect(replica.deploy?.resources).toEqual(one.deploy?.resources);
-    const { ALLOWED_HOSTS: _a, REDIS_URL: _r, ...replicaEnv } = env(replica);
+    // The replicas differ only in what fleet mode needs: Redis, HAProxy's name, and trusting
+    // HAProxy's X-Forwarded-For for the client IP.
+    const { ALLOWED_HOSTS: _a, REDIS_URL: _r, TRUST_PROXY: trust, ...replicaEnv } = env(replica);
     const { ALLOWED_HOSTS: _b, ...oneEnv } = env(one);
     expect(replicaEnv).toEqual(oneEnv);
+    expect(trust).toBe('1');
     const binds = (s: Service) =>
       volumes(s)
         .filter((v) => v.type === 'bind')

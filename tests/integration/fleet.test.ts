@@ -97,12 +97,15 @@ describe.skipIf(!haveRedis)('fleet mode: two instances, one Redis', () => {
 
   it('delivers a notification produced on B to the GET stream held by A', async () => {
     const id = await initialize(a.url);
+    let streamOpen!: () => void;
+    const opened = new Promise<void>((r) => (streamOpen = r));
     const received = new Promise<string>((resolve, reject) => {
       const req = httpRequest(a.url, {
         method: 'GET',
         headers: { accept: 'text/event-stream', 'mcp-session-id': id, 'mcp-protocol-version': '2025-11-25' },
       });
       req.on('response', (res) => {
+        streamOpen(); // A subscribed to the session's channel before it answered the GET
         let buf = '';
         res.setEncoding('utf8');
         res.on('data', (d: string) => {
@@ -116,7 +119,7 @@ describe.skipIf(!haveRedis)('fleet mode: two instances, one Redis', () => {
       req.on('error', (err) => (err.message.includes('aborted') ? undefined : reject(err)));
       req.end();
     });
-    await new Promise((r) => setTimeout(r, 200)); // the stream subscribes on A
+    await opened;
     const res = await call(b.url, id, 'tools/call', {
       name: 'run_health_check',
       arguments: { cpuSampleMs: 0, checks: ['resources'] },

@@ -46,6 +46,17 @@ describe('the audit log argument digest', () => {
     expect(d.n).toEqual({ a: { b: { c: '[nested]' } } });
   });
 
+  it('redacts credentials in URL forms without //, and user info up to the last @', () => {
+    expect(
+      digestArgs({
+        u: ['https:alice:S3cret@db.example/x', 'HTTPS:/alice:S3cret@db.example/x', 'example.org:443'],
+      }),
+    ).toEqual({
+      u: ['[redacted]', '[redacted]', 'example.org:443'],
+    });
+    expect(redactUrlsInText('see https://alice:p@ss@h.example/x now')).toBe('see https://h.example/x now');
+  });
+
   it('strips user info and queries from URLs in free text', () => {
     expect(redactUrlsInText('http://admin:pw@127.0.0.1:1/login?token=abc: connection refused')).toBe(
       'http://127.0.0.1:1/login: connection refused',

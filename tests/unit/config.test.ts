@@ -129,8 +129,13 @@ describe('loadConfig', () => {
       ],
       [
         { AUTH_JWKS_URL: 'ftp://x' },
-        'Invalid AUTH_JWKS_URL (got "ftp://x"): must be an http:// or https:// URL',
+        'Invalid AUTH_JWKS_URL (got "ftp://x"): must be an https:// URL (http:// only on loopback)',
       ],
+      [
+        { AUTH_JWKS_URL: 'http://idp.example/jwks' },
+        'Invalid AUTH_JWKS_URL (got "http://idp.example/jwks"): must be an https:// URL (http:// only on loopback)',
+      ],
+      [{ TRUST_PROXY: 'yes' }, 'Invalid TRUST_PROXY (got "yes"): must be a hop count'],
       [
         { AUTH_DISABLED: 'true', AUTH_JWT_SECRET: secret, AUTH_ISSUER: 'i', AUTH_AUDIENCE: 'a' },
         'Invalid AUTH_DISABLED (got "true"): it contradicts',
