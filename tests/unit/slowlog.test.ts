@@ -142,6 +142,22 @@ describe('fingerprint', () => {
     expect(filteredColumns('select * from a join b on a.id = b.a_id where b.x > ?')).toEqual(['a.id', 'b.x']);
     expect(filteredColumns('select * from t')).toEqual([]);
   });
+
+  it('finds filtered columns in linear time (a long word, a long run of spaces)', () => {
+    // Regression guard against quadratic backtracking (was ~6 s and ~22 s at 80 000 characters).
+    const t = performance.now();
+    expect(filteredColumns(`select * from t where ${'a'.repeat(200_000)}`)).toEqual([]);
+    expect(filteredColumns(`select * from t where a${' '.repeat(200_000)}`)).toEqual([]);
+    expect(filteredColumns(`select * from t where ${'a1'.repeat(100_000)} = ?`)).toEqual([
+      'a1'.repeat(100_000),
+    ]);
+    expect(performance.now() - t).toBeLessThan(1000);
+    expect(filteredColumns('select * from t where `a`.`b` = ? and x  in(?+) and y is null')).toEqual([
+      '`a`.`b`',
+      'x',
+      'y',
+    ]);
+  });
 });
 
 const MARIADB_LOG = `/usr/sbin/mariadbd, Version: 10.11.6-MariaDB-0+deb12u1-log (Debian 12). started with:
@@ -275,6 +291,84 @@ garbage without a Query_time
     expect(p.skipped.too_long).toBe(1);
   });
 
+  it('keeps a statement line starting with "# " in the statement; only known header keys start an entry', () => {
+    const { entries, skipped } = parse(
+      'mysql',
+      `# User@Host: app[app] @ web1 [192.0.2.7]
+# Query_time: 1.0  Lock_time: 0.0  Rows_sent: 0  Rows_examined: 0
+SET timestamp=${T0};
+# a comment before the statement
+INSERT INTO notes (body) VALUES ('line one
+# Query: not a header
+# Time is not a header either');
+# Time: 261120 10:00:02
+# User@Host: app[app] @ web1 [192.0.2.7]
+# Query_time: 2.0  Lock_time: 0.0  Rows_sent: 1  Rows_examined: 1
+SELECT 1;`,
+    );
+    expect(entries.map((e) => e.statement)).toEqual([
+      "# a comment before the statement\nINSERT INTO notes (body) VALUES ('line one\n# Query: not a header\n# Time is not a header either')",
+      'SELECT 1',
+    ]);
+    expect(entries.map((e) => e.queryTime)).toEqual([1, 2]);
+    expect(fingerprint(entries[0]?.statement ?? '')).toBe('insert into notes (body) values(?+)');
+    expect(skipped).toEqual({});
+  });
+
+  it("reads MariaDB's log_slow_verbosity=explain lines as headers", () => {
+    const { entries, skipped } = parse(
+      'mysql',
+      `# User@Host: app[app] @ web1 [192.0.2.7]
+# Query_time: 1.0  Lock_time: 0.0  Rows_sent: 0  Rows_examined: 0
+# Full_scan: Yes  Full_join: No  Tmp_table: No  Tmp_table_on_disk: No
+#
+# explain: id	select_type	table	type	possible_keys	key	key_len	ref	rows	r_rows	filtered	r_filtered	Extra
+# explain: 1	SIMPLE	City	ALL	NULL	NULL	NULL	NULL	4079	4079.00	100.00	100.00
+#
+SET timestamp=${T0};
+SELECT * FROM City;`,
+    );
+    expect(entries).toHaveLength(1);
+    expect(entries[0]).toMatchObject({ statement: 'SELECT * FROM City', fullScan: true, time: T0 * 1000 });
+    expect(skipped).toEqual({});
+  });
+
+  it('does not parse hostile 1 MiB "# " lines as headers, and stays linear on long ones', () => {
+    // Regression guard against quadratic regular expressions (an 80 KB line took ~4.7 s).
+    const entries: SlowQueryEntry[] = [];
+    const p = new MysqlSlowLogParser((e) => entries.push(e));
+    const MiB = 1024 * 1024;
+    let t = performance.now();
+    p.line(`# ${'a'.repeat(MiB)}`);
+    p.line(`# User@Host: a[b] @ ${'['.repeat(1_000_000)}`);
+    p.line('# User@Host: app[app] @ web1 [192.0.2.7]');
+    p.line('# Query_time: 1  Lock_time: 0  Rows_sent: 0  Rows_examined: 0');
+    p.line(`# User@Host: a[b] @ ${'['.repeat(1_000_000)}`);
+    p.line(`SET timestamp=${T0};`);
+    p.line("SELECT 'x");
+    // Inside the statement (a logged multi-line string): statement text, kept up to the cap.
+    p.line(`# ${'a'.repeat(MiB)}`);
+    p.line("';");
+    p.end();
+    expect(performance.now() - t).toBeLessThan(1000);
+    expect(entries).toHaveLength(1);
+    expect(entries[0]).toMatchObject({ user: 'app', host: 'web1', queryTime: 1, truncated: true });
+    expect(entries[0]?.statement.startsWith("SELECT 'x\n# aaaa")).toBe(true);
+    expect(p.skipped).toEqual({ long_header: 3 });
+
+    // Header-like lines just under the cap, many of them: each must cost linear time
+    // (1000 of them took ~12 s before).
+    const q = new MysqlSlowLogParser((e) => entries.push(e));
+    t = performance.now();
+    for (let i = 0; i < 500; i++) {
+      q.line(`# ${'a'.repeat(4000)}`);
+      q.line(`# User@Host: a[b] @ ${'['.repeat(4000)}`);
+      q.line(`# Query_time: 1  Schema: ${'s'.repeat(4000)}`);
+    }
+    q.end();
+    expect(performance.now() - t).toBeLessThan(1000);
+  });
+
   it('parses both # Time forms', () => {
     expect(parseMysqlTime('261120 10:00:01')).toBe(Date.UTC(2026, 10, 20, 10, 0, 1));
     expect(parseMysqlTime('2026-11-20T10:00:01.500000Z')).toBe(Date.UTC(2026, 10, 20, 10, 0, 1, 500));
@@ -376,6 +470,17 @@ describe('format detection', () => {
       detectSlowLogFormat(['127.0.0.1 - - [20/Nov/2026:10:00:00 +0000] "GET / HTTP/1.1" 200 1'], true),
     ).toBeNull();
     expect(createSlowLogParser('postgres', () => undefined)).toBeInstanceOf(PostgresLogParser);
+  });
+
+  it('is linear on a long line of [pid]-like brackets', () => {
+    // Regression guard: the prefix test was quadratic (~1.6 s at 80 KB).
+    const t = performance.now();
+    expect(detectSlowLogFormat([`2026-11-20 10:00:01 ${'[1]'.repeat(350_000)}`], true)).toBeNull();
+    expect(detectSlowLogFormat([`2026-11-20 10:00:01 ${'[1]'.repeat(350_000)} LOG:  x`], true)).toBe(
+      'postgres',
+    );
+    expect(performance.now() - t).toBeLessThan(1000);
+    expect(detectSlowLogFormat(['2026-11-20 10:00:01 LOG:  x [1]'], true)).toBeNull();
   });
 });
 

@@ -404,8 +404,10 @@ export function filteredColumns(fp: string): string[] {
   const at = fp.search(/\b(where|on|using)\b/);
   if (at < 0) return [];
   const cols: string[] = [];
+  // Linear: a word is tried once, from its first letter (the lookbehind and [\d$]* keep a match
+  // from starting inside one), and the whitespace before a word operator is one \s+, not \s*\s+.
   const re =
-    /([a-z_][\w$]*(?:\.[a-z_][\w$]*)?|`[^`]+`(?:\.`[^`]+`)?)\s*(?:=|<=>|<>|!=|<=|>=|<|>|\s+(?:not\s+)?in\s*\(|\s+(?:not\s+)?like\s|\s+between\s|\s+is\s)/g;
+    /(?:(?<![\w$])[\d$]*(?=[a-z_])|(?=`))([a-z_][\w$]*(?:\.[a-z_][\w$]*)?|`[^`]+`(?:\.`[^`]+`)?)(?:\s*(?:=|<=>|<>|!=|<=|>=|<|>)|\s+(?:(?:not\s+)?in\s*\(|(?:not\s+)?like\s|between\s|is\s))/g;
   re.lastIndex = at;
   const skip = new Set(['and', 'or', 'not', 'where', 'on', 'using', 'select', 'case', 'when', 'then']);
   for (let m = re.exec(fp); m && cols.length < 5; m = re.exec(fp)) {

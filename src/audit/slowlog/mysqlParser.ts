@@ -11,12 +11,27 @@
  *   SET timestamp=1795600801;
  *   SELECT ...                                     (possibly many lines, until the next `# ` header)
  *
+ * A logged statement may itself contain lines starting with `# ` (a multi-line string, a `#`
+ * comment): once an entry's statement has begun (or its `SET timestamp=` was seen), only a
+ * `# Key:` line with a key servers write (HEADER_KEY_RE) starts the next entry; others are
+ * statement text. Header lines over MAX_HEADER_CHARS are never parsed as headers, and every
+ * regular expression here is linear in the line's length: lines may be 1 MiB and parsing is
+ * synchronous.
+ *
  * plus the banner a server writes when it opens the log (`mariadbd, Version: ... started with:`,
  * `Tcp port: ...`, `Time  Id Command  Argument`). Pure: no I/O.
  */
 import { MAX_STATEMENT_CHARS, type SlowLogParser, type SlowQueryEntry } from './types.js';
 
-const FIELD_RE = /([A-Za-z_]+):\s+(\S*)/g;
+// The lookbehind keeps a match from starting inside a run of letters (quadratic without it).
+const FIELD_RE = /(?<![A-Za-z_])([A-Za-z_]+):\s+(\S*)/g;
+/** `user[priv_user] @ host [ip]`: no part can match a `[` it must stop at, so it is linear. */
+const USER_HOST_RE = /^# User@Host:\s*([^[\s]*)\[[^\]]*\]\s*@\s*([^\s[]*)\s*\[([^\]]*)\]/;
+/** Real header lines are a few hundred characters; a longer `# ` line is not parsed as one. */
+const MAX_HEADER_CHARS = 4096;
+/** Keys of the header lines MySQL, MariaDB and Percona Server write (the first one on a line). */
+const HEADER_KEY_RE =
+  /^# (?:Time|User@Host|Query_time|Lock_time|Rows_sent|Rows_examined|Thread_id|Schema|QC_hit|QC_Hit|Rows_affected|Bytes_sent|Full_scan|Full_join|Tmp_table|Tmp_tables|Filesort|Merge_passes|Pages_accessed|Log_slow_rate_type|InnoDB_trx_id|Stored_routine|Last_errno|Killed|explain):\s/;
 const BANNER_RE =
   /^(?:\S.*, Version: .*started with:|Tcp port: \d+ {2}Unix socket: |Time\s+Id\s+Command\s+Argument)/;
 const QUERY_TIME_RE = /^# Query_time: (\S+)\s+Lock_time: (\S+)\s+Rows_sent: (\S+)\s+Rows_examined: (\S+)/;
@@ -135,19 +150,7 @@ export class MysqlSlowLogParser implements SlowLogParser {
   }
 
   line(text: string): void {
-    if (text.startsWith('# ') && !text.startsWith('# administrator command:')) {
-      // A header after statement lines starts the next entry.
-      // So does an entry's first header when the pending one has its times but no statement.
-      if (
-        this.cur &&
-        (this.cur.lines > 0 ||
-          (this.cur.queryTime !== null && (text.startsWith('# Time:') || text.startsWith('# User@Host:'))))
-      )
-        this.flush();
-      if (!this.cur) this.cur = this.fresh();
-      this.header(text, this.cur);
-      return;
-    }
+    if (text.startsWith('#') && this.headerLine(text)) return;
     if (isBanner(text)) {
       this.flush();
       this.skip('banner');
@@ -184,6 +187,32 @@ export class MysqlSlowLogParser implements SlowLogParser {
     p.statement = p.statement ? `${p.statement}\n${text}` : text;
   }
 
+  /** Handles a line starting with `#` if it is a header (or header noise); false: it is statement text. */
+  private headerLine(text: string): boolean {
+    const p = this.cur;
+    // Past the headers: the statement (or the `SET timestamp=` just before it) has begun.
+    const inStatement = p !== null && (p.lines > 0 || p.timestamp !== null);
+    if (!inStatement && /^#\s*$/.test(text)) return true; // MariaDB's `#` around `# explain:` lines
+    if (!text.startsWith('# ') || text.startsWith('# administrator command:')) return false;
+    if (text.length > MAX_HEADER_CHARS) {
+      if (inStatement) return false;
+      this.skip('long_header');
+      return true;
+    }
+    if (inStatement && !HEADER_KEY_RE.test(text)) return false;
+    // A header after statement lines starts the next entry.
+    // So does an entry's first header when the pending one has its times but no statement.
+    if (
+      p &&
+      (inStatement ||
+        (p.queryTime !== null && (text.startsWith('# Time:') || text.startsWith('# User@Host:'))))
+    )
+      this.flush();
+    if (!this.cur) this.cur = this.fresh();
+    this.header(text, this.cur);
+    return true;
+  }
+
   private header(text: string, p: Pending) {
     if (text.startsWith('# Time:')) {
       const t = parseMysqlTime(text.slice(7));
@@ -192,7 +221,7 @@ export class MysqlSlowLogParser implements SlowLogParser {
     }
     if (text.startsWith('# User@Host:')) {
       // `user[priv_user] @ host [ip]  Id: 42`
-      const m = /^# User@Host:\s*([^[\s]*)\[[^\]]*\]\s*@\s*(\S*)\s*\[([^\]]*)\]/.exec(text);
+      const m = USER_HOST_RE.exec(text);
       if (m) {
         p.user = m[1] || null;
         p.host = m[2] || m[3] || null;

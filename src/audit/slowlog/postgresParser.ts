@@ -174,7 +174,15 @@ export function looksLikePostgresLog(lines: string[]): boolean {
 
 /** A weaker signal: PostgreSQL-style lines (time, [pid], a severity) without any duration yet. */
 export function looksLikePostgresPrefix(lines: string[]): boolean {
-  return lines.some((l) =>
-    /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d.*\[\d+\].*\b(?:LOG|FATAL|ERROR|WARNING): {2}/.test(l),
-  );
+  // `^time.*\[\d+\].*\bLEVEL:  ` in one expression is quadratic on a line of many `[1]`; the
+  // first `[pid]` leaves the most room for the level after it, so three linear searches say the same.
+  return lines.some((l) => {
+    if (!/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d/.test(l)) return false;
+    const pid = /\[\d+\]/g;
+    pid.lastIndex = 19;
+    if (!pid.exec(l)) return false;
+    const level = /\b(?:LOG|FATAL|ERROR|WARNING): {2}/g;
+    level.lastIndex = pid.lastIndex;
+    return level.test(l);
+  });
 }
