@@ -10,7 +10,7 @@ import {
 import { CLIENT_CLASSES } from '../audit/bots/classify.js';
 import { detectFormat, type LineParser, PRESET_FORMATS, parserFor } from '../audit/logs/logFormat.js';
 import { LogPathError, resolveLogFiles, streamLines } from '../host/logFiles.js';
-import { checkLogWindow, logWindowInput } from './logWindow.js';
+import { checkLogWindow, LogReadBudget, logWindowInput } from './logWindow.js';
 import { defineTool, type ToolContext, ToolError } from './types.js';
 
 const MAX_LINE_BYTES = 16 * 1024;
@@ -194,17 +194,17 @@ export const analyzeBotsTool = defineTool({
       until: args.until ? Date.parse(args.until) : undefined,
     });
 
-    const totalBytes = files.reduce((s, f) => s + f.size, 0);
-    const deadline = Date.now() + ctx.config.TOOL_DEADLINE_SECONDS * 1000;
-    let bytesRead = 0;
+    const budget = new LogReadBudget(
+      args,
+      ctx,
+      files.reduce((s, f) => s + f.size, 0),
+    );
     let lines = 0;
     let parsed = 0;
-    let stoppedBecause: string | null = null;
-    let lastProgress = 0;
     const summaryFiles: Array<{ path: string; bytes: number; format: string | null }> = [];
 
     for (const file of files) {
-      if (stoppedBecause) break;
+      if (budget.stoppedBecause) break;
       const fileInfo = { path: file.hostPath, bytes: file.size, format: fixedParser ? args.format : null };
       summaryFiles.push(fileInfo);
       let parser = fixedParser;
@@ -241,27 +241,21 @@ export const analyzeBotsTool = defineTool({
               return;
             }
             handle(text);
-            if (lines >= args.maxLines) stoppedBecause = `maxLines (${args.maxLines}) reached`;
+            budget.countedLines(lines);
           },
           tooLong() {
             lines++;
             analyzer.skip('too_long');
           },
           bytes(n) {
-            bytesRead += n;
-            if (bytesRead >= args.maxBytes) stoppedBecause = `maxBytes (${args.maxBytes}) reached`;
-            const now = Date.now();
-            if (now - lastProgress >= 500) {
-              lastProgress = now;
-              if (now > deadline)
-                stoppedBecause = `deadline of ${ctx.config.TOOL_DEADLINE_SECONDS} s reached`;
-              void ctx
-                .progress(bytesRead, totalBytes, `${file.hostPath}: ${lines} lines`)
-                .catch(() => undefined);
-            }
+            budget.bytes(n, () => `${file.hostPath}: ${lines} lines`);
           },
         },
-        { maxLineBytes: MAX_LINE_BYTES, signal: ctx.signal, shouldStop: () => stoppedBecause !== null },
+        {
+          maxLineBytes: MAX_LINE_BYTES,
+          signal: ctx.signal,
+          shouldStop: () => budget.stoppedBecause !== null,
+        },
       ).catch((err: unknown) => {
         if (err instanceof LogPathError) throw new ToolError(err.message);
         throw err;
@@ -272,11 +266,14 @@ export const analyzeBotsTool = defineTool({
     }
 
     const verification = args.verifyBots
-      ? await verifyClaims(ctx, analyzer.claimedEngines(), deadline)
+      ? await verifyClaims(ctx, analyzer.claimedEngines(), budget.deadline)
       : { verdicts: new Map<string, VerifyOutcome>(), note: 'not requested (verifyBots: false)' };
     const result = analyzer.finish(args.top, verification.verdicts);
-    if (analyzer.clientCapReached && !stoppedBecause)
-      stoppedBecause = `more than ${MAX_CLIENTS} distinct clients: new ones after that were not analysed (narrow with since/until or domains)`;
+    const stoppedBecause =
+      budget.stoppedBecause ??
+      (analyzer.clientCapReached
+        ? `more than ${MAX_CLIENTS} distinct clients: new ones after that were not analysed (narrow with since/until or domains)`
+        : null);
     const structured = {
       summary: {
         files: summaryFiles,
@@ -302,10 +299,10 @@ export const analyzeBotsTool = defineTool({
       truncated: result.clientsTruncated || result.clusters.length >= args.top,
       partial: stoppedBecause !== null,
       stoppedBecause,
-      bytesRead,
+      bytesRead: budget.bytesRead,
       durationMs: Math.round(performance.now() - started),
     };
-    await ctx.progress(totalBytes, totalBytes, 'done').catch(() => undefined);
+    await ctx.progress(budget.totalBytes, budget.totalBytes, 'done').catch(() => undefined);
     return { structured, summary: summarize(structured, result) };
   },
 });

@@ -10,7 +10,7 @@ import {
 import { createSlowLogParser, detectSlowLogFormat } from '../audit/slowlog/detect.js';
 import type { SlowLogFormat, SlowLogParser } from '../audit/slowlog/types.js';
 import { LogPathError, resolveLogFiles, streamLines } from '../host/logFiles.js';
-import { checkLogWindow, logWindowInput } from './logWindow.js';
+import { checkLogWindow, LogReadBudget, logWindowInput } from './logWindow.js';
 import { defineTool, ToolError } from './types.js';
 
 /** A statement line may be long (a bulk INSERT); past this it is dropped and the entry marked truncated. */
@@ -147,18 +147,18 @@ export const analyzeSlowQueriesTool = defineTool({
       since: args.since ? Date.parse(args.since) : undefined,
       until: args.until ? Date.parse(args.until) : undefined,
     });
-    const totalBytes = files.reduce((s, f) => s + f.size, 0);
-    const deadline = Date.now() + ctx.config.TOOL_DEADLINE_SECONDS * 1000;
-    let bytesRead = 0;
+    const budget = new LogReadBudget(
+      args,
+      ctx,
+      files.reduce((s, f) => s + f.size, 0),
+    );
     let lines = 0;
-    let stoppedBecause: string | null = null;
-    let lastProgress = 0;
     const summaryFiles: Array<{ path: string; bytes: number; format: string | null }> = [];
     const parserSkips: Array<Record<string, number>> = [];
     const formats = new Set<SlowLogFormat>();
 
     for (const file of files) {
-      if (stoppedBecause) break;
+      if (budget.stoppedBecause) break;
       const fileInfo = {
         path: file.hostPath,
         bytes: file.size,
@@ -200,40 +200,30 @@ export const analyzeSlowQueriesTool = defineTool({
         {
           line(text) {
             // The reader stops at its next chunk; lines already read past a stop are not used.
-            if (stoppedBecause) return;
+            if (budget.stoppedBecause) return;
             lines++;
             if (pending) {
               pending.push(text);
               pendingBytes += text.length;
               detect(pending.length >= DETECT_LINES || pendingBytes >= DETECT_BYTES);
             } else (parser as SlowLogParser).line(text);
-            if (lines >= args.maxLines) stoppedBecause = `maxLines (${args.maxLines}) reached`;
+            budget.countedLines(lines);
           },
           tooLong() {
-            if (stoppedBecause) return;
+            if (budget.stoppedBecause) return;
             lines++;
             if (pending) pending.push(null);
             else (parser as SlowLogParser).tooLong();
           },
           bytes(n) {
-            bytesRead += n;
-            if (bytesRead >= args.maxBytes) stoppedBecause = `maxBytes (${args.maxBytes}) reached`;
-            const now = Date.now();
-            if (now - lastProgress >= 500) {
-              lastProgress = now;
-              if (now > deadline)
-                stoppedBecause = `deadline of ${ctx.config.TOOL_DEADLINE_SECONDS} s reached`;
-              void ctx
-                .progress(
-                  bytesRead,
-                  totalBytes,
-                  `${file.hostPath}: ${lines} lines, ${agg.distinct} fingerprints`,
-                )
-                .catch(() => undefined);
-            }
+            budget.bytes(n, () => `${file.hostPath}: ${lines} lines, ${agg.distinct} fingerprints`);
           },
         },
-        { maxLineBytes: MAX_LINE_BYTES, signal: ctx.signal, shouldStop: () => stoppedBecause !== null },
+        {
+          maxLineBytes: MAX_LINE_BYTES,
+          signal: ctx.signal,
+          shouldStop: () => budget.stoppedBecause !== null,
+        },
       ).catch((err: unknown) => {
         if (err instanceof LogPathError) throw new ToolError(err.message);
         throw err;
@@ -247,8 +237,11 @@ export const analyzeSlowQueriesTool = defineTool({
     const skipped: Record<string, number> = { ...agg.skipped };
     for (const s of parserSkips) for (const [k, v] of Object.entries(s)) skipped[k] = (skipped[k] ?? 0) + v;
     const report = agg.finish(args.top, args.orderBy);
-    if (agg.capReached && !stoppedBecause)
-      stoppedBecause = `more than ${MAX_CLASSES} distinct fingerprints: executions of new ones after that were counted in "other", not analysed (narrow with since/until)`;
+    const stoppedBecause =
+      budget.stoppedBecause ??
+      (agg.capReached
+        ? `more than ${MAX_CLASSES} distinct fingerprints: executions of new ones after that were counted in "other", not analysed (narrow with since/until)`
+        : null);
     const notes: string[] = [];
     if (formats.has('postgres'))
       notes.push(
@@ -280,10 +273,10 @@ export const analyzeSlowQueriesTool = defineTool({
       truncated: report.truncated || report.findingsTruncated,
       partial: stoppedBecause !== null,
       stoppedBecause,
-      bytesRead,
+      bytesRead: budget.bytesRead,
       durationMs: Math.round(performance.now() - started),
     };
-    await ctx.progress(totalBytes, totalBytes, 'done').catch(() => undefined);
+    await ctx.progress(budget.totalBytes, budget.totalBytes, 'done').catch(() => undefined);
     return { structured, summary: summarize(structured) };
   },
 });

@@ -3,7 +3,7 @@
  * servers; where both report on expiry, host name, chain trust and offered protocols they must
  * agree. testssl.sh comes from Debian's package; .ci/run installs it, so under CI its absence fails.
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type { Server } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -15,16 +15,11 @@ import { createLogger } from '../../src/observability/logger.js';
 import { checkTlsTool } from '../../src/tools/checkTls.js';
 import type { ToolContext } from '../../src/tools/types.js';
 import { configFrom } from '../helpers/servers.js';
+import { hasBinary } from '../helpers/peers.js';
 import { serveTls, TlsTestBed } from '../helpers/tlsTestBed.js';
 
-const testssl = ['testssl', 'testssl.sh'].find((bin) => {
-  try {
-    execFileSync('which', [bin], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-});
+// Debian ships it as testssl; upstream calls it testssl.sh.
+const testssl = ['testssl', 'testssl.sh'].find(hasBinary);
 if (!testssl && process.env.CI === 'true')
   throw new Error('testssl.sh is not installed: apt-get install testssl.sh (.ci/run does)');
 
