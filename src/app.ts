@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { isIP } from 'node:net';
-import { hostHeaderValidation } from '@modelcontextprotocol/sdk/server/middleware/hostHeaderValidation.js';
+import { hostHeaderValidation } from '@modelcontextprotocol/express';
 import cors from 'cors';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import type { Authenticator } from './auth/authenticator.js';
@@ -21,6 +21,10 @@ import { originValidation } from './http/originValidation.js';
 import type { Lifecycle } from './lifecycle.js';
 import { createMcpServer } from './mcp/createMcpServer.js';
 import { HttpSessions } from './mcp/httpSessions.js';
+import { createModernHttp } from './mcp/modernHttp.js';
+import { FleetEventBus } from './session/eventBus.js';
+import { isLegacyRequest } from '@modelcontextprotocol/server';
+import { toWebRequest } from '@modelcontextprotocol/node';
 import type { Logger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import { MemorySessionStore } from './session/memorySessionStore.js';
@@ -58,6 +62,8 @@ export interface App {
   express: Express;
   sessions: HttpSessions;
   metrics: Metrics;
+  /** Change events for 2026-07-28 listen streams; start() before serving, close() at shutdown. */
+  events: FleetEventBus;
 }
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
@@ -73,26 +79,33 @@ export function createApp(deps: AppDeps): App {
   const metrics = createMetrics(() => sessions.size);
   outbound.registerMetrics(metrics.registry);
   deps.registerMetrics?.(metrics.registry);
+  const bus = deps.bus ?? new MemorySessionBus();
+  const events = new FleetEventBus(bus, logger);
+  const serverDeps = { config, logger, metrics, baselines, outbound, events, tools: offered };
+  const gateOptions = {
+    toolScopes: offeredScopes,
+    promptScopes: PROMPT_SCOPES,
+    audit: deps.audit,
+    denied: metrics.toolCallsDenied,
+  };
   const sessions = new HttpSessions({
     store,
-    bus: deps.bus ?? new MemorySessionBus(),
+    bus,
     events: deps.events ?? new MemorySessionEvents(),
     onStoreOp: (op, outcome) => metrics.sessionStoreOps.inc({ op, outcome }),
     lifecycle,
     logger,
     ttlSeconds: config.SESSION_TTL_SECONDS,
-    createServer: (slot) =>
-      createMcpServer({ config, logger, metrics, baselines, outbound, session: slot, tools: offered }),
+    createServer: (slot) => createMcpServer({ ...serverDeps, session: slot }),
     gate: (transport, principal, sessionId, cancels) =>
-      gateTransport(transport, {
-        principal,
-        sessionId,
-        cancels,
-        toolScopes: offeredScopes,
-        promptScopes: PROMPT_SCOPES,
-        audit: deps.audit,
-        denied: metrics.toolCallsDenied,
-      }),
+      gateTransport(transport, { ...gateOptions, principal, sessionId, cancels }),
+  });
+  const modern = createModernHttp({
+    createServer: () => createMcpServer(serverDeps),
+    gate: (transport, principal) => gateTransport(transport, { ...gateOptions, principal }),
+    bus: events,
+    maxBodyBytes: config.MAX_BODY_BYTES,
+    logger,
   });
 
   const app = express();
@@ -161,6 +174,10 @@ export function createApp(deps: AppDeps): App {
         sendRpcError(res, 405, RpcCode.ServerError, `Method ${req.method} not allowed on /mcp`);
         return;
       }
+      // 2026-07-28 requests carry their version in _meta and need no session: the SDK's own
+      // classifier decides, so our routing never disagrees with the SDK's modern entry.
+      if (req.method === 'POST' && !(await isLegacyRequest(await toWebRequest(req, req.body), req.body)))
+        return modern.serve(req, res);
       await sessions.handle(req, res);
     },
   );
@@ -170,7 +187,7 @@ export function createApp(deps: AppDeps): App {
   });
   app.use(errorHandler(config, logger));
 
-  return { express: app, sessions, metrics };
+  return { express: app, sessions, metrics, events };
 }
 
 /**
@@ -230,6 +247,8 @@ function browserCors(allowed: string[] | null): RequestHandler {
       'Authorization',
       'Mcp-Session-Id',
       'Mcp-Protocol-Version',
+      'Mcp-Method',
+      'Mcp-Name',
       'Last-Event-ID',
       'X-Request-Id',
     ],

@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { serveStdio } from '@modelcontextprotocol/server/stdio';
 import { type App, type AppDeps, createApp } from './app.js';
 import { createFleet } from './fleet/fleet.js';
 import { rateLimit } from './http/rateLimit.js';
@@ -14,6 +14,7 @@ import { createAuthenticator } from './auth/authenticator.js';
 import { createBruteForceGuard } from './auth/bruteForceGuard.js';
 import { LOCAL } from './auth/principal.js';
 import { gateTransport } from './mcp/authorizationGate.js';
+import { gateOnConnect } from './mcp/modernHttp.js';
 import { PROMPT_SCOPES } from './mcp/prompts.js';
 import { type AuditLog, createAuditLog } from './observability/auditLog.js';
 import { toolScopes } from './tools/index.js';
@@ -75,6 +76,7 @@ export async function startHttp(
   http.requestTimeout = 0;
   app.sessions.startSweeper();
   await app.sessions.listenForCancels();
+  await app.events.start();
   lifecycle.markReady();
   const addr = http.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
@@ -91,6 +93,7 @@ export async function startHttp(
       const idle = await lifecycle.idle(config.SHUTDOWN_GRACE_SECONDS * 1000);
       if (!idle) logger.warn({ inFlight: lifecycle.active }, 'grace period over; closing in-flight requests');
       await app.sessions.closeAll();
+      await app.events.close();
       await baselines.close();
       outbound.close();
       await fleet.close();
@@ -116,19 +119,19 @@ export async function runStdio(config: Config, logger: Logger): Promise<() => Pr
   const fleet = await createFleet(config, logger);
   const baselines = fleet.baselines;
   const outbound = createOutbound(config);
-  const server = createMcpServer({ config, logger, baselines, outbound });
-  const transport = new StdioServerTransport();
-  await server.connect(transport);
-  // The local user has every scope; the gate still writes the audit trail.
-  gateTransport(transport, {
-    principal: LOCAL,
-    toolScopes,
-    promptScopes: PROMPT_SCOPES,
-    audit: createAuditLog(config.AUDIT_LOG_FILE, 'stderr'),
-  });
+  const audit = createAuditLog(config.AUDIT_LOG_FILE, 'stderr');
+  // One connection, either era: the SDK pins it to the era of the client's opening message.
+  const handle = serveStdio(
+    () =>
+      gateOnConnect(createMcpServer({ config, logger, baselines, outbound }), (transport) =>
+        // The local user has every scope; the gate still writes the audit trail.
+        gateTransport(transport, { principal: LOCAL, toolScopes, promptScopes: PROMPT_SCOPES, audit }),
+      ),
+    { onerror: (err) => logger.debug({ err: err.message }, 'stdio message rejected or failed') },
+  );
   logger.info('serving on stdio');
   return async () => {
-    await server.close();
+    await handle.close();
     await baselines.close();
     outbound.close();
     await fleet.close();

@@ -6,7 +6,7 @@
  * other /mcp error. It sets `req.auth` exactly as the SDK's does, so tool handlers see the
  * principal as `extra.authInfo`.
  */
-import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
+import type { AuthInfo } from '@modelcontextprotocol/server';
 import type { Request, RequestHandler, Response } from 'express';
 import type { Counter } from 'prom-client';
 import { RpcCode, sendRpcError } from '../http/jsonRpcError.js';

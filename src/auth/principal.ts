@@ -1,4 +1,4 @@
-import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
+import type { AuthInfo } from '@modelcontextprotocol/server';
 import { ALL_SCOPES, type Scope } from './scopes.js';
 
 /** Who is calling: the subject of a token, an API key's name, or nobody in particular. */

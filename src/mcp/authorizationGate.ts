@@ -9,8 +9,8 @@
  * - each tools/call gets exactly one audit record when its response leaves (or it is
  *   cancelled, or the connection drops first).
  */
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { ClientRequestSchema, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { ClientRequestSchema } from '@modelcontextprotocol/core';
+import type { JSONRPCMessage, Transport } from '@modelcontextprotocol/server';
 import type { Counter } from 'prom-client';
 import type { Principal } from '../auth/principal.js';
 import type { Scope } from '../auth/scopes.js';

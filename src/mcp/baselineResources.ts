@@ -1,4 +1,4 @@
-import { type McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { type McpServer, ResourceNotFoundError, ResourceTemplate } from '@modelcontextprotocol/server';
 import type { BaselineStore } from '../baselines/types.js';
 
 const LIST_URI = 'audit://baselines';
@@ -50,7 +50,11 @@ export function registerBaselineResources(server: McpServer, store: BaselineStor
     },
     async (uri, { id }) => {
       const baseline = typeof id === 'string' ? await store.get(decodeURIComponent(id)) : undefined;
-      if (!baseline) throw new Error(`Baseline ${String(id)} not found; read ${LIST_URI} for the saved ones`);
+      if (!baseline)
+        throw new ResourceNotFoundError(
+          uri.href,
+          `Baseline ${String(id)} not found; read ${LIST_URI} for the saved ones`,
+        );
       return {
         contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(baseline, null, 2) }],
       };

@@ -1,7 +1,13 @@
 import { readFileSync } from 'node:fs';
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
-import type { CallToolResult, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
+import {
+  type CallToolResult,
+  McpServer,
+  type ServerContext,
+  type ServerEvent,
+  type ServerEventBus,
+  type ServerNotification,
+} from '@modelcontextprotocol/server';
+import { z } from 'zod';
 import type { BaselineStore } from '../baselines/types.js';
 import type { Config } from '../config.js';
 import type { Outbound } from '../net/outbound.js';
@@ -19,8 +25,6 @@ export const VERSION: string = JSON.parse(
   readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
 ).version;
 
-type ToolExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
-
 export interface ServerDeps {
   config: Config;
   logger: Logger;
@@ -28,6 +32,11 @@ export interface ServerDeps {
   outbound: Outbound;
   /** Which HTTP session this (pooled) server serves at the moment; stdio has none. */
   session?: SessionSlot;
+  /**
+   * Change events for 2026-07-28 clients' subscriptions/listen streams (every instance). A
+   * change such as a saved baseline concerns every client, not only the caller's session.
+   */
+  events?: ServerEventBus;
   metrics?: Metrics;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- see tools/index.ts
   tools?: ToolDefinition<any, any>[];
@@ -57,37 +66,42 @@ export function createMcpServer(deps: ServerDeps): McpServer {
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- see tools/index.ts
 function registerTool(server: McpServer, tool: ToolDefinition<any, any>, deps: ServerDeps): void {
-  const { config, logger, metrics, baselines, outbound, session } = deps;
+  const { config, logger, metrics, baselines, outbound, session, events } = deps;
   server.registerTool(
     tool.name,
     {
       title: tool.title,
       description: tool.description,
-      inputSchema: tool.inputSchema,
-      outputSchema: tool.outputSchema,
+      inputSchema: z.object(tool.inputSchema),
+      outputSchema: z.object(tool.outputSchema),
       annotations: tool.annotations,
     },
-    async (args: Record<string, unknown>, extra: ToolExtra): Promise<CallToolResult> => {
+    async (args: Record<string, unknown>, extra: ServerContext): Promise<CallToolResult> => {
       const stopTimer = metrics?.toolDuration.startTimer({ tool: tool.name });
       // Read once, now: a pooled server may serve another session after this response ends.
       const current = session?.current;
       const sessionId = current?.sessionId ?? extra.sessionId;
-      const log = logger.child({ sessionId, rpcId: extra.requestId, tool: tool.name });
-      const progressToken = extra._meta?.progressToken;
+      const log = logger.child({ sessionId, rpcId: extra.mcpReq.id, tool: tool.name });
+      const progressToken = extra.mcpReq._meta?.progressToken;
       const ctx: ToolContext = {
         config,
         host: { proc: config.HOST_PROC, sys: config.HOST_SYS, root: config.HOST_ROOT },
         logger: log,
         baselines,
         outbound,
-        signal: extra.signal,
+        signal: extra.mcpReq.signal,
         notify(notification) {
+          const event = changeEvent(notification.method);
+          if (events && event) events.publish(event);
+          // 2025-era clients hear it on their session (HTTP) or connection (stdio); modern
+          // requests have neither: their clients listen.
           if (current) current.notify({ jsonrpc: '2.0', ...notification });
-          else void extra.sendNotification(notification as ServerNotification).catch(() => undefined);
+          else if (!isModern(extra))
+            void extra.mcpReq.notify(notification as ServerNotification).catch(() => undefined);
         },
         async progress(progress, total, message) {
           if (progressToken === undefined) return;
-          await extra.sendNotification({
+          await extra.mcpReq.notify({
             method: 'notifications/progress',
             params: { progressToken, progress, total, message },
           });
@@ -109,6 +123,19 @@ function registerTool(server: McpServer, tool: ToolDefinition<any, any>, deps: S
       }
     },
   );
+}
+
+/** The listen-stream event for a list-changed notification, if it is one. */
+function changeEvent(method: string): ServerEvent | undefined {
+  if (method === 'notifications/resources/list_changed') return { kind: 'resources_list_changed' };
+  if (method === 'notifications/tools/list_changed') return { kind: 'tools_list_changed' };
+  if (method === 'notifications/prompts/list_changed') return { kind: 'prompts_list_changed' };
+  return undefined;
+}
+
+/** A 2026-07-28 request: it carries the per-request envelope (no session, no handshake). */
+function isModern(ctx: ServerContext): boolean {
+  return ctx.mcpReq.envelope !== undefined;
 }
 
 /** An actionable message for the caller; internals (stack, raw errno text) stay in the log. */

@@ -1,17 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { LoggingLevelSchema } from '@modelcontextprotocol/core';
+import { NodeStreamableHTTPServerTransport } from '@modelcontextprotocol/node';
 import {
   type EventStore,
-  StreamableHTTPServerTransport,
-} from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import {
   isInitializeRequest,
   type JSONRPCNotification,
-  LoggingLevelSchema,
   LATEST_PROTOCOL_VERSION,
+  type McpServer,
   SUPPORTED_PROTOCOL_VERSIONS,
-} from '@modelcontextprotocol/sdk/types.js';
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+  type Transport,
+} from '@modelcontextprotocol/server';
 import type { Request, Response } from 'express';
 import { type Principal, requestPrincipal } from '../auth/principal.js';
 import { RpcCode, sendRpcError } from '../http/jsonRpcError.js';
@@ -113,7 +111,7 @@ export class HttpSessions {
     onClose?: () => void,
     eventStore?: EventStore,
   ): Promise<void> {
-    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, eventStore });
+    const transport = new NodeStreamableHTTPServerTransport({ sessionIdGenerator: undefined, eventStore });
     await p.server.connect(transport);
     const sessionId = p.slot.current?.sessionId;
     if (sessionId !== undefined)

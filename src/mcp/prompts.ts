@@ -5,9 +5,13 @@
  */
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { completable } from '@modelcontextprotocol/sdk/server/completable.js';
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { ErrorCode, type GetPromptResult, McpError } from '@modelcontextprotocol/sdk/types.js';
+import {
+  completable,
+  type GetPromptResult,
+  type McpServer,
+  ProtocolError,
+  ProtocolErrorCode,
+} from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import { CHECK_GROUPS } from '../audit/health/types.js';
 import type { Scope } from '../auth/scopes.js';
@@ -35,7 +39,7 @@ const startingWith = (values: string[], typed: string | undefined) =>
   values.filter((v) => v.startsWith(typed ?? '')).slice(0, MAX_COMPLETIONS);
 
 /** A bad prompt argument is the caller's to fix: -32602, like a tool's invalid arguments. */
-const invalid = (message: string) => new McpError(ErrorCode.InvalidParams, message);
+const invalid = (message: string) => new ProtocolError(ProtocolErrorCode.InvalidParams, message);
 
 function userText(text: string, description: string): GetPromptResult {
   return { description, messages: [{ role: 'user', content: { type: 'text', text } }] };
@@ -50,22 +54,19 @@ export function registerPrompts(server: McpServer, deps: { config: Config; basel
       title: 'Full server audit',
       description:
         'Audit this host end to end: what it is, how healthy it is, what changed since the last baseline, its certificates, and a summary with fixes.',
-      argsSchema: {
+      argsSchema: z.object({
         focus: completable(
-          z
-            .string()
-            .optional()
-            .describe(`One check group (${CHECK_GROUPS.join(', ')}) or all (default)`),
+          z.string().describe(`One check group (${CHECK_GROUPS.join(', ')}) or all (default)`),
           (typed) => startingWith(['all', ...CHECK_GROUPS], typed),
-        ),
+        ).optional(),
         compareWith: completable(
-          z.string().optional().describe('Baseline to compare against: previous (default) or a baseline id'),
+          z.string().describe('Baseline to compare against: previous (default) or a baseline id'),
           async (typed) => {
             const ids = (await baselines.list({ limit: MAX_COMPLETIONS }).catch(() => [])).map((b) => b.id);
             return startingWith(['previous', ...ids], typed);
           },
-        ),
-      },
+        ).optional(),
+      }),
     },
     ({ focus, compareWith }) => {
       const group = focus && focus !== 'all' ? focus : undefined;
@@ -93,19 +94,16 @@ export function registerPrompts(server: McpServer, deps: { config: Config; basel
       title: 'Bot incident triage',
       description:
         'Who is hammering the site? Analyse an access log for abusive clients and fake crawlers, then recommend what to block.',
-      argsSchema: {
+      argsSchema: z.object({
         logPath: completable(
           z.string().describe('Access log (or glob in the file name) under AUDIT_ALLOWED_PATHS'),
           async (typed) => startingWith(await accessLogs(config), typed),
         ),
         window: completable(
-          z
-            .string()
-            .optional()
-            .describe(`How far back to look: ${Object.keys(WINDOWS).join(', ')} (default 24h)`),
+          z.string().describe(`How far back to look: ${Object.keys(WINDOWS).join(', ')} (default 24h)`),
           (typed) => startingWith(Object.keys(WINDOWS), typed),
-        ),
-      },
+        ).optional(),
+      }),
     },
     ({ logPath, window }) => {
       const span = WINDOWS[window ?? '24h'];
@@ -130,13 +128,13 @@ export function registerPrompts(server: McpServer, deps: { config: Config; basel
       title: 'TLS renewal check',
       description:
         'When do our certificates expire, and is anything about them wrong? Checks each target and plans renewals.',
-      argsSchema: {
+      argsSchema: z.object({
         targets: z.string().describe('Comma-separated host, host:port or https:// URLs'),
         warnDays: completable(
-          z.string().optional().describe('Flag certificates expiring within this many days (default 30)'),
+          z.string().describe('Flag certificates expiring within this many days (default 30)'),
           (typed) => startingWith(['7', '14', '30', '60', '90'], typed),
-        ),
-      },
+        ).optional(),
+      }),
     },
     ({ targets, warnDays }) => {
       const list = targets

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { JSONRPCNotification } from '@modelcontextprotocol/sdk/types.js';
+import type { JSONRPCNotification, ServerEvent } from '@modelcontextprotocol/server';
 
 /**
  * A server-to-client message for a session, word that the session ended (streams close), or a
@@ -8,7 +8,8 @@ import type { JSONRPCNotification } from '@modelcontextprotocol/sdk/types.js';
 export type BusMessage =
   | { kind: 'notify'; notification: JSONRPCNotification }
   | { kind: 'end' }
-  | { kind: 'cancel'; sessionId: string; requestId: string | number; reason?: string };
+  | { kind: 'cancel'; sessionId: string; requestId: string | number; reason?: string }
+  | { kind: 'event'; event: ServerEvent };
 
 /**
  * The one channel every instance listens on for cancellations (session ids are 32 hex digits, so
@@ -16,6 +17,9 @@ export type BusMessage =
  * subscription per request.
  */
 export const CANCEL_CHANNEL = '_cancel';
+
+/** The channel every instance listens on for change events (subscriptions/listen, 2026-07-28). */
+export const EVENTS_CHANNEL = '_events';
 
 /**
  * Carries server-initiated messages to whichever instance holds a session's GET stream.

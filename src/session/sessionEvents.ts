@@ -4,8 +4,7 @@
  * what it missed. Implements the SDK's EventStore, scoped to one session: an event id from
  * another session finds nothing here.
  */
-import type { EventStore } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import type { EventStore, JSONRPCMessage } from '@modelcontextprotocol/server';
 import type { RedisClient } from '../fleet/redisClient.js';
 
 /** Events kept per session; older ones are dropped (a client away that long re-syncs by listing). */

@@ -81,10 +81,11 @@ describe('MCP over streamable HTTP', () => {
     expect(text).toMatch(/Invalid arguments for tool detect_system.*maxAgeSeconds/s);
   });
 
-  it('answers an unknown tool with a tool error', async () => {
-    const res = await client.callTool({ name: 'no_such_tool', arguments: {} });
-    expect(res.isError).toBe(true);
-    expect((res.content as Array<{ text: string }>)[0]?.text).toContain('Tool no_such_tool not found');
+  it('answers an unknown tool with -32602 naming it (a protocol error since 2025-11-25)', async () => {
+    await expect(client.callTool({ name: 'no_such_tool', arguments: {} })).rejects.toMatchObject({
+      code: -32602,
+      message: expect.stringContaining('Tool no_such_tool not found'),
+    });
   });
 
   it('answers ping and logging/setLevel', async () => {

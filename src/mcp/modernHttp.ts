@@ -1,0 +1,71 @@
+/**
+ * MCP 2026-07-28 on /mcp: stateless, one McpServer per request, served by the SDK's
+ * createMcpHandler in its strict mode (legacy traffic never reaches it: app.ts routes with the
+ * SDK's own isLegacyRequest). The SDK owns the protocol (envelope validation, standard headers,
+ * server/discover, subscriptions/listen, cache fields, resultType); we add what is ours on the
+ * request's transport, exactly as on the legacy path: the authorization gate and the audit trail.
+ */
+import { toNodeHandler } from '@modelcontextprotocol/node';
+import {
+  createMcpHandler,
+  type McpHttpHandler,
+  type McpRequestContext,
+  type McpServer,
+  type ServerEventBus,
+  type Transport,
+} from '@modelcontextprotocol/server';
+import type { Request, Response } from 'express';
+import { principalOf } from '../auth/principal.js';
+import type { Logger } from '../observability/logger.js';
+
+export interface ModernHttpOptions {
+  /** A fresh server with every tool, resource and prompt registered. */
+  createServer: () => McpServer;
+  /** Puts the authorization gate and audit trail on the request's transport. */
+  gate: (transport: Transport, principal: ReturnType<typeof principalOf>) => void;
+  /** Change events for subscriptions/listen streams (fleet-wide in fleet mode). */
+  bus: ServerEventBus;
+  maxBodyBytes: number;
+  logger: Logger;
+}
+
+export interface ModernHttp {
+  handler: McpHttpHandler;
+  /** Serves one request already parsed by express.json (req.auth set by bearerAuth). */
+  serve(req: Request, res: Response): Promise<void>;
+}
+
+/**
+ * The SDK's serving entries (createMcpHandler, serveStdio) connect the instance they get from our
+ * factory to a transport of their own and then deliver messages: the gate goes on in between, as
+ * on the legacy path (HttpSessions.run).
+ */
+export function gateOnConnect(server: McpServer, gate: (transport: Transport) => void): McpServer {
+  const connect = server.connect.bind(server);
+  server.connect = async (transport: Transport) => {
+    await connect(transport);
+    gate(transport);
+  };
+  return server;
+}
+
+export function createModernHttp(o: ModernHttpOptions): ModernHttp {
+  const factory = (ctx: McpRequestContext): McpServer => {
+    const principal = principalOf(ctx.authInfo);
+    return gateOnConnect(o.createServer(), (transport) => o.gate(transport, principal));
+  };
+  const handler = createMcpHandler(factory, {
+    legacy: 'reject',
+    bus: o.bus,
+    maxRequestBodySize: o.maxBodyBytes,
+    onerror: (err) => o.logger.debug({ err: err.message }, 'modern request rejected or failed'),
+  });
+  const node = toNodeHandler(handler, {
+    maxRequestBodySize: o.maxBodyBytes,
+    onerror: (err) => o.logger.error({ err }, 'modern request failed'),
+  });
+  return {
+    handler,
+    serve: (req, res) => node(req, res, req.body),
+  };
+}
