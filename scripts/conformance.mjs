@@ -1,62 +1,79 @@
 #!/usr/bin/env node
-// Runs the official MCP conformance suite against the built server (npm run build first).
-// The suite needs Node >= 22; the project runs on Node 20, so npx brings a Node 22 for the suite only.
+// Runs the official MCP conformance suite (pinned) for both protocol eras against two servers
+// (npm run build and the fixture build first; `npm run conformance` does both):
+// 1. the fixture server (scripts/conformance-server.mjs: the production app with the suite's
+//    test_* tools, resources and prompts added), for the whole requirement sets of 2026-07-28
+//    and 2025-11-25;
+// 2. the production server (dist/server.js), for every required scenario that needs no fixtures.
+// Exit 1 when any required check fails. The suite needs Node >= 22; the project runs on Node 20,
+// so npx brings a Node 22 for the suite only.
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
-const SUITE = '@modelcontextprotocol/conformance@0.1.16';
-// The scenarios that apply to a server without the suite's test_* fixture tools, resources and prompts
-// (completion-complete asks about its test prompt: we answer no suggestions, see authorizationGate.ts).
-const SCENARIOS = [
-  'server-initialize',
-  'ping',
-  'logging-set-level',
-  'tools-list',
-  'tools-call-error',
-  'server-sse-multiple-streams',
-  'dns-rebinding-protection',
-  'resources-list',
-  'prompts-list',
-  'completion-complete',
-];
+const SUITE = '@modelcontextprotocol/conformance@0.2.0-alpha.12';
+const REVISIONS = ['2026-07-28', '2025-11-25'];
 
-const server = spawn(process.execPath, ['dist/server.js'], {
-  env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info' },
-  stdio: ['ignore', 'pipe', 'inherit'],
-});
-const url = await new Promise((resolve, reject) => {
-  server.once('exit', (code) => reject(new Error(`server exited with ${code} before listening`)));
-  // The server announces its URL (PORT=0 picks a free port) in its "listening" log line.
-  createInterface({ input: server.stdout }).on('line', (line) => {
-    try {
-      const rec = JSON.parse(line);
-      if (rec.msg === 'listening') resolve(rec.url);
-    } catch {
-      // not a log line
-    }
+// Required scenarios of each revision that run against the production tools, prompts and
+// resources (the others call the suite's test_* fixtures, which only the fixture server has).
+const PRODUCTION = {
+  '2026-07-28': [
+    'completion-complete',
+    'tools-list',
+    'server-sse-multiple-streams',
+    'resources-list',
+    'sep-2164-resource-not-found',
+    'prompts-list',
+    'dns-rebinding-protection',
+    'caching',
+    'input-required-result-missing-input-response',
+    'input-required-result-unsupported-methods',
+    'input-required-result-ignore-extra-params',
+    'input-required-result-validate-input',
+  ],
+  '2025-11-25': [
+    'server-initialize',
+    'logging-set-level',
+    'ping',
+    'completion-complete',
+    'tools-list',
+    'server-sse-multiple-streams',
+    'resources-list',
+    'prompts-list',
+    'dns-rebinding-protection',
+    'server-session-lifecycle',
+  ],
+};
+
+const dataDir = mkdtempSync(join(tmpdir(), 'conformance-'));
+
+function start(args) {
+  const child = spawn(process.execPath, args, {
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', DATA_DIR: dataDir },
+    stdio: ['ignore', 'pipe', 'inherit'],
   });
-});
+  const url = new Promise((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`${args[0]} exited with ${code} before listening`)));
+    // The server announces its URL (PORT=0 picks a free port) in its "listening" log line.
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      try {
+        const rec = JSON.parse(line);
+        if (rec.msg === 'listening') resolve(rec.url);
+      } catch {
+        // not a log line (the fixtures print plain text)
+      }
+    });
+  });
+  return { child, url };
+}
 
-function runScenario(scenario) {
+function suite(args) {
   return new Promise((resolve) => {
-    const child = spawn(
-      'npx',
-      [
-        '-y',
-        '-p',
-        'node@22',
-        '-p',
-        SUITE,
-        '--',
-        'conformance',
-        'server',
-        '--url',
-        url,
-        '--scenario',
-        scenario,
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    const child = spawn('npx', ['-y', '-p', 'node@22', '-p', SUITE, '--', 'conformance', 'server', ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
@@ -65,20 +82,64 @@ function runScenario(scenario) {
 }
 
 let failed = 0;
-for (const scenario of SCENARIOS) {
-  const { code, out } = await runScenario(scenario);
-  const summary = /Passed: (\d+)\/(\d+), (\d+) failed, (\d+) warnings/.exec(out);
-  const ok = code === 0 && summary !== null && summary[3] === '0' && summary[1] === summary[2];
+const totals = [];
+
+const fixture = start(['scripts/conformance-server.mjs']);
+const fixtureUrl = await fixture.url;
+for (const revision of REVISIONS) {
+  const { code, out } = await suite(['--url', fixtureUrl, '--requirements', revision]);
+  const total = /Total: (\d+) passed, (\d+) failed/.exec(out);
+  // Extensions (tasks) and scenarios added after the revision shipped are run and reported
+  // but never required: they are listed again, indented, under "Not scored for".
+  const notScoredNames = [...out.matchAll(/^\s+✗ (\S+) \((\w[\w-]*)\)/gm)];
+  const notScored = notScoredNames.map((m) => `${m[1]} (${m[2]})`);
+  const requiredFailures = [...out.matchAll(/^✗ (\S+):/gm)]
+    .map((m) => m[1])
+    .filter((name) => !notScoredNames.some((n) => n[1] === name));
+  const ok = code === 0 && requiredFailures.length === 0;
   if (!ok) {
     failed++;
     process.stdout.write(out);
   }
-  console.log(`${ok ? 'PASS' : 'FAIL'} ${scenario}: ${summary ? summary[0] : `no summary (exit ${code})`}`);
+  console.log(
+    `${ok ? 'PASS' : 'FAIL'} fixture server, requirements ${revision}: ${total ? total[0] : `no total (exit ${code})`}` +
+      (requiredFailures.length ? `; required failing: ${requiredFailures.join(', ')}` : '') +
+      (notScored.length ? `; not scored, failing: ${notScored.join(', ')}` : ''),
+  );
+  totals.push(`${revision} fixture ${total ? `${total[1]}/${Number(total[1]) + Number(total[2])}` : '?'}`);
 }
-server.kill('SIGTERM');
+fixture.child.kill('SIGTERM');
+
+const production = start(['dist/server.js']);
+const productionUrl = await production.url;
+for (const revision of REVISIONS) {
+  let passed = 0;
+  for (const scenario of PRODUCTION[revision]) {
+    const { code, out } = await suite([
+      '--url',
+      productionUrl,
+      '--scenario',
+      scenario,
+      '--spec-version',
+      revision,
+    ]);
+    const summary = /Passed: (\d+)\/(\d+), (\d+) failed, (\d+) warnings/.exec(out);
+    const ok = code === 0 && summary !== null && summary[3] === '0' && summary[1] === summary[2];
+    if (ok) passed++;
+    else {
+      failed++;
+      process.stdout.write(out);
+    }
+    console.log(
+      `${ok ? 'PASS' : 'FAIL'} production ${revision} ${scenario}: ${summary ? summary[0] : `exit ${code}`}`,
+    );
+  }
+  totals.push(`${revision} production ${passed}/${PRODUCTION[revision].length} scenarios`);
+}
+production.child.kill('SIGTERM');
+rmSync(dataDir, { recursive: true, force: true });
+
 console.log(
-  failed === 0
-    ? `conformance: all ${SCENARIOS.length} scenarios passed`
-    : `conformance: ${failed} scenario(s) failed`,
+  `${failed === 0 ? 'conformance: all required checks pass' : `conformance: ${failed} run(s) failed`} (${totals.join('; ')})`,
 );
 process.exit(failed === 0 ? 0 : 1);

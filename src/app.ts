@@ -19,7 +19,7 @@ import type { Config } from './config.js';
 import { RpcCode, sendRpcError } from './http/jsonRpcError.js';
 import { originValidation } from './http/originValidation.js';
 import type { Lifecycle } from './lifecycle.js';
-import { createMcpServer } from './mcp/createMcpServer.js';
+import { createMcpServer, type ServerExtension } from './mcp/createMcpServer.js';
 import { HttpSessions } from './mcp/httpSessions.js';
 import { createModernHttp } from './mcp/modernHttp.js';
 import { FleetEventBus } from './session/eventBus.js';
@@ -56,6 +56,8 @@ export interface AppDeps {
   /** The tools offered (default: all of tools/index.ts). */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- see tools/index.ts
   tools?: ToolDefinition<any, any>[];
+  /** Test-only surface added to every server (the conformance fixtures). */
+  extension?: ServerExtension;
 }
 
 export interface App {
@@ -81,7 +83,16 @@ export function createApp(deps: AppDeps): App {
   deps.registerMetrics?.(metrics.registry);
   const bus = deps.bus ?? new MemorySessionBus();
   const events = new FleetEventBus(bus, logger);
-  const serverDeps = { config, logger, metrics, baselines, outbound, events, tools: offered };
+  const serverDeps = {
+    config,
+    logger,
+    metrics,
+    baselines,
+    outbound,
+    events,
+    tools: offered,
+    ...(deps.extension ? { extension: deps.extension } : {}),
+  };
   const gateOptions = {
     toolScopes: offeredScopes,
     promptScopes: PROMPT_SCOPES,
@@ -102,7 +113,7 @@ export function createApp(deps: AppDeps): App {
   });
   const modern = createModernHttp({
     createServer: () => createMcpServer(serverDeps),
-    gate: (transport, principal) => gateTransport(transport, { ...gateOptions, principal }),
+    gate: (transport, principal) => gateTransport(transport, { ...gateOptions, principal, modern: true }),
     bus: events,
     maxBodyBytes: config.MAX_BODY_BYTES,
     logger,

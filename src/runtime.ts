@@ -31,7 +31,12 @@ export interface RunningHttp {
 export async function startHttp(
   config: Config,
   logger: Logger,
-  opts: { store?: SessionStore; audit?: AuditLog; tools?: AppDeps['tools'] } = {},
+  opts: {
+    store?: SessionStore;
+    audit?: AuditLog;
+    tools?: AppDeps['tools'];
+    extension?: AppDeps['extension'];
+  } = {},
 ): Promise<RunningHttp> {
   warnIfAuthDisabled(config, logger);
   const lifecycle = new Lifecycle();
@@ -58,6 +63,7 @@ export async function startHttp(
     }),
     audit: opts.audit ?? createAuditLog(config.AUDIT_LOG_FILE, 'stdout'),
     ...(opts.tools ? { tools: opts.tools } : {}),
+    ...(opts.extension ? { extension: opts.extension } : {}),
     rateLimiter: rateLimit({
       perMinute: config.RATE_LIMIT_PER_MINUTE,
       burstPerSecond: config.RATE_LIMIT_BURST,
@@ -122,10 +128,16 @@ export async function runStdio(config: Config, logger: Logger): Promise<() => Pr
   const audit = createAuditLog(config.AUDIT_LOG_FILE, 'stderr');
   // One connection, either era: the SDK pins it to the era of the client's opening message.
   const handle = serveStdio(
-    () =>
+    ({ era }) =>
       gateOnConnect(createMcpServer({ config, logger, baselines, outbound }), (transport) =>
         // The local user has every scope; the gate still writes the audit trail.
-        gateTransport(transport, { principal: LOCAL, toolScopes, promptScopes: PROMPT_SCOPES, audit }),
+        gateTransport(transport, {
+          principal: LOCAL,
+          toolScopes,
+          promptScopes: PROMPT_SCOPES,
+          audit,
+          modern: era === 'modern',
+        }),
       ),
     { onerror: (err) => logger.debug({ err: err.message }, 'stdio message rejected or failed') },
   );

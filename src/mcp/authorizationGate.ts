@@ -11,6 +11,7 @@
  */
 import { ClientRequestSchema } from '@modelcontextprotocol/core';
 import type { JSONRPCMessage, Transport } from '@modelcontextprotocol/server';
+import { randomBytes } from 'node:crypto';
 import type { Counter } from 'prom-client';
 import type { Principal } from '../auth/principal.js';
 import type { Scope } from '../auth/scopes.js';
@@ -19,6 +20,12 @@ import type { AuditLog, AuditRecord } from '../observability/auditLog.js';
 
 export interface GateOptions {
   principal: Principal;
+  /**
+   * 2026-07-28 traffic: answers made here carry the fields that revision requires (resultType,
+   * cache fields on lists), and params are left to the SDK, which answers the revision's own
+   * codes (a removed method is -32601 with HTTP 404, a broken envelope -32602).
+   */
+  modern?: boolean;
   sessionId?: string;
   /** The scope each tool needs. */
   toolScopes: ReadonlyMap<string, Scope>;
@@ -37,6 +44,8 @@ export interface GateOptions {
     closed(id: Id, cancel: (id: Id, reason?: string) => void): void;
     /** A cancellation for a request that is not on this stream. */
     forward(id: Id, reason?: string): void;
+    /** Routes the client's response to a server-to-client request back to this stream. */
+    awaitResponse?(id: string, deliver: (response: JSONRPCMessage) => void): () => void;
   };
 }
 
@@ -48,6 +57,8 @@ interface Pending {
 }
 
 const RESOURCE_SCOPE: Scope = 'audit:read';
+/** What every 2026-07-28 result carries. */
+const MODERN_RESULT = { resultType: 'complete' } as const;
 
 export function gateTransport(transport: Transport, o: GateOptions): void {
   const granted = new Set<string>(o.principal.scopes);
@@ -58,6 +69,9 @@ export function gateTransport(transport: Transport, o: GateOptions): void {
   const promptLists = new Set<Id>();
   const promptScopes = o.promptScopes ?? new Map<string, Scope>();
   const send = transport.send.bind(transport);
+  /** Names this stream's requests to the client; responses waited for (see send). */
+  const streamNonce = randomBytes(6).toString('hex');
+  const stops = new Set<() => void>();
   const inbound = transport.onmessage;
   const closed = transport.onclose;
 
@@ -90,7 +104,7 @@ export function gateTransport(transport: Transport, o: GateOptions): void {
       const id = m.id;
       // The SDK answers a request whose params fail its schema with -32603 and a zod dump; a
       // client mistake is -32602 with a readable message.
-      const invalid = invalidParams(message);
+      const invalid = o.modern ? undefined : invalidParams(message);
       if (invalid !== undefined) {
         if (m.method === 'tools/call') auditInvalid(String(m.params?.name ?? '').slice(0, 128), m.params);
         return void answer(id, { error: { code: -32602, message: invalid } });
@@ -136,6 +150,20 @@ export function gateTransport(transport: Transport, o: GateOptions): void {
 
   transport.send = async (message, options) => {
     const r = message as { id?: Id; method?: string; result?: Record<string, unknown>; error?: unknown };
+    if (r.method !== undefined && r.id !== undefined && o.cancels?.awaitResponse) {
+      // A request to the client (elicitation, sampling). Every POST has its own server whose ids
+      // start at 0, so the id is made unique in the session; the response, which arrives in a
+      // POST of its own, comes back here with the id this server used.
+      const ours = r.id;
+      const wire = `${streamNonce}.${String(ours)}`;
+      const stop = o.cancels.awaitResponse(wire, (response) => {
+        stop();
+        stops.delete(stop);
+        inbound?.({ ...response, id: ours } as JSONRPCMessage);
+      });
+      stops.add(stop);
+      message = { ...message, id: wire } as JSONRPCMessage;
+    }
     if (r.id !== undefined && r.method === undefined) {
       if (!open.delete(r.id)) return; // already answered (cancelled, refused here)
       o.cancels?.closed(r.id, cancelThis);
@@ -159,6 +187,7 @@ export function gateTransport(transport: Transport, o: GateOptions): void {
   };
 
   transport.onclose = () => {
+    for (const stop of stops) stop();
     for (const id of [...calls.keys()]) record(id, 'abandoned');
     for (const id of open) o.cancels?.closed(id, cancelThis);
     open.clear();
@@ -186,6 +215,7 @@ export function gateTransport(transport: Transport, o: GateOptions): void {
     id: Id,
     body: { result: Record<string, unknown> } | { error: { code: number; message: string } },
   ) {
+    if (o.modern && 'result' in body) body = { result: { ...body.result, ...MODERN_RESULT } };
     open.delete(id);
     o.cancels?.closed(id, cancelThis);
     return send({ jsonrpc: '2.0', id, ...body } as JSONRPCMessage);
@@ -234,8 +264,10 @@ export function gateTransport(transport: Transport, o: GateOptions): void {
   }
 
   function answerWithoutResources(id: Id, method: string): Promise<void> {
-    if (method === 'resources/list') return answer(id, { result: { resources: [] } });
-    if (method === 'resources/templates/list') return answer(id, { result: { resourceTemplates: [] } });
+    const cache = o.modern ? { ttlMs: 0, cacheScope: 'private' } : {};
+    if (method === 'resources/list') return answer(id, { result: { resources: [], ...cache } });
+    if (method === 'resources/templates/list')
+      return answer(id, { result: { resourceTemplates: [], ...cache } });
     return answer(id, {
       error: { code: -32602, message: `Reading baselines needs the ${RESOURCE_SCOPE} scope` },
     });

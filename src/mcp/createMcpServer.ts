@@ -1,11 +1,13 @@
 import { readFileSync } from 'node:fs';
 import {
   type CallToolResult,
+  InMemoryServerEventBus,
   McpServer,
   type ServerContext,
   type ServerEvent,
   type ServerEventBus,
   type ServerNotification,
+  type ServerOptions,
 } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import type { BaselineStore } from '../baselines/types.js';
@@ -40,6 +42,14 @@ export interface ServerDeps {
   metrics?: Metrics;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- see tools/index.ts
   tools?: ToolDefinition<any, any>[];
+  /** Test-only additions (the conformance suite's fixtures); production never sets it. */
+  extension?: ServerExtension;
+}
+
+/** More surface on every server built, with the constructor options it needs. */
+export interface ServerExtension {
+  options?: Partial<ServerOptions>;
+  register(server: McpServer, events: ServerEventBus): void;
 }
 
 /**
@@ -47,10 +57,22 @@ export interface ServerDeps {
  * a handful of tools is a few object allocations.
  */
 export function createMcpServer(deps: ServerDeps): McpServer {
+  const extra = deps.extension?.options;
   const server = new McpServer(
     { name: 'server-audit-mcp', title: 'Server audit', version: VERSION },
     {
-      capabilities: { logging: {} },
+      ...extra,
+      capabilities: { logging: {}, ...extra?.capabilities },
+      // 2026-07-28 caching hints. Every list depends on the caller's scopes (the gate filters
+      // it), so only the caller may cache it; the tool and prompt lists change only on upgrade,
+      // the baseline list on every save (listen streams announce that).
+      cacheHints: {
+        'tools/list': { ttlMs: 300_000, cacheScope: 'private' },
+        'prompts/list': { ttlMs: 300_000, cacheScope: 'private' },
+        'resources/templates/list': { ttlMs: 300_000, cacheScope: 'private' },
+        'resources/list': { ttlMs: 30_000, cacheScope: 'private' },
+        ...extra?.cacheHints,
+      },
       instructions:
         'Audit tools for the host this server runs on (or the host whose /proc, /sys and / it mounts). ' +
         'Start with detect_system to learn what the box is, run_health_check to judge it, and compare_baselines ' +
@@ -61,6 +83,7 @@ export function createMcpServer(deps: ServerDeps): McpServer {
   for (const tool of deps.tools ?? allTools) registerTool(server, tool, deps);
   registerBaselineResources(server, deps.baselines);
   registerPrompts(server, deps);
+  if (deps.extension) deps.extension.register(server, deps.events ?? new InMemoryServerEventBus());
   return server;
 }
 

@@ -4,6 +4,7 @@ import { NodeStreamableHTTPServerTransport } from '@modelcontextprotocol/node';
 import {
   type EventStore,
   isInitializeRequest,
+  type JSONRPCMessage,
   type JSONRPCNotification,
   LATEST_PROTOCOL_VERSION,
   type McpServer,
@@ -62,6 +63,12 @@ export interface SessionCancels {
   opened(id: string | number, cancel: (id: string | number, reason?: string) => void): void;
   closed(id: string | number, cancel: (id: string | number, reason?: string) => void): void;
   forward(id: string | number, reason?: string): void;
+  /**
+   * A server-to-client request (elicitation, sampling) sent on this stream under a session-unique
+   * id: the client's response arrives in another POST, maybe on another instance, and is
+   * delivered here. The returned function stops waiting.
+   */
+  awaitResponse(id: string, deliver: (response: JSONRPCMessage) => void): () => void;
 }
 
 /** Store failures answer quickly and clearly: a fleet must not hang on a dead Redis. */
@@ -82,6 +89,8 @@ export class HttpSessions {
   private sweeper: NodeJS.Timeout | undefined;
   /** Requests running here, by session and JSON-RPC id, to cancel them from another stream. */
   private readonly inflight = new Map<string, (id: string | number, reason?: string) => void>();
+  /** Server-to-client requests waiting for the client's response here, by session and id. */
+  private readonly awaiting = new Map<string, (response: JSONRPCMessage) => void>();
   private unsubscribeCancels: (() => Promise<void>) | undefined;
   private cancelRetry: NodeJS.Timeout | undefined;
   private readonly idle: Pooled[] = [];
@@ -114,6 +123,7 @@ export class HttpSessions {
     const transport = new NodeStreamableHTTPServerTransport({ sessionIdGenerator: undefined, eventStore });
     await p.server.connect(transport);
     const sessionId = p.slot.current?.sessionId;
+    if (sessionId !== undefined) seedClient(p.server, this.known.get(sessionId));
     if (sessionId !== undefined)
       this.o.gate?.(transport, requestPrincipal(req), sessionId, this.cancelsFor(sessionId));
     const done = () => {
@@ -227,6 +237,7 @@ export class HttpSessions {
     if (req.method === 'POST' && isSetLevel(req.body))
       return this.handleSetLevel(id, req.body as SetLevel, res);
     if (req.method === 'GET') return this.handleStream(id, req, res);
+    if (req.method === 'POST' && isResponses(req.body)) return this.handleResponses(id, req.body, res);
     await this.serve(id, req, res);
   }
 
@@ -409,7 +420,31 @@ export class HttpSessions {
           })
           .catch((err: unknown) => this.o.logger.warn({ err, sessionId }, 'cancellation not forwarded'));
       },
+      awaitResponse: (id, deliver) => {
+        const k = `${sessionId} ${id}`;
+        this.awaiting.set(k, deliver);
+        return () => {
+          if (this.awaiting.get(k) === deliver) this.awaiting.delete(k);
+        };
+      },
     };
+  }
+
+  /**
+   * The client's answers to our elicitation or sampling requests: delivered to the stream that
+   * asked, here or (over the fleet channel) on another instance. Accepted with 202 either way,
+   * as the transport would: a response has no answer of its own.
+   */
+  private handleResponses(sessionId: string, body: unknown, res: Response): void {
+    for (const message of (Array.isArray(body) ? body : [body]) as Array<JSONRPCMessage & { id: unknown }>) {
+      const deliver = this.awaiting.get(`${sessionId} ${String(message.id)}`);
+      if (deliver) deliver(message);
+      else
+        void this.o.bus
+          .publish(CANCEL_CHANNEL, { kind: 'response', sessionId, message })
+          .catch((err: unknown) => this.o.logger.warn({ err, sessionId }, 'response not forwarded'));
+    }
+    res.status(202).end();
   }
 
   /** Listens for cancellations other instances forward; retried until the bus (Redis) answers. */
@@ -418,6 +453,8 @@ export class HttpSessions {
       this.unsubscribeCancels = await this.o.bus.subscribe(CANCEL_CHANNEL, (m) => {
         if (m.kind === 'cancel')
           this.inflight.get(`${m.sessionId} ${typeof m.requestId} ${m.requestId}`)?.(m.requestId, m.reason);
+        else if (m.kind === 'response')
+          this.awaiting.get(`${m.sessionId} ${String((m.message as { id?: unknown }).id)}`)?.(m.message);
       });
     } catch (err) {
       this.o.logger.warn({ err }, 'cannot listen for forwarded cancellations yet; retrying');
@@ -492,6 +529,38 @@ function boundedCapabilities(v: unknown): Record<string, unknown> {
     Object.entries(v as Record<string, unknown>).filter(([k]) => CAPABILITY_KEYS.includes(k)),
   );
   return JSON.stringify(picked).length <= MAX_CAPABILITIES_BYTES ? picked : {};
+}
+
+/**
+ * What the client declared at initialize, for a server that serves one request of its session:
+ * the SDK checks it before a request to the client (elicitation, sampling). The SDK seeds it the
+ * same way for a 2026-07-28 request from its envelope; for a 2025 session it has no public
+ * setter, so the fields it reads are written here (kept in the session record for every instance).
+ */
+function seedClient(server: McpServer, record: SessionRecord | undefined): void {
+  if (!record) return;
+  const inner = server.server as unknown as { _clientCapabilities?: unknown; _clientVersion?: unknown };
+  inner._clientCapabilities = record.clientCapabilities;
+  inner._clientVersion = { name: record.clientName ?? 'unknown', version: record.clientVersion ?? 'unknown' };
+}
+
+/** A POST carrying only JSON-RPC responses (results or errors), no requests or notifications. */
+function isResponses(body: unknown): boolean {
+  const all = Array.isArray(body) ? body : [body];
+  return (
+    all.length > 0 &&
+    all.every((m: unknown) => {
+      const r = m as { jsonrpc?: unknown; method?: unknown; id?: unknown; result?: unknown; error?: unknown };
+      return (
+        typeof r === 'object' &&
+        r !== null &&
+        r.jsonrpc === '2.0' &&
+        r.method === undefined &&
+        (typeof r.id === 'string' || typeof r.id === 'number') &&
+        (r.result !== undefined || r.error !== undefined)
+      );
+    })
+  );
 }
 
 function hasDuplicateIds(body: unknown): boolean {

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { JSONRPCNotification, ServerEvent } from '@modelcontextprotocol/server';
+import type { JSONRPCMessage, JSONRPCNotification, ServerEvent } from '@modelcontextprotocol/server';
 
 /**
  * A server-to-client message for a session, word that the session ended (streams close), or a
@@ -9,7 +9,8 @@ export type BusMessage =
   | { kind: 'notify'; notification: JSONRPCNotification }
   | { kind: 'end' }
   | { kind: 'cancel'; sessionId: string; requestId: string | number; reason?: string }
-  | { kind: 'event'; event: ServerEvent };
+  | { kind: 'event'; event: ServerEvent }
+  | { kind: 'response'; sessionId: string; message: JSONRPCMessage };
 
 /**
  * The one channel every instance listens on for cancellations (session ids are 32 hex digits, so
