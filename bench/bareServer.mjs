@@ -1,11 +1,10 @@
-// The peer: a bare SDK streamable-HTTP server with one trivial tool, written the way the SDK's
-// own examples do (createMcpExpressApp, one transport per session in a Map). Same transport,
-// same express, none of our layers: the ratio shows what our server adds.
+// The legacy-era peer: a bare SDK v2 streamable-HTTP server with one trivial tool, written the
+// way the SDK's own examples do (createMcpExpressApp, one sessionful transport per session in a
+// Map). Same SDK, same express, none of our layers: the ratio shows what our server adds.
 import { randomUUID } from 'node:crypto';
-import { createMcpExpressApp } from '@modelcontextprotocol/sdk/server/express.js';
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import { createMcpExpressApp } from '@modelcontextprotocol/express';
+import { NodeStreamableHTTPServerTransport } from '@modelcontextprotocol/node';
+import { isInitializeRequest, McpServer } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 
 const transports = new Map();
@@ -21,7 +20,7 @@ app.all('/mcp', async (req, res) => {
         .json({ jsonrpc: '2.0', error: { code: -32000, message: 'bad session' }, id: null });
       return;
     }
-    transport = new StreamableHTTPServerTransport({
+    transport = new NodeStreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       onsessioninitialized: (sid) => transports.set(sid, transport),
     });
@@ -30,8 +29,8 @@ app.all('/mcp', async (req, res) => {
       'echo',
       {
         description: 'Returns its input',
-        inputSchema: { text: z.string().default('hi') },
-        outputSchema: { text: z.string() },
+        inputSchema: z.object({ text: z.string().default('hi') }),
+        outputSchema: z.object({ text: z.string() }),
       },
       async ({ text }) => ({ content: [{ type: 'text', text }], structuredContent: { text } }),
     );

@@ -24,7 +24,6 @@ import { HttpSessions } from './mcp/httpSessions.js';
 import { createModernHttp } from './mcp/modernHttp.js';
 import { FleetEventBus } from './session/eventBus.js';
 import { isLegacyRequest } from '@modelcontextprotocol/server';
-import { toWebRequest } from '@modelcontextprotocol/node';
 import type { Logger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import { MemorySessionStore } from './session/memorySessionStore.js';
@@ -187,7 +186,16 @@ export function createApp(deps: AppDeps): App {
       }
       // 2026-07-28 requests carry their version in _meta and need no session: the SDK's own
       // classifier decides, so our routing never disagrees with the SDK's modern entry.
-      if (req.method === 'POST' && !(await isLegacyRequest(await toWebRequest(req, req.body), req.body)))
+      if (req.method === 'POST' && tooDeep(req.body, MAX_JSON_DEPTH)) {
+        sendRpcError(
+          res,
+          400,
+          RpcCode.InvalidRequest,
+          `Invalid Request: JSON nested deeper than ${MAX_JSON_DEPTH} levels`,
+        );
+        return;
+      }
+      if (req.method === 'POST' && !(await isLegacyRequest(classifiable(req), req.body)))
         return modern.serve(req, res);
       await sessions.handle(req, res);
     },
@@ -266,6 +274,37 @@ function browserCors(allowed: string[] | null): RequestHandler {
     exposedHeaders: ['Mcp-Session-Id', 'WWW-Authenticate', 'Retry-After', 'X-Request-Id'],
     maxAge: 600,
   });
+}
+
+/**
+ * Deeper JSON than any MCP message needs: refused before routing, since the SDK's Node adapter
+ * re-serialises the parsed body (recursively) and would fail on it with a 500.
+ */
+const MAX_JSON_DEPTH = 64;
+
+/** Whether a parsed JSON value nests deeper than `max` (iterative: no recursion on hostile input). */
+function tooDeep(value: unknown, max: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth >= max) return true;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
+/**
+ * What the SDK's classifier reads of a POST besides its parsed body: the method and the
+ * standard headers. Built without the body (the classifier takes it parsed).
+ */
+function classifiable(req: express.Request): globalThis.Request {
+  const headers = new Headers();
+  for (const name of ['mcp-protocol-version', 'mcp-method', 'mcp-name', 'content-type']) {
+    const v = req.headers[name];
+    if (typeof v === 'string') headers.set(name, v);
+  }
+  return new Request('http://mcp.invalid/mcp', { method: 'POST', headers });
 }
 
 /** TRUST_PROXY as express's 'trust proxy' takes it. */

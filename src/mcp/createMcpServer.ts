@@ -95,8 +95,7 @@ function registerTool(server: McpServer, tool: ToolDefinition<any, any>, deps: S
     {
       title: tool.title,
       description: tool.description,
-      inputSchema: z.object(tool.inputSchema),
-      outputSchema: z.object(tool.outputSchema),
+      ...schemasOf(tool),
       annotations: tool.annotations,
     },
     async (args: Record<string, unknown>, extra: ServerContext): Promise<CallToolResult> => {
@@ -146,6 +145,51 @@ function registerTool(server: McpServer, tool: ToolDefinition<any, any>, deps: S
       }
     },
   );
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- see tools/index.ts
+const schemaCache = new WeakMap<
+  ToolDefinition<any, any>,
+  { inputSchema: z.ZodObject; outputSchema: z.ZodObject }
+>();
+
+/**
+ * A tool's schemas, built once per process. The SDK converts them to JSON Schema on every
+ * tools/list, and every request has a server of its own: zod's conversion of our larger schemas
+ * cost more than the rest of a listing, so each conversion is done once and kept.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- see tools/index.ts
+function schemasOf(tool: ToolDefinition<any, any>) {
+  let s = schemaCache.get(tool);
+  if (!s) {
+    s = {
+      inputSchema: withCachedJsonSchema(z.object(tool.inputSchema)),
+      outputSchema: withCachedJsonSchema(z.object(tool.outputSchema)),
+    };
+    schemaCache.set(tool, s);
+  }
+  return s;
+}
+
+/** The same schema, its Standard Schema JSON conversion memoised per (direction, target). */
+function withCachedJsonSchema<T extends z.ZodObject>(schema: T): T {
+  const std = schema['~standard'];
+  const convert = std.jsonSchema;
+  const memo = new Map<string, Record<string, unknown>>();
+  const cached =
+    (dir: 'input' | 'output') =>
+    (options: Parameters<typeof convert.input>[0]): Record<string, unknown> => {
+      const key = `${dir} ${String(options?.target)}`;
+      let json = memo.get(key);
+      if (!json) memo.set(key, (json = convert[dir](options)));
+      // A copy: the caller may decorate what it gets.
+      return structuredClone(json);
+    };
+  Object.defineProperty(schema, '~standard', {
+    value: { ...std, jsonSchema: { input: cached('input'), output: cached('output') } },
+    enumerable: false,
+  });
+  return schema;
 }
 
 /** The listen-stream event for a list-changed notification, if it is one. */

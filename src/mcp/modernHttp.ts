@@ -15,14 +15,14 @@ import {
   type Transport,
 } from '@modelcontextprotocol/server';
 import type { Request, Response } from 'express';
-import { principalOf } from '../auth/principal.js';
+import { NOBODY, type Principal, principalOf } from '../auth/principal.js';
 import type { Logger } from '../observability/logger.js';
 
 export interface ModernHttpOptions {
   /** A fresh server with every tool, resource and prompt registered. */
   createServer: () => McpServer;
   /** Puts the authorization gate and audit trail on the request's transport. */
-  gate: (transport: Transport, principal: ReturnType<typeof principalOf>) => void;
+  gate: (transport: Transport, principal: Principal) => void;
   /** Change events for subscriptions/listen streams (fleet-wide in fleet mode). */
   bus: ServerEventBus;
   maxBodyBytes: number;
@@ -49,10 +49,32 @@ export function gateOnConnect(server: McpServer, gate: (transport: Transport) =>
   return server;
 }
 
+/** Idle servers kept for reuse: building one per request (tools, schemas, validators) dominates a call. */
+const POOL_MAX = 64;
+
+interface Pooled {
+  server: McpServer;
+  /** Whose request the server serves now; set by the factory, read when the SDK connects it. */
+  principal: Principal;
+}
+
 export function createModernHttp(o: ModernHttpOptions): ModernHttp {
+  const idle: Pooled[] = [];
+  const build = (): Pooled => {
+    const p: Pooled = { server: o.createServer(), principal: NOBODY };
+    gateOnConnect(p.server, (transport) => o.gate(transport, p.principal));
+    // The SDK closes the instance when the exchange ends (it chains this after its own hook):
+    // then it goes back to the pool. A server still connected is never reused.
+    p.server.server.onclose = () => {
+      p.principal = NOBODY;
+      if (!p.server.isConnected() && idle.length < POOL_MAX) idle.push(p);
+    };
+    return p;
+  };
   const factory = (ctx: McpRequestContext): McpServer => {
-    const principal = principalOf(ctx.authInfo);
-    return gateOnConnect(o.createServer(), (transport) => o.gate(transport, principal));
+    const p = idle.pop() ?? build();
+    p.principal = principalOf(ctx.authInfo);
+    return p.server;
   };
   const handler = createMcpHandler(factory, {
     legacy: 'reject',
