@@ -2,8 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { CallToolResultSchema, type Progress } from '@modelcontextprotocol/sdk/types.js';
+import type { Client, Progress } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningHttp } from '../../src/runtime.js';
 import { connectClient, startInProcess } from '../helpers/servers.js';
@@ -156,7 +155,6 @@ describe('analyze_bots over MCP', () => {
         method: 'tools/call',
         params: { name: 'analyze_bots', arguments: { paths: ['/var/log/nginx/big.log'] } },
       },
-      CallToolResultSchema,
       { onprogress: (p) => progress.push(p) },
     );
     const r = res.structuredContent as Result;

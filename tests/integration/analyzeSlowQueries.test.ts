@@ -2,8 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { CallToolResultSchema, type Progress } from '@modelcontextprotocol/sdk/types.js';
+import type { Client, Progress } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningHttp } from '../../src/runtime.js';
 import { tools } from '../../src/tools/index.js';
@@ -202,7 +201,6 @@ describe('analyze_slow_queries over MCP (hand-written logs)', () => {
         method: 'tools/call',
         params: { name: 'analyze_slow_queries', arguments: { paths: [join(logDir, 'big-slow.log')] } },
       },
-      CallToolResultSchema,
       { onprogress: (p) => progress.push(p) },
     );
     const r = res.structuredContent as unknown as Result;

@@ -80,7 +80,7 @@ describe('cancelling a call from another POST', () => {
     const client = await connectClient(server.url);
     const abort = new AbortController();
     const started = Date.now();
-    const call = client.callTool(slowCall(tarpit.port), undefined, { signal: abort.signal, timeout: 60_000 });
+    const call = client.callTool(slowCall(tarpit.port), { signal: abort.signal, timeout: 60_000 });
     await new Promise((r) => setTimeout(r, 400));
     abort.abort('user changed their mind');
     await expect(call).rejects.toThrow();

@@ -10,8 +10,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { CallToolResultSchema, type Progress } from '@modelcontextprotocol/sdk/types.js';
+import type { Client, Progress } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningHttp } from '../../src/runtime.js';
 import { connectClient, startInProcess } from '../helpers/servers.js';
@@ -189,7 +188,6 @@ describe('check_permissions over MCP', () => {
     const progress: Progress[] = [];
     const res = await client.request(
       { method: 'tools/call', params: { name: 'check_permissions', arguments: { paths: [root] } } },
-      CallToolResultSchema,
       { onprogress: (x) => progress.push(x) },
     );
     const r = res.structuredContent as Result;

@@ -33,8 +33,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import vm from 'node:vm';
 import { gzipSync } from 'node:zlib';
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { CallToolResultSchema, ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
+import { ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/client';
+import type { Client } from '@modelcontextprotocol/client';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -1032,7 +1032,6 @@ async function callAndJudge(tool: (typeof tools)[number], args: unknown): Promis
   try {
     const res = await client.request(
       { method: 'tools/call', params: { name: tool.name, arguments: args as Record<string, unknown> } },
-      CallToolResultSchema,
       { timeout: 20_000 },
     );
     const all = JSON.stringify(res);
@@ -1062,7 +1061,7 @@ async function callAndJudge(tool: (typeof tools)[number], args: unknown): Promis
       outcome = 'ok';
     }
   } catch (err) {
-    if (!(err instanceof McpError) || err.code !== ErrorCode.InvalidParams) throw err;
+    if (!(err instanceof ProtocolError) || err.code !== ProtocolErrorCode.InvalidParams) throw err;
     expectCleanMessage(err.message, context, sentText);
     expect(local.success, `${context}: schema-valid arguments refused: ${err.message}`).toBe(false);
     outcome = 'invalid';
@@ -1314,17 +1313,19 @@ describe('fuzzing every tool through a real MCP client over HTTP', () => {
       for (const bad of NON_OBJECTS) {
         const context = `${tool.name}(${JSON.stringify(bad)})`;
         const err = await client
-          .request(
-            { method: 'tools/call', params: { name: tool.name, arguments: bad as Record<string, unknown> } },
-            CallToolResultSchema,
-          )
+          .request({
+            method: 'tools/call',
+            params: { name: tool.name, arguments: bad as Record<string, unknown> },
+          })
           .then(
             () => undefined,
             (e: unknown) => e,
           );
-        expect(err, `${context} was accepted`).toBeInstanceOf(McpError);
-        expect([ErrorCode.InvalidParams, ErrorCode.InternalError], context).toContain((err as McpError).code);
-        expectCleanMessage((err as McpError).message, context);
+        expect(err, `${context} was accepted`).toBeInstanceOf(ProtocolError);
+        expect([ProtocolErrorCode.InvalidParams, ProtocolErrorCode.InternalError], context).toContain(
+          (err as ProtocolError).code,
+        );
+        expectCleanMessage((err as ProtocolError).message, context);
       }
     }
   });
@@ -1334,18 +1335,17 @@ describe('fuzzing every tool through a real MCP client over HTTP', () => {
   it('refuses arguments that are no object with -32602 Invalid params', async () => {
     for (const bad of NON_OBJECTS) {
       const err = await client
-        .request(
-          {
-            method: 'tools/call',
-            params: { name: 'detect_system', arguments: bad as Record<string, unknown> },
-          },
-          CallToolResultSchema,
-        )
+        .request({
+          method: 'tools/call',
+          params: { name: 'detect_system', arguments: bad as Record<string, unknown> },
+        })
         .then(
           () => undefined,
           (e: unknown) => e,
         );
-      expect((err as McpError | undefined)?.code, JSON.stringify(bad)).toBe(ErrorCode.InvalidParams);
+      expect((err as ProtocolError | undefined)?.code, JSON.stringify(bad)).toBe(
+        ProtocolErrorCode.InvalidParams,
+      );
     }
   });
 

@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { Client } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningHttp } from '../../src/runtime.js';
 import { apiKeysFile, authedClient } from '../helpers/authTestBed.js';
@@ -80,8 +80,10 @@ describe('prompts', () => {
     expect(tls).toContain('{"targets": ["a.example","b.example:8443"], "warnDays": 14}');
     await expect(
       client.getPrompt({ name: 'full_server_audit', arguments: { focus: 'kernel' } }),
-    ).rejects.toThrow(/-32602.*focus must be/);
-    await expect(client.getPrompt({ name: 'bot_incident_triage', arguments: {} })).rejects.toThrow(/-32602/);
+    ).rejects.toMatchObject({ code: -32602, message: expect.stringMatching(/focus must be/) });
+    await expect(client.getPrompt({ name: 'bot_incident_triage', arguments: {} })).rejects.toMatchObject({
+      code: -32602,
+    });
     await expect(
       client.getPrompt({ name: 'tls_renewal_check', arguments: { targets: 'x', warnDays: 'soon' } }),
     ).rejects.toThrow(/warnDays/);

@@ -1,8 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { CallToolResultSchema, type Progress } from '@modelcontextprotocol/sdk/types.js';
+import type { Client, Progress } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fingerprint } from '../../src/audit/secrets/fingerprint.js';
 import { ALL_RULES } from '../../src/audit/secrets/rules.js';
@@ -182,7 +181,6 @@ describe('scan_secrets over MCP', () => {
     const progress: Progress[] = [];
     const res = await client.request(
       { method: 'tools/call', params: { name: 'scan_secrets', arguments: { paths: [tree.scanRoot] } } },
-      CallToolResultSchema,
       { onprogress: (p) => progress.push(p) },
     );
     const r = res.structuredContent as Result;

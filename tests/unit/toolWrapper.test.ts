@@ -1,8 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import { Client, InMemoryTransport } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { FileBaselineStore } from '../../src/baselines/fileBaselineStore.js';
@@ -88,7 +87,6 @@ describe('tool registry wrapper', () => {
     const seen: Array<{ progress: number; total?: number; message?: string }> = [];
     const res = await client.callTool(
       { name: 'fail_on_demand', arguments: { mode: 'progress' } },
-      undefined,
       {
         onprogress: (p) => seen.push(p),
       },
