@@ -277,10 +277,10 @@ function browserCors(allowed: string[] | null): RequestHandler {
 }
 
 /**
- * Deeper JSON than any MCP message needs: refused before routing, since the SDK's Node adapter
+ * Far deeper JSON than any MCP message needs: refused before routing, since the SDK's Node adapter
  * re-serialises the parsed body (recursively) and would fail on it with a 500.
  */
-const MAX_JSON_DEPTH = 64;
+const MAX_JSON_DEPTH = 2048;
 
 /** Whether a parsed JSON value nests deeper than `max` (iterative: no recursion on hostile input). */
 function tooDeep(value: unknown, max: number): boolean {
