@@ -182,8 +182,8 @@ function withCachedJsonSchema<T extends z.ZodObject>(schema: T): T {
       const key = `${dir} ${String(options?.target)}`;
       let json = memo.get(key);
       if (!json) memo.set(key, (json = convert[dir](options)));
-      // A copy: the caller may decorate what it gets.
-      return structuredClone(json);
+      // Shared, not copied: the SDK only reads it and spreads it into a new object.
+      return json;
     };
   Object.defineProperty(schema, '~standard', {
     value: { ...std, jsonSchema: { input: cached('input'), output: cached('output') } },
