@@ -67,7 +67,11 @@ const request = (method, params, name) => ({
 const CASES = [
   {
     name: 'tools/call (ours: detect_system cached; bare: echo)',
-    ours: request('tools/call', { name: 'detect_system', arguments: { maxAgeSeconds: 3600 } }, 'detect_system'),
+    ours: request(
+      'tools/call',
+      { name: 'detect_system', arguments: { maxAgeSeconds: 3600 } },
+      'detect_system',
+    ),
     bare: request('tools/call', { name: 'echo', arguments: { text: 'hi' } }, 'echo'),
   },
   { name: 'tools/list', ours: request('tools/list', {}), bare: request('tools/list', {}) },
@@ -76,7 +80,14 @@ const CASES = [
 function load(url, req, seconds) {
   return new Promise((resolve, reject) => {
     autocannon(
-      { url, method: 'POST', connections: CONNECTIONS, duration: seconds, body: req.body, headers: req.headers },
+      {
+        url,
+        method: 'POST',
+        connections: CONNECTIONS,
+        duration: seconds,
+        body: req.body,
+        headers: req.headers,
+      },
       (err, result) => (err ? reject(err) : resolve(result)),
     );
   });
@@ -98,7 +109,8 @@ try {
     for (const [i, c] of CASES.entries())
       for (const [n, s] of Object.entries(servers)) {
         const r = await load(s.url, c[n], SECONDS);
-        if (r.non2xx > 0 || r.errors > 0) throw new Error(`${n} ${c.name}: ${r.non2xx} non-2xx, ${r.errors} errors`);
+        if (r.non2xx > 0 || r.errors > 0)
+          throw new Error(`${n} ${c.name}: ${r.non2xx} non-2xx, ${r.errors} errors`);
         results[n][i].push({ rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99 });
       }
 } finally {
@@ -107,7 +119,9 @@ try {
 
 const cpu = cpus();
 console.log(`machine: ${cpu.length} x ${cpu[0]?.model ?? 'unknown CPU'}, Node ${process.version}`);
-console.log(`2026-07-28 load: ${CONNECTIONS} connections, ${SECONDS}s per case, median of ${ROUNDS} alternating rounds`);
+console.log(
+  `2026-07-28 load: ${CONNECTIONS} connections, ${SECONDS}s per case, median of ${ROUNDS} alternating rounds`,
+);
 console.log('| case | server | calls/s | vs bare | p50/p99 ms |');
 console.log('| --- | --- | --- | --- | --- |');
 let met = true;
@@ -120,10 +134,11 @@ for (const [i, c] of CASES.entries()) {
   const bare = pick('bare');
   for (const n of ['ours', 'bare']) {
     const o = pick(n);
-    console.log(`| ${c.name} | ${n} | ${o.rps.toFixed(0)} | ${(o.rps / bare.rps).toFixed(2)}x | ${o.p50}/${o.p99} |`);
+    console.log(
+      `| ${c.name} | ${n} | ${o.rps.toFixed(0)} | ${(o.rps / bare.rps).toFixed(2)}x | ${o.p50}/${o.p99} |`,
+    );
   }
   const ratio = pick('ours').rps / bare.rps;
   met &&= ratio >= 0.9;
   console.log(`target: ${c.name} >= 0.90x bare: ${ratio.toFixed(2)}x, ${ratio >= 0.9 ? 'met' : 'NOT met'}`);
 }
-

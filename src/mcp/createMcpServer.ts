@@ -147,11 +147,7 @@ function registerTool(server: McpServer, tool: ToolDefinition<any, any>, deps: S
   );
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- see tools/index.ts
-const schemaCache = new WeakMap<
-  ToolDefinition<any, any>,
-  { inputSchema: z.ZodObject; outputSchema: z.ZodObject }
->();
+const schemaCache = new WeakMap<object, { inputSchema: z.ZodObject; outputSchema: z.ZodObject }>();
 
 /**
  * A tool's schemas, built once per process. The SDK converts them to JSON Schema on every
