@@ -188,7 +188,9 @@ export function gateTransport(transport: Transport, o: GateOptions): void {
 
   transport.onclose = () => {
     for (const stop of stops) stop();
-    for (const id of [...calls.keys()]) record(id, 'abandoned');
+    // On 2026-07-28 a client cancels by closing the request's stream; on 2025 a closed stream
+    // with a call still open means the client went away.
+    for (const id of [...calls.keys()]) record(id, o.modern ? 'cancelled' : 'abandoned');
     for (const id of open) o.cancels?.closed(id, cancelThis);
     open.clear();
     closed?.();

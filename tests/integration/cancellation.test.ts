@@ -6,6 +6,7 @@
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditRecord } from '../../src/observability/auditLog.js';
 import type { RunningHttp } from '../../src/runtime.js';
@@ -96,6 +97,48 @@ describe('cancelling a call from another POST', () => {
     const rec = records.find((r) => r.tool === 'check_http');
     expect(rec?.outcome).toBe('cancelled');
     expect(Date.now() - started).toBeLessThan(10_000);
+    await client.close();
+    tarpit.server.close();
+  });
+});
+
+describe('cancelling a 2026-07-28 call: the client closes the request stream', () => {
+  let server: RunningHttp;
+  const records: AuditRecord[] = [];
+
+  beforeAll(async () => {
+    server = await startInProcess(
+      { ...fixtureHostEnv('debian'), RETRY_COUNT: '0', TOOL_DEADLINE_SECONDS: '60' },
+      { audit: (r) => records.push(r) },
+    );
+  });
+  afterAll(async () => {
+    await server?.shutdown('test done');
+  });
+
+  it('aborts the running handler and records the call as cancelled', async () => {
+    const tarpit = await startTarpit();
+    const client = new Client(
+      { name: 'modern-cancel', version: '1' },
+      { versionNegotiation: { mode: { pin: '2026-07-28' } } },
+    );
+    await client.connect(new StreamableHTTPClientTransport(new URL(server.url)));
+    expect(client.getProtocolEra()).toBe('modern');
+    const abort = new AbortController();
+    const call = client.callTool(slowCall(tarpit.port), { signal: abort.signal, timeout: 60_000 });
+    await new Promise((r) => setTimeout(r, 400));
+    abort.abort('user changed their mind');
+    await expect(call).rejects.toThrow();
+    // The server dropped its connection to the tarpit: the handler really stopped.
+    await within(tarpit.closed, 15_000, 'check_http connection closed');
+    await within(
+      (async () => {
+        while (!records.some((r) => r.tool === 'check_http')) await new Promise((r) => setTimeout(r, 20));
+      })(),
+      15_000,
+      'audit record',
+    );
+    expect(records.find((r) => r.tool === 'check_http')?.outcome).toBe('cancelled');
     await client.close();
     tarpit.server.close();
   });
