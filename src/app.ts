@@ -20,7 +20,7 @@ import { RpcCode, sendRpcError } from './http/jsonRpcError.js';
 import { originValidation } from './http/originValidation.js';
 import type { Lifecycle } from './lifecycle.js';
 import { createMcpServer, type ServerExtension } from './mcp/createMcpServer.js';
-import { HttpSessions } from './mcp/httpSessions.js';
+import { HttpSessions, SESSION_ID_RE } from './mcp/httpSessions.js';
 import { createModernHttp } from './mcp/modernHttp.js';
 import { FleetEventBus } from './session/eventBus.js';
 import { isLegacyRequest } from '@modelcontextprotocol/server';
@@ -40,7 +40,11 @@ export interface AppDeps {
   store?: SessionStore;
   bus?: SessionBus;
   events?: SessionEvents;
-  /** Extra readiness (Redis reachable in fleet mode); /ready answers 503 while it is false. */
+  /**
+   * Redis reachable in fleet mode. While it is false the instance is degraded, not unready: it
+   * still serves every 2026-07-28 request and the sessions it holds, so a balancer must keep
+   * sending it traffic (a Redis outage would otherwise take every instance out at once).
+   */
   dependenciesReady?: () => boolean;
   /** Per-client rate limit on /mcp (undefined: none). */
   rateLimiter?: RequestHandler;
@@ -128,20 +132,15 @@ export function createApp(deps: AppDeps): App {
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok' });
   });
-  const readiness = () => {
-    const depsOk = deps.dependenciesReady?.() ?? true;
-    return lifecycle.draining
-      ? 'draining'
-      : !lifecycle.ready
-        ? 'starting'
-        : depsOk
-          ? 'ready'
-          : 'redis unreachable';
-  };
+  const readiness = () => (lifecycle.draining ? 'draining' : !lifecycle.ready ? 'starting' : 'ready');
+  const degraded = () => ((deps.dependenciesReady?.() ?? true) ? [] : ['redis unreachable']);
   metrics.onReadiness(() => (readiness() === 'ready' ? 1 : 0));
   app.get('/ready', (_req, res) => {
     const state = readiness();
-    res.status(state === 'ready' ? 200 : 503).json({ status: state });
+    const reasons = degraded();
+    res
+      .status(state === 'ready' ? 200 : 503)
+      .json({ status: state, ...(reasons.length > 0 ? { degraded: reasons } : {}) });
   });
 
   // Everything that reveals host facts is protected against DNS rebinding.
@@ -230,9 +229,10 @@ function accessLog(logger: Logger, metrics: Metrics): RequestHandler {
       logger.info(
         {
           requestId,
-          sessionId: req.headers['mcp-session-id'],
-          method: req.method,
-          path: req.path,
+          // Client-chosen: only a well-formed id reaches the log, anything else is marked.
+          sessionId: loggableSessionId(req.headers['mcp-session-id']),
+          method: req.method.slice(0, 16),
+          path: req.path.slice(0, 128),
           status,
           ms: Math.round(seconds * 1000),
         },
@@ -241,6 +241,12 @@ function accessLog(logger: Logger, metrics: Metrics): RequestHandler {
     });
     next();
   };
+}
+
+/** A session id as the log may show it: ours (32 hex digits), or a marker for anything else. */
+function loggableSessionId(v: string | string[] | undefined): string | undefined {
+  if (v === undefined) return undefined;
+  return typeof v === 'string' && SESSION_ID_RE.test(v) ? v : 'malformed';
 }
 
 /**

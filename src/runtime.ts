@@ -77,9 +77,10 @@ export async function startHttp(
     http.once('listening', resolve);
     http.once('error', reject);
   });
-  // SSE streams stay open; a header timeout still bounds slow-loris clients.
+  // Slow-loris bounds on what the client sends (headers, then the whole request with its body);
+  // neither limits a response, so SSE streams stay open as long as they are used.
   http.headersTimeout = 30_000;
-  http.requestTimeout = 0;
+  http.requestTimeout = 60_000;
   app.sessions.startSweeper();
   await app.sessions.listenForCancels();
   await app.events.start();

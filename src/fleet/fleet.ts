@@ -26,7 +26,10 @@ export interface Fleet {
   baselines: BaselineStore;
   /** The command connection in fleet mode (rate limits use it too). */
   redis?: RedisClient;
-  /** False while Redis is unreachable: /ready answers 503 so the load balancer drains us. */
+  /**
+   * False while Redis is unreachable. The instance stays ready (it serves 2026-07-28 requests and
+   * the sessions it holds) and reports itself degraded: /ready names it in its body.
+   */
   ready(): boolean;
   registerMetrics(registry: Registry): void;
   close(): Promise<void>;
@@ -64,13 +67,16 @@ export async function createFleet(config: Config, logger: Logger): Promise<Fleet
     wasUp = true;
   });
   redis.on('close', () => {
-    if (wasUp) logger.warn('redis connection lost; /ready reports 503 until it is back');
+    if (wasUp)
+      logger.warn(
+        'redis connection lost; serving degraded (sessions held here, stateless requests) until it is back',
+      );
     wasUp = false;
   });
   try {
     await whenReady(redis, Math.max(2000, config.REDIS_COMMAND_TIMEOUT_MS * 5));
   } catch {
-    logger.warn('redis not reachable at start-up; serving with /ready at 503 until it is');
+    logger.warn('redis not reachable at start-up; serving degraded until it is');
   }
   const prefix = config.REDIS_PREFIX;
   return {

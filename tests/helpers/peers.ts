@@ -5,7 +5,7 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -57,6 +57,8 @@ export interface RedisPeer {
   stop(): Promise<void>;
   /** Starts it again on the same port (after stop). */
   start(): Promise<void>;
+  /** Sends the server a signal (SIGSTOP freezes it, SIGCONT thaws it). */
+  signal(sig: NodeJS.Signals): void;
 }
 
 export async function startRedis(): Promise<RedisPeer> {
@@ -77,9 +79,13 @@ export async function startRedis(): Promise<RedisPeer> {
     },
     async stop() {
       if (!child || child.exitCode !== null) return;
+      child.kill('SIGCONT'); // a frozen server cannot die
       const exited = once(child, 'exit');
       child.kill('SIGKILL');
       await exited;
+    },
+    signal(sig) {
+      child?.kill(sig);
     },
   };
   await peer.start();
@@ -125,6 +131,56 @@ export async function startHaproxy(backends: number[]): Promise<{ port: number; 
       .catch(() => false);
     if (ok) break;
     if (i > 100) throw new Error('HAProxy never routed to a healthy backend');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    port,
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/**
+ * The shipped deploy/haproxy/haproxy.cfg, pointed at the given backends on loopback: the same
+ * frontend rules (which requests may be replayed), retries, timeouts and /ready checks, with the
+ * Docker DNS server-template replaced by fixed servers and the ports made free ones.
+ */
+export async function startShippedHaproxy(
+  backends: number[],
+): Promise<{ port: number; stop(): Promise<void> }> {
+  const port = await freePort();
+  const healthPort = await freePort();
+  const shipped = readFileSync(
+    join(import.meta.dirname, '..', '..', 'deploy', 'haproxy', 'haproxy.cfg'),
+    'utf8',
+  );
+  const cfgText = shipped
+    .replace(/^resolvers docker[\s\S]*?(?=^defaults)/m, '')
+    .replace(/^(\s*)bind :3000$/m, `$1bind 127.0.0.1:${port}`)
+    .replace(/^(\s*)bind 127\.0\.0\.1:8405$/m, `$1bind 127.0.0.1:${healthPort}`)
+    .replace(/^(\s*)log stdout.*$/m, '')
+    .replace(/^(\s*)default-server .*$/m, '$1default-server check inter 500ms fall 2 rise 1')
+    .replace(
+      /^(\s*)server-template .*$/m,
+      backends.map((p, i) => `    server s${i} 127.0.0.1:${p}`).join('\n'),
+    );
+  if (!cfgText.includes(`bind 127.0.0.1:${port}`) || !cfgText.includes('server s0 '))
+    throw new Error('deploy/haproxy/haproxy.cfg changed shape: update startShippedHaproxy');
+  const dir = mkdtempSync(join(tmpdir(), 'haproxy-shipped-'));
+  const cfg = join(dir, 'haproxy.cfg');
+  writeFileSync(cfg, cfgText);
+  const child = spawn('haproxy', ['-f', cfg, '-db'], { stdio: 'ignore' });
+  await waitForPort(port);
+  for (let i = 0; ; i++) {
+    const ok = await fetch(`http://127.0.0.1:${port}/health`)
+      .then((r) => r.ok)
+      .catch(() => false);
+    if (ok) break;
+    if (i > 200) throw new Error('HAProxy never routed to a healthy backend');
     await new Promise((r) => setTimeout(r, 50));
   }
   return {
