@@ -111,6 +111,7 @@ export const envSchema = z.object({
   THRESHOLDS_FILE: z.string().min(1).optional(),
   BASELINE_MAX_COUNT: intInRange(1, 1_000_000).default(1000),
   BASELINE_MAX_BYTES: intInRange(1024 * 1024, 100 * 1024 ** 3).default(50 * 1024 * 1024),
+  BASELINE_MAX_PER_PRINCIPAL: intInRange(1, 1_000_000).default(100),
   TOOL_DEADLINE_SECONDS: intInRange(1, 3600).default(50),
   BOT_ALLOWLIST_FILES: z
     .string()
