@@ -148,7 +148,8 @@ describe('SSRF policy', () => {
         allow: [],
         deny: [],
         dnsServers: [dns.server],
-        timeoutMs: 500,
+        // The stub answers at once: the bound only has to outlast a busy machine.
+        timeoutMs: 15_000,
       });
       await expect(p.resolve('metadata.test')).rejects.toThrow(
         'metadata.test refused: resolves to 169.254.169.254; 169.254.169.254 is link-local',
@@ -157,6 +158,43 @@ describe('SSRF policy', () => {
       expect(await p.resolve('OK.test')).toEqual({ host: 'ok.test', address: '127.0.0.1', family: 4 });
       await expect(p.resolve('nxdomain.test')).rejects.toThrow(
         'nxdomain.test does not resolve to any address',
+      );
+    } finally {
+      await dns.close();
+    }
+  });
+
+  it('reports a resolver that fails (SERVFAIL, timeout) as a resolver failure, not as "does not resolve"', async () => {
+    const dns = await startDnsStub({ a: { 'ok.test': ['127.0.0.1'] }, servfail: ['broken.test'] });
+    try {
+      const p = new SsrfPolicy({
+        denyPrivate: false,
+        allow: [],
+        deny: [],
+        dnsServers: [dns.server],
+        timeoutMs: 15_000,
+      });
+      const servfail = p.resolve('broken.test');
+      await expect(servfail).rejects.toThrow(
+        `broken.test could not be resolved: the DNS_SERVERS resolver answered SERVFAIL`,
+      );
+      await expect(p.resolve('broken.test')).rejects.not.toThrow(/does not resolve/);
+      // NXDOMAIN is an answer: the name has no address.
+      await expect(p.resolve('nxdomain.test')).rejects.toThrow(
+        'nxdomain.test does not resolve to any address',
+      );
+      // A resolver that never answers. The short bound is what is tested: load can only make the
+      // timeout come sooner relative to the work, never turn it into an answer.
+      dns.silent = true;
+      const mute = new SsrfPolicy({
+        denyPrivate: false,
+        allow: [],
+        deny: [],
+        dnsServers: [dns.server],
+        timeoutMs: 200,
+      });
+      await expect(mute.resolve('ok.test')).rejects.toThrow(
+        /ok\.test could not be resolved: the DNS_SERVERS resolver did not answer in time \(ETIMEOUT\); check DNS_SERVERS \(127\.0\.0\.1:\d+\)/,
       );
     } finally {
       await dns.close();
