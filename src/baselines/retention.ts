@@ -16,6 +16,8 @@
  * Pure: both stores (files, Redis) feed it their index and apply its answer.
  */
 
+import type { Principal } from '../auth/principal.js';
+
 export interface Saver {
   /** The principal id saving (jwt:<sub>, key:<name>, local, anonymous). */
   createdBy: string;
@@ -41,6 +43,16 @@ export interface IndexedBaseline {
   size: number;
   /** undefined: unknown (saved before owners were recorded, or unreadable). */
   createdBy: string | undefined;
+}
+
+/**
+ * Who saves, for retention: an admin (audit:admin, which stdio's local user and anonymous callers
+ * of a server without authentication hold) may cause any baseline to be pruned; anyone else only
+ * its own. A call without a principal is an unknown caller without audit:admin.
+ */
+export function saverOf(principal: Principal | undefined): Saver {
+  if (!principal) return { createdBy: 'unknown', admin: false };
+  return { createdBy: principal.id, admin: principal.scopes.includes('audit:admin') };
 }
 
 /** The save would have to prune others' baselines, which this principal may not do. */

@@ -4,8 +4,7 @@ import { type Thresholds, thresholdsSchema } from '../audit/health/thresholds.js
 import { CHECK_GROUPS } from '../audit/health/types.js';
 import { runCommand } from '../host/runCommand.js';
 import { type HealthReport, runHealthCheck } from '../health/runHealthCheck.js';
-import type { Principal } from '../auth/principal.js';
-import { BaselineQuotaError, type Saver } from '../baselines/retention.js';
+import { BaselineQuotaError, saverOf } from '../baselines/retention.js';
 import { defineTool, type ToolContext, ToolError } from './types.js';
 
 export const findingSchema = z.object({
@@ -205,16 +204,6 @@ export const runHealthCheckTool = defineTool({
     };
   },
 });
-
-/**
- * Who saves, for retention: an admin (audit:admin, which stdio's local user and anonymous callers
- * of a server without authentication hold) may cause any baseline to be pruned; anyone else only
- * its own. A call without a principal is an unknown caller without audit:admin.
- */
-export function saverOf(principal: Principal | undefined): Saver {
-  if (!principal) return { createdBy: 'unknown', admin: false };
-  return { createdBy: principal.id, admin: principal.scopes.includes('audit:admin') };
-}
 
 function summarize(
   r: HealthReport,
