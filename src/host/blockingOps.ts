@@ -18,6 +18,8 @@ export class SlotWaitError extends Error {
 export class Semaphore {
   private active = 0;
   private readonly queue: Array<{ grant: () => void }> = [];
+  /** When each slot now held was granted (performance.now()), to tell busy from stuck. */
+  private readonly since = new Set<{ at: number }>();
 
   constructor(private max: number) {
     if (!(max >= 1)) throw new RangeError('a semaphore needs at least one slot');
@@ -33,6 +35,20 @@ export class Semaphore {
 
   get limit(): number {
     return this.max;
+  }
+
+  /** How long (ms) the longest-held slot has been held; 0 when none is. */
+  oldestHeldMs(now = performance.now()): number {
+    let oldest = 0;
+    for (const s of this.since) oldest = Math.max(oldest, now - s.at);
+    return oldest;
+  }
+
+  /** Slots held longer than `ms`. */
+  heldLongerThan(ms: number, now = performance.now()): number {
+    let n = 0;
+    for (const s of this.since) if (now - s.at > ms) n++;
+    return n;
   }
 
   /** Changes the number of slots; waiters are let in as slots free up. */
@@ -55,11 +71,14 @@ export class Semaphore {
           signal?.removeEventListener('abort', onAbort);
           clearTimeout(timer);
           this.active++;
+          const held = { at: performance.now() };
+          this.since.add(held);
           let released = false;
           resolve(() => {
             if (released) return;
             released = true;
             this.active--;
+            this.since.delete(held);
             this.drain();
           });
         },

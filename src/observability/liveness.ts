@@ -37,6 +37,10 @@ export interface LivenessReport {
     /** Tools' blocking file operations running and waiting (src/host/blockingOps.ts). */
     fileOpsInFlight: number;
     fileOpsWaiting: number;
+    /** How long the oldest running one has run (ms). */
+    oldestFileOpMs: number;
+    /** Every file-operation slot held past the bound: tools reading files are starved. */
+    fileOpsStuck: boolean;
   };
   eventLoop: { stuck: boolean; meanMs: number; p99Ms: number; maxMs: number };
 }
@@ -107,10 +111,17 @@ export class LivenessMonitor {
     const loop = this.eventLoopDelay();
     const poolStuck = probeMs === null;
     const loopStuck = loop.meanMs > this.loopBound;
+    // The pool may still have threads (the slots keep some free) while every slot tools use for
+    // files is held by an operation that does not return (a hung mount): tools are starved too.
+    const fileOpsStuck = fileOps.heldLongerThan(this.poolBound) >= fileOps.limit;
     const reasons: string[] = [];
     if (poolStuck)
       reasons.push(
         `thread pool: a file stat did not complete within ${this.poolBound} ms (${fileOps.inFlight} tool file operations in flight)`,
+      );
+    if (fileOpsStuck)
+      reasons.push(
+        `file operations: all ${fileOps.limit} slots held for over ${this.poolBound} ms (a hung mount or device?)`,
       );
     if (loopStuck)
       reasons.push(
@@ -124,6 +135,8 @@ export class LivenessMonitor {
         probeMs: probeMs === null ? null : Math.round(probeMs * 100) / 100,
         fileOpsInFlight: fileOps.inFlight,
         fileOpsWaiting: fileOps.waiting,
+        oldestFileOpMs: Math.round(fileOps.oldestHeldMs()),
+        fileOpsStuck,
       },
       eventLoop: { stuck: loopStuck, ...loop },
     };

@@ -4,7 +4,7 @@ import { type FileHandle, open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { threadPoolSize } from '../../src/host/blockingOps.js';
+import { fileOps, threadPoolSize } from '../../src/host/blockingOps.js';
 import { LivenessMonitor, threadPoolStuck } from '../../src/observability/liveness.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'liveness-'));
@@ -66,4 +66,29 @@ describe('liveness probes', () => {
       monitor.close();
     }
   }, 60_000);
+
+  it('reports tools starved when every file-operation slot is held past the bound, though the pool has threads', async () => {
+    const monitor = new LivenessMonitor({ threadPoolBoundMs: 200 });
+    const releases: Array<() => void> = [];
+    try {
+      // Hold every slot, as file operations on a hung mount would.
+      for (let i = 0; i < fileOps.limit; i++) releases.push(await fileOps.acquire());
+      await new Promise((r) => setTimeout(r, 400));
+      const r = await monitor.check();
+      expect(r.threadPool).toMatchObject({
+        stuck: false,
+        fileOpsStuck: true,
+        fileOpsInFlight: fileOps.limit,
+      });
+      expect(r.threadPool.oldestFileOpMs).toBeGreaterThanOrEqual(200);
+      expect(r.reasons.join('\n')).toMatch(/file operations: all \d+ slots held for over 200 ms/);
+      for (const release of releases.splice(0)) release();
+      const after = await monitor.check();
+      expect(after.threadPool.fileOpsStuck).toBe(false);
+      expect(after.threadPool.oldestFileOpMs).toBe(0);
+    } finally {
+      for (const release of releases) release();
+      monitor.close();
+    }
+  });
 });
