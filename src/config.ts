@@ -6,7 +6,7 @@ import { DEFAULT_THRESHOLDS, type Thresholds } from './audit/health/thresholds.j
 import { loadThresholdsFile } from './thresholdsFile.js';
 import { splitHostPort } from './net/hostPort.js';
 import { type Allowlist, emptyAllowlist, parseAllowlist } from './audit/bots/allowlist.js';
-import { readFileSync } from 'node:fs';
+import { readOperatorFileSync } from './host/verifiedFile.js';
 
 import { ConfigError } from './configError.js';
 import type { AuthSettings } from './auth/authenticator.js';
@@ -111,6 +111,7 @@ export const envSchema = z.object({
   THRESHOLDS_FILE: z.string().min(1).optional(),
   BASELINE_MAX_COUNT: intInRange(1, 1_000_000).default(1000),
   BASELINE_MAX_BYTES: intInRange(1024 * 1024, 100 * 1024 ** 3).default(50 * 1024 * 1024),
+  BASELINE_MAX_PER_PRINCIPAL: intInRange(1, 1_000_000).default(100),
   TOOL_DEADLINE_SECONDS: intInRange(1, 3600).default(50),
   BOT_ALLOWLIST_FILES: z
     .string()
@@ -333,13 +334,17 @@ function normaliseOrigin(o: string): string {
   }
 }
 
+/** Larger than any real allow-list: not read into memory. */
+const MAX_ALLOWLIST_FILE_BYTES = 4 * 1024 * 1024;
+
 /** One entry per line (IP, CIDR or `ua:substring`; `#` comments); any bad entry stops start-up. */
 function loadAllowlistFiles(paths: string[]): Allowlist {
   const list = emptyAllowlist();
   for (const path of paths) {
     let text: string;
     try {
-      text = readFileSync(path, 'utf8');
+      // By handle, regular files only: a FIFO cannot hang start-up (src/host/verifiedFile.ts).
+      text = readOperatorFileSync(path, MAX_ALLOWLIST_FILE_BYTES).toString('utf8');
     } catch (err) {
       throw new ConfigError(
         `Invalid BOT_ALLOWLIST_FILES (got "${path}"): cannot read it (${(err as NodeJS.ErrnoException).code})`,

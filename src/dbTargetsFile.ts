@@ -1,8 +1,20 @@
-import { readFileSync } from 'node:fs';
 import { DatabaseError } from './net/database/common.js';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from './configError.js';
+import { readOperatorFileSync } from './host/verifiedFile.js';
+
+const MAX_TARGETS_FILE_BYTES = 1024 * 1024;
+const MAX_PASSWORD_FILE_BYTES = 64 * 1024;
+const MAX_CA_FILE_BYTES = 1024 * 1024;
+
+/**
+ * Every file named here is read by handle, regular files only, size-capped
+ * (src/host/verifiedFile.ts): a password file swapped for a FIFO cannot block the process (these
+ * reads are synchronous), nor a link swapped in lead the read elsewhere than the path resolved.
+ */
+const readText = (path: string, maxBytes: number): string =>
+  readOperatorFileSync(path, maxBytes).toString('utf8');
 
 /**
  * DB_TARGETS_FILE: the databases check_database may reach, in YAML (or JSON), either a list or
@@ -89,7 +101,7 @@ export function loadDbTargetsFile(path: string, env: NodeJS.ProcessEnv): DbTarge
   };
   let text = '';
   try {
-    text = readFileSync(path, 'utf8');
+    text = readText(path, MAX_TARGETS_FILE_BYTES);
   } catch (err) {
     fail(`cannot read it (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
   }
@@ -139,7 +151,7 @@ export function loadDbTargetsFile(path: string, env: NodeJS.ProcessEnv): DbTarge
       password = () => value;
       passwordSource = `env ${passwordEnv}`;
     } else if (passwordFile !== undefined) {
-      const read = () => readFileSync(passwordFile, 'utf8').replace(/\r?\n$/, '');
+      const read = () => readText(passwordFile, MAX_PASSWORD_FILE_BYTES).replace(/\r?\n$/, '');
       try {
         read();
       } catch (err) {
@@ -167,7 +179,7 @@ export function loadDbTargetsFile(path: string, env: NodeJS.ProcessEnv): DbTarge
       let ca: string | undefined;
       if (tls.caFile) {
         try {
-          ca = readFileSync(tls.caFile, 'utf8');
+          ca = readText(tls.caFile, MAX_CA_FILE_BYTES);
         } catch (err) {
           fail(
             `target "${t.name}": tls.caFile ${tls.caFile} cannot be read (${(err as NodeJS.ErrnoException).code})`,

@@ -1,7 +1,10 @@
-import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { type Thresholds, thresholdsSchema } from './audit/health/thresholds.js';
 import { ConfigError } from './configError.js';
+import { readOperatorFileSync } from './host/verifiedFile.js';
+
+/** No real thresholds file comes near this; a larger one is not read into memory. */
+const MAX_THRESHOLDS_BYTES = 1024 * 1024;
 
 /**
  * THRESHOLDS_FILE: YAML (or JSON, which YAML reads too) with any subset of the thresholds,
@@ -11,7 +14,8 @@ import { ConfigError } from './configError.js';
 export function loadThresholdsFile(path: string): Thresholds {
   let raw: unknown;
   try {
-    raw = parse(readFileSync(path, 'utf8')) ?? {};
+    // By handle, regular files only (src/host/verifiedFile.ts): a FIFO cannot hang start-up.
+    raw = parse(readOperatorFileSync(path, MAX_THRESHOLDS_BYTES).toString('utf8')) ?? {};
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     const why = e.code ? `cannot read it (${e.code})` : `not valid YAML/JSON: ${e.message.split('\n')[0]}`;

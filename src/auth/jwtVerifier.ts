@@ -90,14 +90,34 @@ export function createJwtVerifier(s: JwtSettings, resilience: Resilience): JwtVe
     } catch (err) {
       throw toAuthFailure(err);
     }
+    // The subject becomes the principal id: sessions are bound to it, baselines record it as
+    // their owner, logs print it. jose checks only that "sub" is present: "" would make every
+    // such token one principal, a number or object an id by accident, control characters forge
+    // log lines.
+    const sub = payload.sub as unknown;
+    if (
+      typeof sub !== 'string' ||
+      sub.trim() === '' ||
+      sub.length > MAX_SUBJECT_LENGTH ||
+      CONTROL_CHARS.test(sub)
+    )
+      throw new AuthFailure(
+        'missing_claim',
+        `The token's "sub" claim must be a non-empty string of at most ${MAX_SUBJECT_LENGTH} printable characters`,
+      );
     return {
-      id: `jwt:${payload.sub}`,
+      id: `jwt:${sub}`,
       kind: 'jwt',
       scopes: knownScopes(scopesOf(payload)),
       expiresAt: payload.exp,
     };
   };
 }
+
+/** Real subjects are ids or e-mail addresses; RFC 7519 sets no limit, so we do. */
+const MAX_SUBJECT_LENGTH = 256;
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;
 
 /** `scope` (RFC 8693/9068: space-separated) or `scp` (an array, as Azure AD and Okta send). */
 function scopesOf(payload: JWTPayload): string[] {

@@ -3,6 +3,14 @@ import * as nodeFs from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import { z } from 'zod';
 import { SEVERITIES } from '../audit/findings.js';
+import {
+  BaselineQuotaError,
+  chooseEvictions,
+  type IndexedBaseline,
+  quotaMessage,
+  type Saver,
+  SYSTEM_SAVER,
+} from './retention.js';
 import { type Baseline, type BaselineStore, type BaselineSummary, summarize } from './types.js';
 
 /**
@@ -34,6 +42,8 @@ export interface FileBaselineStoreOptions {
   maxCount?: number;
   /** Per host, at most this many bytes of files (BASELINE_MAX_BYTES). */
   maxBytes?: number;
+  /** Per host, per principal without audit:admin (BASELINE_MAX_PER_PRINCIPAL). */
+  maxPerPrincipal?: number;
   /** Called for corrupt files and failed pruning, which never fail a call. */
   warn?: (message: string) => void;
   fs?: BaselineFs;
@@ -68,6 +78,7 @@ const bodySchema = z.object({
   hostId: z.string().min(1).max(500),
   createdAt: z.iso.datetime({ offset: true }),
   label: z.string().max(1000).optional(),
+  createdBy: z.string().min(1).max(600).optional(),
   status: z.enum(['ok', 'warning', 'critical']),
   score: z.number(),
   metrics: z.record(z.string(), z.number()),
@@ -82,6 +93,8 @@ interface Entry {
   seq: number;
   record?: Baseline;
   corrupt?: boolean;
+  /** Who saved it, once known without keeping the record; null: unknown (no owner recorded, unreadable). */
+  owner?: string | null;
 }
 
 interface HostIndex {
@@ -138,6 +151,7 @@ export class FileBaselineStore implements BaselineStore {
   private readonly root: string;
   private readonly maxCount: number;
   private readonly maxBytes: number;
+  private readonly maxPerPrincipal: number;
   private readonly fs: BaselineFs;
   private readonly warn: (message: string) => void;
   private readonly hosts = new Map<string, HostIndex>();
@@ -149,6 +163,7 @@ export class FileBaselineStore implements BaselineStore {
     this.root = resolve(opts.dir, 'baselines');
     this.maxCount = opts.maxCount ?? 1000;
     this.maxBytes = opts.maxBytes ?? 50 * 1024 * 1024;
+    this.maxPerPrincipal = opts.maxPerPrincipal ?? 100;
     this.fs = opts.fs ?? nodeFs;
     this.warn = opts.warn ?? (() => {});
   }
@@ -160,17 +175,19 @@ export class FileBaselineStore implements BaselineStore {
     return { corruptFiles: this.corrupt.size, hosts: this.hosts.size, cachedRecords };
   }
 
-  async save(input: Omit<Baseline, 'id'>): Promise<Baseline> {
+  async save(input: Omit<Baseline, 'id' | 'createdBy'>, saver?: Saver): Promise<Baseline> {
+    const by = saver ?? SYSTEM_SAVER;
     if (this.closed) throw new Error('baseline store is closed');
     // JSON cannot hold NaN or Infinity (they would come back as null and fail validation): drop them.
     const metrics = Object.fromEntries(
       Object.entries(input.metrics ?? {}).filter(([, v]) => typeof v === 'number' && Number.isFinite(v)),
     );
-    const body = bodySchema.parse({ ...input, metrics });
+    // Without a saver (the store's own callers) the record has no owner: only admins prune it.
+    const body = bodySchema.parse({ ...input, metrics, ...(saver ? { createdBy: saver.createdBy } : {}) });
     const ts = stamp(body.createdAt);
     const hostDir = hostDirName(body.hostId);
     const host = this.host(hostDir);
-    const run = host.lock.then(() => this.saveLocked(host, hostDir, ts, body));
+    const run = host.lock.then(() => this.saveLocked(host, hostDir, ts, body, by));
     host.lock = run.catch(() => undefined);
     return run;
   }
@@ -398,6 +415,7 @@ export class FileBaselineStore implements BaselineStore {
     hostDir: string,
     ts: string,
     body: z.infer<typeof bodySchema>,
+    by: Saver,
   ): Promise<Baseline> {
     const created = await this.fs.mkdir(host.dir, { recursive: true, mode: 0o700 });
     // A new directory entry is only durable once its parent is synced.
@@ -409,12 +427,32 @@ export class FileBaselineStore implements BaselineStore {
     const record = toBaseline({ id, ...body });
     const text = JSON.stringify(record);
     await this.writeAtomic(host.dir, `${id}.json`, text);
-    host.entries.set(id, { size: Buffer.byteLength(text), seq: ++this.seq, record: deepFreeze(record) });
+    host.entries.set(id, {
+      size: Buffer.byteLength(text),
+      seq: ++this.seq,
+      record: deepFreeze(record),
+      owner: body.createdBy ?? null,
+    });
     host.sorted = undefined;
+    let refused = false;
     try {
-      await this.prune(hostDir, id);
+      refused = await this.prune(hostDir, id, by);
     } catch (e) {
       this.warn(`pruning baselines in ${host.dir} failed: ${(e as Error).message}`);
+    }
+    if (refused) {
+      // Making room would prune others' history, which this principal may not cause: keep nothing.
+      await this.fs.unlink(join(host.dir, `${id}.json`)).catch(() => undefined);
+      host.entries.delete(id);
+      host.sorted = undefined;
+      await fsyncDir(this.fs, host.dir).catch(() => undefined);
+      throw new BaselineQuotaError(
+        quotaMessage({
+          maxCount: this.maxCount,
+          maxBytes: this.maxBytes,
+          maxPerPrincipal: this.maxPerPrincipal,
+        }),
+      );
     }
     return record;
   }
@@ -441,8 +479,11 @@ export class FileBaselineStore implements BaselineStore {
     }
   }
 
-  /** Removes crash leftovers, then the oldest files until the host is within maxCount and maxBytes. */
-  private async prune(hostDir: string, keepId: string): Promise<void> {
+  /**
+   * Removes crash leftovers, then what retention chooses (src/baselines/retention.ts) for a save
+   * by `by`. True when the save itself must be refused (the caller removes it).
+   */
+  private async prune(hostDir: string, keepId: string, by: Saver): Promise<boolean> {
     const { host, temps } = await this.scan(hostDir);
     await mapLimit(temps, IO_CONCURRENCY, async (name) => {
       const path = join(host.dir, name);
@@ -471,13 +512,25 @@ export class FileBaselineStore implements BaselineStore {
         }
       },
     );
-    let count = host.entries.size;
-    let bytes = 0;
-    for (const e of host.entries.values()) bytes += Math.max(e.size, 0);
+    if (!by.admin) await this.learnOwners(host);
+    const indexed: IndexedBaseline[] = [];
     for (const id of ids) {
-      if (count <= this.maxCount && bytes <= this.maxBytes) break;
       const entry = host.entries.get(id);
-      if (!entry || id === keepId) continue;
+      if (entry)
+        indexed.push({
+          id,
+          size: entry.size,
+          createdBy: entry.owner ?? entry.record?.createdBy ?? undefined,
+        });
+    }
+    if (!indexed.some((e) => e.id === keepId))
+      indexed.push({ id: keepId, size: host.entries.get(keepId)?.size ?? 0, createdBy: by.createdBy });
+    const { drop, refused } = chooseEvictions(indexed, keepId, by, {
+      maxCount: this.maxCount,
+      maxBytes: this.maxBytes,
+      maxPerPrincipal: this.maxPerPrincipal,
+    });
+    for (const id of drop) {
       try {
         await this.fs.unlink(join(host.dir, `${id}.json`));
       } catch (e) {
@@ -485,9 +538,29 @@ export class FileBaselineStore implements BaselineStore {
       }
       host.entries.delete(id);
       host.sorted = undefined;
-      count--;
-      bytes -= Math.max(entry.size, 0);
     }
+    return refused;
+  }
+
+  /**
+   * Fills in the owner of every indexed baseline not known yet (written by another process, or
+   * before a restart), reading each such file once; the record itself is not kept.
+   */
+  private async learnOwners(host: HostIndex): Promise<void> {
+    const unknown = [...host.entries].filter(([, e]) => e.owner === undefined && !e.record);
+    await mapLimit(unknown, IO_CONCURRENCY, async ([id, entry]) => {
+      if (entry.corrupt || entry.size > MAX_FILE_BYTES) {
+        entry.owner = null;
+        return;
+      }
+      try {
+        const text = await this.fs.readFile(join(host.dir, `${id}.json`), 'utf8');
+        const owner = (JSON.parse(text) as { createdBy?: unknown }).createdBy;
+        entry.owner = typeof owner === 'string' ? owner : null;
+      } catch {
+        entry.owner = null; // unreadable or gone: treated as someone else's
+      }
+    });
   }
 }
 
@@ -503,6 +576,7 @@ function toBaseline(r: z.infer<typeof recordSchema>): Baseline {
     findings: r.findings,
   };
   if (r.label !== undefined) b.label = r.label;
+  if (r.createdBy !== undefined) b.createdBy = r.createdBy;
   return b;
 }
 

@@ -1,4 +1,5 @@
 import type { Severity } from '../audit/findings.js';
+import type { Saver } from './retention.js';
 
 export type BaselineStatus = 'ok' | 'warning' | 'critical';
 
@@ -17,6 +18,11 @@ export interface Baseline {
   /** ISO 8601. */
   createdAt: string;
   label?: string;
+  /**
+   * The principal that saved it (jwt:<sub>, key:<name>, local, anonymous); absent on baselines
+   * saved before owners were recorded. Retention uses it (src/baselines/retention.ts).
+   */
+  createdBy?: string;
   status: BaselineStatus;
   score: number;
   metrics: Record<string, number>;
@@ -41,8 +47,13 @@ export interface BaselineSummary {
  * read-only (the file store freezes them).
  */
 export interface BaselineStore {
-  /** Assigns the id, stores the record, then enforces retention for its host. */
-  save(b: Omit<Baseline, 'id'>): Promise<Baseline>;
+  /**
+   * Assigns the id, stores the record with `by.createdBy` as its owner, then enforces retention
+   * for its host as `by` may (src/baselines/retention.ts). Throws BaselineQuotaError, keeping
+   * nothing, when making room would need pruning others' baselines and `by` is not an admin.
+   * Without `by`: SYSTEM_SAVER (trusted, like an admin).
+   */
+  save(b: Omit<Baseline, 'id' | 'createdBy'>, by?: Saver): Promise<Baseline>;
   /** The baseline, or undefined when unknown, pruned, unreadable or the id is malformed. */
   get(id: string): Promise<Baseline | undefined>;
   /** Newest first, across hosts unless hostId is given. */

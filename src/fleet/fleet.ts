@@ -46,6 +46,7 @@ export async function createFleet(config: Config, logger: Logger): Promise<Fleet
         dir: resolve(config.DATA_DIR),
         maxCount: config.BASELINE_MAX_COUNT,
         maxBytes: config.BASELINE_MAX_BYTES,
+        maxPerPrincipal: config.BASELINE_MAX_PER_PRINCIPAL,
       }),
       ready: () => true,
       registerMetrics: () => undefined,
@@ -84,7 +85,13 @@ export async function createFleet(config: Config, logger: Logger): Promise<Fleet
     store: new RedisSessionStore(redis, prefix, config.SESSION_TTL_SECONDS * 1000),
     bus: new RedisSessionBus(redis, sub, prefix),
     events: new RedisSessionEvents(redis, prefix, config.SESSION_TTL_SECONDS * 1000),
-    baselines: new RedisBaselineStore(redis, prefix, config.BASELINE_MAX_COUNT, config.BASELINE_MAX_BYTES),
+    baselines: new RedisBaselineStore(
+      redis,
+      prefix,
+      config.BASELINE_MAX_COUNT,
+      config.BASELINE_MAX_BYTES,
+      config.BASELINE_MAX_PER_PRINCIPAL,
+    ),
     redis,
     ready: () => redis.status === 'ready',
     registerMetrics(registry) {

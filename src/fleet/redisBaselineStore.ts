@@ -1,10 +1,20 @@
 /**
  * Baselines in Redis for fleet mode, so every instance compares against the same history: one
- * JSON string per baseline, a sorted set per host (score: creation time), a set of hosts, and
- * a hash of sizes per host for the byte budget. Retention as in the file store: at most
- * maxCount and maxBytes per host, oldest pruned first, right after each save.
+ * JSON string per baseline, a sorted set per host (score: creation time), a set of hosts, a
+ * hash of sizes per host for the byte budget and a hash of owners per host (who saved each).
+ * Retention as in the file store (src/baselines/retention.ts), right after each save: a
+ * principal without audit:admin prunes only its own baselines, and its save is refused when
+ * only others' could make room.
  */
 import { BASELINE_ID_RE, newBaselineId } from '../baselines/fileBaselineStore.js';
+import {
+  BaselineQuotaError,
+  chooseEvictions,
+  quotaMessage,
+  type RetentionLimits,
+  type Saver,
+  SYSTEM_SAVER,
+} from '../baselines/retention.js';
 import { type Baseline, type BaselineStore, type BaselineSummary, summarize } from '../baselines/types.js';
 import type { RedisClient } from './redisClient.js';
 
@@ -14,54 +24,77 @@ export class RedisBaselineStore implements BaselineStore {
     private readonly prefix: string,
     private readonly maxCount: number,
     private readonly maxBytes: number,
+    /** Per host, per principal without audit:admin (BASELINE_MAX_PER_PRINCIPAL). */
+    private readonly maxPerPrincipal = 100,
   ) {}
+
+  private get limits(): RetentionLimits {
+    return { maxCount: this.maxCount, maxBytes: this.maxBytes, maxPerPrincipal: this.maxPerPrincipal };
+  }
 
   // One hash tag for every key: in Redis Cluster they share a slot, so MULTI and MGET work.
   private k = {
     baseline: (id: string) => `${this.prefix}{baselines}:b:${id}`,
     host: (hostId: string) => `${this.prefix}{baselines}:host:${hostId}`,
     sizes: (hostId: string) => `${this.prefix}{baselines}:sizes:${hostId}`,
+    owners: (hostId: string) => `${this.prefix}{baselines}:owners:${hostId}`,
     hosts: () => `${this.prefix}{baselines}:hosts`,
   };
 
-  async save(b: Omit<Baseline, 'id'>): Promise<Baseline> {
-    const record: Baseline = { ...b, id: newBaselineId(b.hostId, b.createdAt) };
+  async save(b: Omit<Baseline, 'id' | 'createdBy'>, saver?: Saver): Promise<Baseline> {
+    const by = saver ?? SYSTEM_SAVER;
+    // Without a saver (the store's own callers) the record has no owner: only admins prune it.
+    const record: Baseline = {
+      ...b,
+      id: newBaselineId(b.hostId, b.createdAt),
+      ...(saver ? { createdBy: saver.createdBy } : {}),
+    };
     const text = JSON.stringify(record);
     // One MULTI: the record, its index entries and its size land together or not at all.
-    const saved = await this.redis
+    const tx = this.redis
       .multi()
       .set(this.k.baseline(record.id), text)
       .zadd(this.k.host(b.hostId), Date.parse(b.createdAt), record.id)
       .hset(this.k.sizes(b.hostId), record.id, String(Buffer.byteLength(text)))
-      .sadd(this.k.hosts(), b.hostId)
-      .exec();
+      .sadd(this.k.hosts(), b.hostId);
+    if (saver) tx.hset(this.k.owners(b.hostId), record.id, saver.createdBy);
+    const saved = await tx.exec();
     const failed = saved?.find(([err]) => err);
     if (!saved || failed) throw failed?.[0] ?? new Error('baseline not saved: transaction discarded');
-    await this.prune(b.hostId, record.id);
+    if (await this.prune(b.hostId, record.id, by)) {
+      // Making room would prune others' history, which this principal may not cause: keep nothing.
+      await this.remove(b.hostId, [record.id]);
+      throw new BaselineQuotaError(quotaMessage(this.limits));
+    }
     return record;
   }
 
-  private async prune(hostId: string, keepId: string): Promise<void> {
+  /** Applies retention for a save by `by`; true when the save itself must be refused. */
+  private async prune(hostId: string, keepId: string, by: Saver): Promise<boolean> {
     const ids = await this.redis.zrange(this.k.host(hostId), 0, -1); // oldest first
-    const sizes = await this.redis.hgetall(this.k.sizes(hostId));
-    let bytes = ids.reduce((s, id) => s + Number(sizes[id] ?? 0), 0);
-    let count = ids.length;
-    const drop: string[] = [];
-    for (const id of ids) {
-      if (count <= this.maxCount && bytes <= this.maxBytes) break;
-      // Never the one just saved (its clock may run behind another instance's), nor the last one.
-      if (count === 1) break;
-      if (id === keepId) continue;
-      drop.push(id);
-      count--;
-      bytes -= Number(sizes[id] ?? 0);
-    }
-    if (drop.length === 0) return;
+    const [sizes, owners] = await Promise.all([
+      this.redis.hgetall(this.k.sizes(hostId)),
+      this.redis.hgetall(this.k.owners(hostId)),
+    ]);
+    // The one just saved is never pruned (chooseEvictions), even when another instance's clock
+    // put older-stamped ids after it.
+    const { drop, refused } = chooseEvictions(
+      ids.map((id) => ({ id, size: Number(sizes[id] ?? 0), createdBy: owners[id] })),
+      keepId,
+      by,
+      this.limits,
+    );
+    if (drop.length > 0) await this.remove(hostId, drop);
+    return refused;
+  }
+
+  private async remove(hostId: string, ids: string[]): Promise<void> {
     await this.redis
       .multi()
-      .del(...drop.map((id) => this.k.baseline(id)))
-      .zrem(this.k.host(hostId), ...drop)
-      .hdel(this.k.sizes(hostId), ...drop)
+      .del(...ids.map((id) => this.k.baseline(id)))
+      .zrem(this.k.host(hostId), ...ids)
+      .hdel(this.k.sizes(hostId), ...ids)
+      .hdel(this.k.owners(hostId), ...ids)
       .exec();
   }
 
@@ -97,6 +130,7 @@ export class RedisBaselineStore implements BaselineStore {
       .del(this.k.baseline(id))
       .zrem(this.k.host(record.hostId), id)
       .hdel(this.k.sizes(record.hostId), id)
+      .hdel(this.k.owners(record.hostId), id)
       .exec();
     const failed = done?.find(([err]) => err);
     if (!done || failed) throw failed?.[0] ?? new Error('baseline not deleted: transaction discarded');

@@ -1,4 +1,4 @@
-import { open } from 'node:fs/promises';
+import { fileOp } from '../host/blockingOps.js';
 import type { CheckEnv } from '../audit/health/checkEnv.js';
 import {
   analyzeFirewall,
@@ -12,6 +12,7 @@ import { emptyResult, type GroupResult, mergeResults } from '../audit/health/typ
 import { confinePath, PathNotAllowedError } from '../host/confine.js';
 import { under } from '../host/hostPaths.js';
 import { exists, readText } from '../host/readFiles.js';
+import { openVerified } from '../host/verifiedFile.js';
 import { systemDescription } from './sharedFacts.js';
 
 /** Debian/Ubuntu, then RHEL family. Rotated files are left to analyze-style tools. */
@@ -48,7 +49,7 @@ async function sshFailures(env: CheckEnv): Promise<GroupResult> {
       continue;
     }
     try {
-      countSshFailures(await readTail(real, AUTH_TAIL_BYTES), counts);
+      countSshFailures(await readTail(real, AUTH_TAIL_BYTES, env.signal), counts);
       sources.push(log);
     } catch (err) {
       notes.push(`ssh: cannot read ${log} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
@@ -65,15 +66,18 @@ async function sshFailures(env: CheckEnv): Promise<GroupResult> {
   return r;
 }
 
-/** The last `bytes` of a file, starting at a line boundary. */
-async function readTail(path: string, bytes: number): Promise<string> {
-  const fh = await open(path, 'r');
+/**
+ * The last `bytes` of a file, starting at a line boundary. Opened by handle and verified to be
+ * the regular file confined (src/host/verifiedFile.ts): a link or FIFO swapped in for the auth
+ * log can neither lead the read outside the allowed paths nor hang the health check.
+ */
+async function readTail(path: string, bytes: number, signal: AbortSignal): Promise<string> {
+  const { fh, stats } = await openVerified(path, { signal });
   try {
-    const { size } = await fh.stat();
-    const start = Math.max(0, size - bytes);
-    const buf = Buffer.alloc(size - start);
-    await fh.read(buf, 0, buf.length, start);
-    const text = buf.toString('utf8');
+    const start = Math.max(0, stats.size - bytes);
+    const buf = Buffer.alloc(stats.size - start);
+    const { bytesRead } = await fileOp(() => fh.read(buf, 0, buf.length, start), signal);
+    const text = buf.toString('utf8', 0, bytesRead);
     return start > 0 ? text.slice(text.indexOf('\n') + 1) : text;
   } finally {
     await fh.close();

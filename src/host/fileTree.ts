@@ -1,8 +1,9 @@
-import { constants, type Dirent, type Stats } from 'node:fs';
-import { lstat, open, readdir, realpath, stat } from 'node:fs/promises';
+import type { Dirent, Stats } from 'node:fs';
+import { lstat, readdir, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type IgnoreLayer, isIgnored, parseGitignore, pathGlobMatch } from '../audit/secrets/gitignore.js';
-import { directoryStillAt, handleRealPath, isInsideOrEqual, PathChangedError } from './walkGuard.js';
+import { readVerified } from './verifiedFile.js';
+import { directoryStillAt, isInsideOrEqual } from './walkGuard.js';
 
 /** Why an entry of a tree was not scanned; the tool reports the counts. */
 export const SKIP_REASONS = [
@@ -227,38 +228,16 @@ async function withGitignore(dir: Dir, path: string, realRoots: string[]): Promi
 }
 
 /**
- * Reads a regular file, at most `maxBytes` and never past the size fstat reports (so a
- * pseudo-file claiming 0 bytes is not read). Opened without following a final symlink and
- * without blocking, and re-checked on the handle: a FIFO swapped in after the walk saw a file
- * cannot hang the scan. Returns a reason instead when the file is not one to read.
- *
- * O_NOFOLLOW guards only the last component: a directory on the way swapped for a symlink
- * would still be followed. So before any byte is read, the handle's own real path (from
- * /proc/self/fd on Linux) must be `path` itself, which callers pass already resolved, or lie
- * inside `realRoots` when given; otherwise PathChangedError is thrown.
+ * Reads a regular file, at most `maxBytes` and never past the size fstat reports, through one
+ * verified handle (src/host/verifiedFile.ts): opened without following a final symlink and
+ * without blocking, a FIFO or device swapped in after the walk saw a file is refused, and the
+ * handle's own real path must be `path` itself (callers pass it already resolved) or lie inside
+ * `realRoots` when given; otherwise PathChangedError is thrown before any byte is read.
  */
-export async function readFileUpTo(
+export function readFileUpTo(
   path: string,
   maxBytes: number,
   realRoots?: string[],
 ): Promise<Buffer | 'not_regular' | 'too_large'> {
-  const fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  try {
-    const st = await fh.stat();
-    if (!st.isFile()) return 'not_regular';
-    if (st.size > maxBytes) return 'too_large';
-    const real = await handleRealPath(fh, path);
-    if (real === undefined || (real !== path && !realRoots?.some((r) => isInsideOrEqual(real, r))))
-      throw new PathChangedError(`${path} no longer leads to the file the walk accepted`);
-    const buf = Buffer.alloc(st.size);
-    let off = 0;
-    while (off < buf.length) {
-      const { bytesRead } = await fh.read(buf, off, buf.length - off, off);
-      if (bytesRead === 0) break;
-      off += bytesRead;
-    }
-    return buf.subarray(0, off);
-  } finally {
-    await fh.close();
-  }
+  return readVerified(path, maxBytes, realRoots ? { realRoots } : {});
 }

@@ -1,8 +1,9 @@
-import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { confinePath, PathNotAllowedError } from './confine.js';
+import { handleStream, NotRegularFileError, openVerified, type VerifiedFile } from './verifiedFile.js';
+import { PathChangedError } from './walkGuard.js';
 
 export interface LogFile {
   /** As the client named it (host path), for messages and results. */
@@ -11,6 +12,9 @@ export interface LogFile {
   realPath: string;
   size: number;
   gzip: boolean;
+  /** Identity when confined: streamLines reads this file and no other put there since. */
+  dev: number;
+  ino: number;
 }
 
 /** A problem with a path the client gave: the message says what to do. */
@@ -102,7 +106,14 @@ export async function resolveLogFiles(
         );
       // A FIFO or device would block or never end: refuse before opening.
       if (!st.isFile()) throw new LogPathError(`${name} is not a regular file`);
-      out.set(real, { hostPath: name, realPath: real, size: st.size, gzip: name.endsWith('.gz') });
+      out.set(real, {
+        hostPath: name,
+        realPath: real,
+        size: st.size,
+        gzip: name.endsWith('.gz'),
+        dev: st.dev,
+        ino: st.ino,
+      });
     }
   }
   return [...out.values()].sort(rotationOrder);
@@ -136,9 +147,27 @@ export async function streamLines(
   sinks: LineSinks,
   opts: { maxLineBytes: number; signal: AbortSignal; shouldStop?: () => boolean },
 ): Promise<void> {
-  const raw = createReadStream(file.realPath, { highWaterMark: 256 * 1024 });
+  // Opened once, by handle, and verified to be the regular file confined in resolveLogFiles: a
+  // symlink or FIFO swapped in since can neither lead outside the allowed paths nor block.
+  let opened: VerifiedFile;
+  try {
+    opened = await openVerified(file.realPath, { expect: file, signal: opts.signal });
+  } catch (err) {
+    if (err instanceof NotRegularFileError) throw new LogPathError(`${file.hostPath} is not a regular file`);
+    const code = (err as NodeJS.ErrnoException).code;
+    if (err instanceof PathChangedError || code === 'ELOOP')
+      throw new LogPathError(
+        `${file.hostPath} was replaced while the call ran (rotated, or swapped for a link): call again`,
+      );
+    // Cancelled while waiting for a file slot: nothing read, as for a cancel mid-stream.
+    if (opts.signal.aborted) return;
+    throw new LogPathError(`${file.hostPath}: cannot open (${code ?? 'error'})`);
+  }
+  const raw = handleStream(opened, { chunkBytes: 256 * 1024, signal: opts.signal });
   raw.on('data', (chunk) => sinks.bytes(chunk.length));
   const source = file.gzip ? raw.pipe(createGunzip()) : raw;
+  // pipe() does not forward errors: a failed read must end the gunzip side, not go unhandled.
+  if (source !== raw) raw.once('error', (err) => source.destroy(err));
   const abort = () => {
     raw.destroy();
     source.destroy();

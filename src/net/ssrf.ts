@@ -70,6 +70,17 @@ export interface ResolvedTarget {
   family: 4 | 6;
 }
 
+/** Resolver answers that mean "no address of this family", as opposed to a failing resolver. */
+const NO_ADDRESS_CODES = new Set(['ENOTFOUND', 'ENODATA']);
+
+function describeFailure(code: string): string {
+  if (code === 'ETIMEOUT') return 'did not answer in time (ETIMEOUT)';
+  if (code === 'ESERVFAIL') return 'answered SERVFAIL (it could not resolve the name)';
+  if (code === 'EREFUSED') return 'refused the query (REFUSED)';
+  if (code === 'ECONNREFUSED') return 'is not reachable (ECONNREFUSED)';
+  return `failed (${code})`;
+}
+
 export class SsrfPolicy {
   private readonly allow: Range[];
   private readonly deny: Range[];
@@ -174,16 +185,29 @@ export class SsrfPolicy {
         );
         return all.map((r) => ({ address: r.address, family: r.family === 6 ? 6 : 4 }));
       }
-      const settle = async (p: Promise<string[]>) => p.catch(() => [] as string[]);
+      // NXDOMAIN and NODATA are answers (no address of that family); a timeout, SERVFAIL or
+      // refusal is the resolver failing, which must not read as "does not resolve".
+      const failures: string[] = [];
+      const settle = async (p: Promise<string[]>) =>
+        p.catch((err: NodeJS.ErrnoException) => {
+          if (!NO_ADDRESS_CODES.has(err.code ?? '')) failures.push(err.code ?? 'error');
+          return [] as string[];
+        });
       const [v4, v6] = await Promise.all([
         settle(this.resolver.resolve4(name)),
         settle(this.resolver.resolve6(name)),
       ]);
+      // One family answered: use it (an unanswered family cannot add an address we would reach).
+      if (v4.length === 0 && v6.length === 0 && failures.length > 0)
+        throw new SsrfError(
+          `${name} could not be resolved: the DNS_SERVERS resolver ${describeFailure(failures[0] as string)}; check DNS_SERVERS (${(this.opts.dnsServers ?? []).join(', ')}) and that resolver`,
+        );
       return [
         ...v4.map((address) => ({ address, family: 4 as const })),
         ...v6.map((address) => ({ address, family: 6 as const })),
       ];
     } catch (err) {
+      if (err instanceof SsrfError) throw err;
       const code = (err as NodeJS.ErrnoException).code;
       throw new SsrfError(`${name} could not be resolved (${code ?? 'error'})`);
     }

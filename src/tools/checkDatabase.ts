@@ -1,3 +1,4 @@
+import { BaselineQuotaError, saverOf } from '../baselines/retention.js';
 import { z } from 'zod';
 import { analyzeMysql, analyzePostgres } from '../audit/database/analyze.js';
 import { type Finding, SEVERITIES } from '../audit/findings.js';
@@ -85,6 +86,12 @@ export const checkDatabaseTool = defineTool({
       .describe('PostgreSQL pg_stat_statements by total time (masked); null when unavailable'),
     notes: z.array(z.string()).describe('What could not be read, and which privilege would fix it'),
     baselineId: z.string().nullable(),
+    baselineNotSaved: z
+      .string()
+      .nullable()
+      .describe(
+        'Why no baseline was saved although saveBaseline was true (the series is full of others’ baselines); null otherwise',
+      ),
     checkedAt: z.string(),
     durationMs: z.number(),
   },
@@ -108,18 +115,28 @@ export const checkDatabaseTool = defineTool({
     >;
     for (const f of verdict.findings) counts[f.severity]++;
     let baselineId: string | null = null;
+    let baselineNotSaved: string | null = null;
     if (args.saveBaseline) {
-      const saved = await ctx.baselines.save({
-        hostId: await databaseHostId(ctx, target.name),
-        createdAt: checkedAt,
-        label: args.label ?? `check_database ${target.name}`,
-        status,
-        score,
-        metrics: verdict.metrics,
-        findings: verdict.findings.map(({ id, severity, title }) => ({ id, severity, title })),
-      });
-      baselineId = saved.id;
-      ctx.notify({ method: 'notifications/resources/list_changed' });
+      try {
+        // Saved as the caller: retention lets it prune only its own (src/baselines/retention.ts).
+        const saved = await ctx.baselines.save(
+          {
+            hostId: await databaseHostId(ctx, target.name),
+            createdAt: checkedAt,
+            label: args.label ?? `check_database ${target.name}`,
+            status,
+            score,
+            metrics: verdict.metrics,
+            findings: verdict.findings.map(({ id, severity, title }) => ({ id, severity, title })),
+          },
+          saverOf(ctx.principal),
+        );
+        baselineId = saved.id;
+        ctx.notify({ method: 'notifications/resources/list_changed' });
+      } catch (err) {
+        if (!(err instanceof BaselineQuotaError)) throw err;
+        baselineNotSaved = err.message;
+      }
     }
     const shown = verdict.findings.slice(0, args.limit);
     const structured = {
@@ -138,6 +155,7 @@ export const checkDatabaseTool = defineTool({
       topStatements: facts.kind === 'postgres' ? facts.statements : null,
       notes: facts.notes,
       baselineId,
+      baselineNotSaved,
       checkedAt,
       durationMs: Date.now() - started,
     };
@@ -239,6 +257,7 @@ function summarize(
     metrics: Record<string, number>;
     notes: string[];
     baselineId: string | null;
+    baselineNotSaved: string | null;
   },
   findings: Finding[],
   counts: Record<string, number>,
@@ -255,5 +274,7 @@ function summarize(
   if (findings.length > 5) lines.push(`- ... ${findings.length - 5} more in "findings".`);
   if (r.notes.length > 0) lines.push(`Partly unreadable (${r.notes.length}): see "notes".`);
   if (r.baselineId) lines.push(`Saved as baseline ${r.baselineId}.`);
+  if (r.baselineNotSaved)
+    lines.push(`No baseline saved: ${r.baselineNotSaved.replace(/^baseline not saved: /, '')}.`);
   return lines.join('\n');
 }

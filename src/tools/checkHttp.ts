@@ -117,6 +117,19 @@ export const checkHttpTool = defineTool({
   },
 });
 
+/**
+ * A URL as results show it: user info replaced by "redacted". A Location header may carry
+ * `user:password@`; the redirect is followed as given, but the credentials never reach the
+ * answer (the model's context) or the logs.
+ */
+export function shown(u: URL): string {
+  if (u.username === '' && u.password === '') return u.href;
+  const copy = new URL(u.href);
+  copy.username = 'redacted';
+  copy.password = '';
+  return copy.href;
+}
+
 /** A result with nothing measured yet (or nothing measured at all, with the reason). */
 function unchecked(url: string, error: string | null): Result {
   return {
@@ -169,7 +182,7 @@ async function checkUrl(
       const location = ex.headers.location;
       if (ex.status >= 300 && ex.status < 400 && location) {
         const nextUrl = new URL(location, url);
-        redirects.push({ status: ex.status, location: nextUrl.href });
+        redirects.push({ status: ex.status, location: shown(nextUrl) });
         if (nextUrl.protocol !== 'http:' && nextUrl.protocol !== 'https:')
           throw new ToolError(`redirect to ${nextUrl.protocol} refused: only http and https are followed`);
         if (hop >= o.maxRedirects) {
@@ -193,13 +206,13 @@ async function checkUrl(
     const e = err as NodeJS.ErrnoException;
     const why =
       err instanceof SsrfError || err instanceof BreakerOpenError || err instanceof ToolError
-        ? `${redirects.length > 0 ? `after ${redirects.length} redirect(s) to ${url.href}: ` : ''}${e.message}`
+        ? `${redirects.length > 0 ? `after ${redirects.length} redirect(s) to ${shown(url)}: ` : ''}${e.message}`
         : e.code === 'ECONNREFUSED'
           ? 'connection refused'
           : e.code === 'ABORT_ERR' || e.name === 'AbortError' || e.name === 'TimeoutError'
             ? 'no response in time'
             : `request failed (${e.code ?? e.message})`;
-    return { ...base, finalUrl: url.href, redirects, error: why };
+    return { ...base, finalUrl: shown(url), redirects, error: why };
   }
 }
 
@@ -222,7 +235,7 @@ function finish(
       'http.unexpected_status',
       'high',
       `answered ${ex.status}, expected ${o.expectStatus}`,
-      `final URL ${url.href}`,
+      `final URL ${shown(url)}`,
       'Check the application and the proxy in front of it (logs, upstream health).',
     );
   else if (o.expectStatus === undefined && ex.status >= 500)
@@ -230,7 +243,7 @@ function finish(
       'http.server_error',
       'high',
       `answered ${ex.status}`,
-      `final URL ${url.href} (retried)`,
+      `final URL ${shown(url)} (retried)`,
       'The server or its upstream fails: check the error log and upstream health.',
     );
   else if (o.expectStatus === undefined && ex.status >= 400)
@@ -238,7 +251,7 @@ function finish(
       'http.client_error',
       'medium',
       `answered ${ex.status}`,
-      `final URL ${url.href}`,
+      `final URL ${shown(url)}`,
       'Check the URL, or the access rules that refuse it.',
     );
   if (!https)
@@ -246,7 +259,7 @@ function finish(
       'http.plaintext',
       'medium',
       'served over plain HTTP',
-      `final URL ${url.href}`,
+      `final URL ${shown(url)}`,
       'Redirect http to https (301) and serve the site over TLS.',
     );
   if (https && ex.tlsAuthorized === false)
@@ -269,7 +282,7 @@ function finish(
   findings.sort(worstFirst);
   return {
     ...base,
-    finalUrl: url.href,
+    finalUrl: shown(url),
     status: ex.status,
     redirects,
     timings: {

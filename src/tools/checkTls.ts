@@ -1,9 +1,10 @@
-import { readFile, stat } from 'node:fs/promises';
 import { z } from 'zod';
 import { SEVERITIES, worstFirst } from '../audit/findings.js';
 import { scoreFindings } from '../audit/health/score.js';
 import { analyzeTls, TLS_VERSIONS } from '../audit/tls/tlsAnalysis.js';
 import { confinePath, PathNotAllowedError } from '../host/confine.js';
+import { readVerified } from '../host/verifiedFile.js';
+import { PathChangedError } from '../host/walkGuard.js';
 import { SsrfError } from '../net/ssrf.js';
 import { parseTlsTarget, probeTls, TargetError } from '../net/tlsProbe.js';
 import { BreakerOpenError } from '../resilience/resilience.js';
@@ -11,6 +12,7 @@ import { findingSchema } from './runHealthCheck.js';
 import { defineTool, type ToolContext, ToolError } from './types.js';
 
 const CONCURRENCY = 8;
+const MAX_CA_BYTES = 1024 * 1024;
 
 const certSchema = z.object({
   subject: z.string(),
@@ -146,17 +148,21 @@ export const checkTlsTool = defineTool({
 async function readCa(ctx: ToolContext, path: string): Promise<string> {
   try {
     const real = await confinePath(ctx.host.root, ctx.config.AUDIT_ALLOWED_PATHS, path);
-    // A FIFO would hang the read and a huge log fill memory: a CA bundle is a small regular file.
-    const st = await stat(real);
-    if (!st.isFile()) throw new ToolError(`caFile ${path} is not a regular file`);
-    if (st.size > 1024 * 1024) throw new ToolError(`caFile ${path} is over 1 MiB: not a CA bundle`);
-    const text = await readFile(real, 'utf8');
+    // Opened once by handle and verified (src/host/verifiedFile.ts): a FIFO would hang the read,
+    // a symlink swapped in after confinement lead outside the allowed paths, a huge file fill
+    // memory. A CA bundle is a small regular file.
+    const buf = await readVerified(real, MAX_CA_BYTES, { signal: ctx.signal });
+    if (buf === 'not_regular') throw new ToolError(`caFile ${path} is not a regular file`);
+    if (buf === 'too_large') throw new ToolError(`caFile ${path} is over 1 MiB: not a CA bundle`);
+    const text = buf.toString('utf8');
     if (!text.includes('-----BEGIN CERTIFICATE-----'))
       throw new ToolError(`caFile ${path} holds no PEM certificate`);
     return text;
   } catch (err) {
     if (err instanceof ToolError) throw err;
     if (err instanceof PathNotAllowedError) throw new ToolError(`caFile: ${err.message}`);
+    if (err instanceof PathChangedError || (err as NodeJS.ErrnoException).code === 'ELOOP')
+      throw new ToolError(`caFile ${path}: changed while it was being opened; call again`);
     throw new ToolError(`caFile ${path}: cannot read it (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
   }
 }

@@ -4,6 +4,7 @@ import { type Thresholds, thresholdsSchema } from '../audit/health/thresholds.js
 import { CHECK_GROUPS } from '../audit/health/types.js';
 import { runCommand } from '../host/runCommand.js';
 import { type HealthReport, runHealthCheck } from '../health/runHealthCheck.js';
+import { BaselineQuotaError, saverOf } from '../baselines/retention.js';
 import { defineTool, type ToolContext, ToolError } from './types.js';
 
 export const findingSchema = z.object({
@@ -78,6 +79,12 @@ export const healthReportShape = {
     .string()
     .nullable()
     .describe('The saved baseline, for compare_baselines; null when not saved'),
+  baselineNotSaved: z
+    .string()
+    .nullable()
+    .describe(
+      'Why no baseline was saved although saveBaseline was true (the host holds as many as allowed, saved by others); null otherwise',
+    ),
   checkedAt: z.string(),
   durationMs: z.number(),
 };
@@ -113,7 +120,9 @@ export const runHealthCheckTool = defineTool({
     'network (interface errors/drops, MTU, TCP retransmits, sockets), hardware (SMART, ECC, machine checks, RAID, ' +
     'temperatures), security (failed SSH logins, firewall, kernel taint, pending reboot) and clock sync. Returns ' +
     'severity-scored findings with recommendations, a 0-100 score, every measured metric, and saves a baseline for ' +
-    'compare_baselines. Takes about cpuSampleMs plus a few ms; smartctl adds up to a few seconds per disk.',
+    "compare_baselines (writes to the server's baseline store; saveBaseline: false only reads). Retention keeps at most " +
+    "BASELINE_MAX_PER_PRINCIPAL of a caller's own baselines per host; only a caller with audit:admin can cause " +
+    "others' baselines to be pruned. Takes about cpuSampleMs plus a few ms; smartctl adds up to a few seconds per disk.",
   inputSchema: {
     checks: z
       .array(z.enum(CHECK_GROUPS))
@@ -142,25 +151,38 @@ export const runHealthCheckTool = defineTool({
   },
   outputSchema: healthReportShape,
   scope: 'audit:read',
-  annotations: { readOnlyHint: true, openWorldHint: false, idempotentHint: false, destructiveHint: false },
+  // It writes (a baseline in the server's store), so not read-only; not destructive: a save adds
+  // one, and the retention it triggers removes only the caller's own older baselines unless the
+  // caller holds audit:admin (src/baselines/retention.ts). The audited host is never changed.
+  annotations: { readOnlyHint: false, openWorldHint: false, idempotentHint: false, destructiveHint: false },
   async handler(args, ctx) {
     await ctx.progress(0, 2, 'checking');
     const report = await runCheckForTool(ctx, args);
     let baselineId: string | null = null;
+    let baselineNotSaved: string | null = null;
     if (args.saveBaseline) {
       await ctx.progress(1, 2, 'saving baseline');
-      const saved = await ctx.baselines.save({
-        hostId: report.hostId,
-        createdAt: report.checkedAt,
-        label: args.label,
-        status: report.status,
-        score: report.score,
-        metrics: report.metrics,
-        findings: report.findings.map(({ id, severity, title }) => ({ id, severity, title })),
-      });
-      baselineId = saved.id;
-      // The audit://baselines resource list changed: tell the client, wherever its stream is.
-      ctx.notify({ method: 'notifications/resources/list_changed' });
+      try {
+        const saved = await ctx.baselines.save(
+          {
+            hostId: report.hostId,
+            createdAt: report.checkedAt,
+            label: args.label,
+            status: report.status,
+            score: report.score,
+            metrics: report.metrics,
+            findings: report.findings.map(({ id, severity, title }) => ({ id, severity, title })),
+          },
+          saverOf(ctx.principal),
+        );
+        baselineId = saved.id;
+        // The audit://baselines resource list changed: tell the client, wherever its stream is.
+        ctx.notify({ method: 'notifications/resources/list_changed' });
+      } catch (err) {
+        // The check itself succeeded: answer it, and say why there is no baseline.
+        if (!(err instanceof BaselineQuotaError)) throw err;
+        baselineNotSaved = err.message;
+      }
     }
     await ctx.progress(2, 2, 'done');
     const counts = Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<
@@ -176,13 +198,19 @@ export const runHealthCheckTool = defineTool({
         findingCounts: counts,
         truncated: shown.length < report.findings.length,
         baselineId,
+        baselineNotSaved,
       },
-      summary: summarize(report, counts, baselineId),
+      summary: summarize(report, counts, baselineId, baselineNotSaved),
     };
   },
 });
 
-function summarize(r: HealthReport, counts: Record<string, number>, baselineId: string | null): string {
+function summarize(
+  r: HealthReport,
+  counts: Record<string, number>,
+  baselineId: string | null,
+  notSaved: string | null,
+): string {
   const tally = Object.entries(counts)
     .filter(([, n]) => n > 0)
     .map(([s, n]) => `${n} ${s}`)
@@ -197,5 +225,6 @@ function summarize(r: HealthReport, counts: Record<string, number>, baselineId: 
     .map(([g]) => g);
   if (degraded.length > 0) lines.push(`Partly unreadable: ${degraded.join(', ')} (see "checks" notes).`);
   if (baselineId) lines.push(`Saved as baseline ${baselineId}.`);
+  if (notSaved) lines.push(`No baseline saved: ${notSaved.replace(/^baseline not saved: /, '')}.`);
   return lines.join('\n');
 }

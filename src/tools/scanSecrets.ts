@@ -1,4 +1,4 @@
-import { readFile, realpath, stat } from 'node:fs/promises';
+import { realpath, stat } from 'node:fs/promises';
 import { z } from 'zod';
 import { SEVERITIES, SEVERITY_RANK, type Severity } from '../audit/findings.js';
 import { parseFingerprintList } from '../audit/secrets/fingerprint.js';
@@ -6,6 +6,7 @@ import { RULES_BY_ID, type RuleInfo } from '../audit/secrets/rules.js';
 import { looksBinary, scanText, type SecretMatch } from '../audit/secrets/scanText.js';
 import { confinePath, PathNotAllowedError } from '../host/confine.js';
 import { newWalkStats, readFileUpTo, type TreeFile, walkTree, type WalkOptions } from '../host/fileTree.js';
+import { readVerified } from '../host/verifiedFile.js';
 import { under } from '../host/hostPaths.js';
 import { deadlineSignal, defineTool, type ToolContext, ToolError } from './types.js';
 
@@ -134,7 +135,7 @@ export const scanSecretsTool = defineTool({
   annotations: { readOnlyHint: true, openWorldHint: false, idempotentHint: true, destructiveHint: false },
   async handler(args, ctx) {
     const started = performance.now();
-    const allowlist = await loadAllowlist(ctx.config.SECRETS_ALLOWLIST_FILE);
+    const allowlist = await loadAllowlist(ctx.config.SECRETS_ALLOWLIST_FILE, ctx.signal);
     const starts = await confineStarts(ctx, args.paths);
     const realRoots = (
       await Promise.all(
@@ -320,13 +321,16 @@ async function confineStarts(ctx: ToolContext, paths: string[]): Promise<Start[]
 }
 
 /** SECRETS_ALLOWLIST_FILE, read on every call so edits apply without a restart. */
-async function loadAllowlist(path: string | undefined): Promise<Set<string>> {
+async function loadAllowlist(path: string | undefined, signal?: AbortSignal): Promise<Set<string>> {
   if (!path) return new Set();
   let text: string;
   try {
-    const st = await stat(path);
-    if (st.size > MAX_ALLOWLIST_BYTES) throw Object.assign(new Error('too big'), { code: 'EFBIG' });
-    text = await readFile(path, 'utf8');
+    // Opened by handle like any file a tool reads (src/host/verifiedFile.ts): a FIFO put there
+    // cannot hang every scan. An operator's path may be a symlink (a mounted ConfigMap): resolved once.
+    const buf = await readVerified(await realpath(path), MAX_ALLOWLIST_BYTES, { signal });
+    if (buf === 'not_regular') throw Object.assign(new Error('not a regular file'), { code: 'ENOTREG' });
+    if (buf === 'too_large') throw Object.assign(new Error('too big'), { code: 'EFBIG' });
+    text = buf.toString('utf8');
   } catch (err) {
     throw new ToolError(
       `SECRETS_ALLOWLIST_FILE (${path}) cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}): create it (one fingerprint per line, # comments) or unset the variable`,

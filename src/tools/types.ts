@@ -6,6 +6,7 @@ import type { HostPaths } from '../host/hostPaths.js';
 import type { Outbound } from '../net/outbound.js';
 import type { Logger } from '../observability/logger.js';
 import type { Scope } from '../auth/scopes.js';
+import type { Principal } from '../auth/principal.js';
 
 /** What a handler may use. Tools never see express, transports or Redis. */
 export interface ToolContext {
@@ -16,6 +17,12 @@ export interface ToolContext {
   baselines: BaselineStore;
   /** Network clients behind breakers and retries (DNS for bot verification). */
   outbound: Outbound;
+  /**
+   * Who is calling (the auth principal, src/auth/principal.ts). Baseline retention needs it: a
+   * caller without audit:admin may only cause its own baselines to be pruned. Absent: treated
+   * as an unknown caller without audit:admin (fail safe).
+   */
+  principal?: Principal;
   /** Aborted when the client cancels the call or the session ends. */
   signal: AbortSignal;
   /**

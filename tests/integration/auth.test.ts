@@ -156,6 +156,19 @@ describe('bearer tokens (HS256 secret)', () => {
     ],
     ['malformed token', async () => 'not.a.jwt', /well-formed/],
     ['no subject', () => hsToken({ sub: undefined }), /"sub"/],
+    ['with an empty subject', () => hsToken({ sub: '' }), /"sub" claim must be a non-empty string/],
+    ['with a blank subject', () => hsToken({ sub: '   ' }), /"sub" claim must be a non-empty string/],
+    [
+      'with a numeric subject',
+      () => hsToken({ sub: 42 as unknown as string }),
+      /"sub" claim (must be a non-empty string|is missing or invalid)/,
+    ],
+    [
+      'with an object subject',
+      () => hsToken({ sub: { id: 'alice' } as unknown as string }),
+      /"sub" claim (must be a non-empty string|is missing or invalid)/,
+    ],
+    ['with a subject holding a newline', () => hsToken({ sub: 'alice\nadmin' }), /"sub" claim must be/],
   ];
 
   it.each(refused)('refuses a token that is %s: 401 invalid_token', async (_name, make, message) => {

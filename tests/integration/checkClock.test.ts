@@ -13,6 +13,7 @@ type Out = {
     server: string;
     reachable: boolean;
     offsetMs: number | null;
+    delayMs: number | null;
     stratum: number | null;
     samples: number;
     error: string | null;
@@ -39,7 +40,9 @@ beforeAll(async () => {
   server = await startInProcess({
     HOST_ROOT: root,
     NTP_SERVERS: good.server,
-    OUTBOUND_TIMEOUT_MS: '300',
+    // Stubs on loopback answer at once: the bound only has to outlast a busy machine (the silent
+    // stub costs it once per case).
+    OUTBOUND_TIMEOUT_MS: '3000',
     RETRY_COUNT: '0',
   });
   client = await connectClient(server.url);
@@ -68,15 +71,17 @@ describe('check_clock against local SNTP servers', () => {
       samples: 4,
       error: null,
     });
-    expect(Math.abs(o.servers[0]?.offsetMs ?? 99)).toBeLessThan(20);
+    // NTP bounds the error of an offset by half the round trip (any asymmetry fits in it): a
+    // loaded machine lengthens the round trip, and this bound with it.
+    const s0 = o.servers[0];
+    expect(Math.abs(s0?.offsetMs ?? 99)).toBeLessThanOrEqual((s0?.delayMs ?? 0) / 2 + 2);
     expect(ids(o)).toEqual([]);
     expect(o.localSync.notes[0]).toMatch(/^clock: skipped/);
   });
 
   it('grades a 250 ms offset medium and a 3 s offset high, and sees servers disagree', async () => {
     const m = await clock({ servers: [behind.server], samples: 2 });
-    expect(m.medianOffsetMs).toBeGreaterThan(230);
-    expect(m.medianOffsetMs).toBeLessThan(270);
+    expect(Math.abs((m.medianOffsetMs ?? 0) - 250)).toBeLessThanOrEqual((m.servers[0]?.delayMs ?? 0) / 2 + 2);
     expect(ids(m)).toEqual(['medium clock.offset']);
     const h = await clock({ servers: [far.server], samples: 2 });
     expect(ids(h)).toEqual(['high clock.offset']);

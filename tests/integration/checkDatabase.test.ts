@@ -341,12 +341,11 @@ describe.skipIf(!haveServers)('check_database against real PostgreSQL and MariaD
       expect(first.isError).toBe(true);
       expect(first.content[0]?.text).toMatch(/pg \(postgres at 127\.0\.0\.1:\d+\): connection refused/);
       await call('pg', {}, c2);
-      const t0 = performance.now();
       const open = await call('pg', {}, c2);
-      const ms = performance.now() - t0;
       expect(open.isError).toBe(true);
+      // The breaker's own answer, given without a connection attempt (judged by the message, not
+      // by a wall clock that only measures the machine's load).
       expect(open.content[0]?.text).toMatch(/database target pg is failing; calls are paused/);
-      expect(ms).toBeLessThan(200);
       // Other targets are not affected by pg's breaker.
       expect((await call('my', {}, c2)).isError).toBeFalsy();
       await pgPeer.start();

@@ -49,6 +49,13 @@ beforeAll(async () => {
     } else if (path === '/moved') {
       res.writeHead(301, { location: '/ok' });
       res.end();
+    } else if (path === '/to-creds') {
+      // A redirect carrying credentials in its user info (seen in the wild on misconfigured proxies).
+      res.writeHead(302, { location: `${base.replace('http://', 'http://admin:s3cret-pw@')}/ok` });
+      res.end();
+    } else if (path === '/creds-loop') {
+      res.writeHead(302, { location: `${base.replace('http://', 'http://admin:s3cret-pw@')}/creds-loop` });
+      res.end();
     } else if (path === '/loop') {
       res.writeHead(302, { location: '/loop' });
       res.end();
@@ -122,6 +129,25 @@ describe('check_http against local servers', () => {
     expect(r?.timings?.totalMs).toBeGreaterThanOrEqual(r?.timings?.firstByteMs ?? 0);
     // Plain HTTP is the only thing wrong: HSTS is not asked of http.
     expect(ids(r)).toEqual(['medium http.plaintext']);
+  });
+
+  it('never echoes user:password from a Location header (redirects, final URL, findings, errors)', async () => {
+    const res = await client.callTool({
+      name: 'check_http',
+      arguments: { urls: [`${base}/to-creds`, `${base}/creds-loop`], maxRedirects: 2 },
+    });
+    const everything = JSON.stringify(res);
+    expect(everything).not.toContain('s3cret-pw');
+    expect(everything).not.toContain('admin:');
+    const o = res.structuredContent as Out;
+    const shown = base.replace('http://', 'http://redacted@');
+    expect(o.results[0]).toMatchObject({
+      status: 200,
+      finalUrl: `${shown}/ok`,
+      redirects: [{ status: 302, location: `${shown}/ok` }],
+    });
+    expect(o.results[1]?.redirects[0]?.location).toBe(`${shown}/creds-loop`);
+    expect(ids(o.results[1])).toContain('high http.too_many_redirects');
   });
 
   it('retries a 503 twice and then reports the answer', async () => {

@@ -40,15 +40,16 @@ describe('MCP over streamable HTTP', () => {
     expect(client.getServerCapabilities()).toMatchObject({ tools: {}, logging: {} });
   });
 
-  it('lists tools, each with an output schema; all read-only but delete_baselines', async () => {
+  it('lists tools, each with an output schema; read-only but run_health_check (saves a baseline) and delete_baselines', async () => {
     const { tools } = await client.listTools();
     expect(tools.map((t) => t.name)).toContain('detect_system');
     for (const t of tools) {
       expect(t.outputSchema, t.name).toMatchObject({ type: 'object' });
       expect(t.title, t.name).toBeTruthy();
-      const changesState = t.name === 'delete_baselines';
-      expect(t.annotations?.readOnlyHint, t.name).toBe(!changesState);
-      expect(t.annotations?.destructiveHint, t.name).toBe(changesState);
+      const destructive = t.name === 'delete_baselines';
+      const writes = destructive || t.name === 'run_health_check';
+      expect(t.annotations?.readOnlyHint, t.name).toBe(!writes);
+      expect(t.annotations?.destructiveHint, t.name).toBe(destructive);
     }
   });
 

@@ -84,14 +84,13 @@ describe('search-engine verification by reverse and forward DNS', () => {
       expect(resilience.state('dns', stub.server)).toBe('open');
       expect(v.available).toBe(false);
       const queries = stub.queries.length;
-      const t = performance.now();
       const fast = await v.verify('192.0.2.204', 'Google');
       expect(fast.verdict).toBe('unknown');
       expect(fast.detail).toContain(
         `dns target ${stub.server} is failing; calls are paused, retry after 60 s`,
       );
+      // Fast because nothing was asked: no query reached the resolver (not a wall-clock bound).
       expect(stub.queries.length).toBe(queries);
-      expect(performance.now() - t).toBeLessThan(100);
     } finally {
       stub.silent = false;
     }

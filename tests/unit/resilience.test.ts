@@ -75,9 +75,9 @@ describe('guarded outbound calls', () => {
     const call = () => r.guarded('tcp', `127.0.0.1:${port}`, (signal) => readLine(port, signal));
     for (let i = 0; i < 3; i++) await expect(call()).rejects.toMatchObject({ code: 'ECONNREFUSED' });
     expect(r.state('tcp', `127.0.0.1:${port}`)).toBe('open');
-    const t = performance.now();
+    // Fails fast: BreakerOpenError is the breaker's own answer, given without any attempt (the
+    // wall clock would only measure the machine's load).
     await expect(call()).rejects.toBeInstanceOf(BreakerOpenError);
-    expect(performance.now() - t).toBeLessThan(200);
     await expect(call()).rejects.toThrow(
       `tcp target 127.0.0.1:${port} is failing; calls are paused, retry after 1 s`,
     );
@@ -92,7 +92,6 @@ describe('guarded outbound calls', () => {
   it('stops retrying at the deadline', async () => {
     const r = new Resilience({ ...base, retries: 10, retryMinMs: 100, retryMaxMs: 100, timeoutMs: 1000 });
     let calls = 0;
-    const t = performance.now();
     await expect(
       r.guarded(
         'tcp',
@@ -104,8 +103,9 @@ describe('guarded outbound calls', () => {
         { deadlineMs: 350 },
       ),
     ).rejects.toBeDefined();
+    // Ten retries were allowed: at most four happened, so the deadline stopped them. (A load-
+    // delayed timer can only mean fewer attempts, never more.)
     expect(calls).toBeLessThanOrEqual(4);
-    expect(performance.now() - t).toBeLessThan(1000);
   });
 
   it('keeps the number of breakers bounded across 10,000 distinct targets', async () => {
@@ -148,7 +148,8 @@ describe('SSRF policy', () => {
         allow: [],
         deny: [],
         dnsServers: [dns.server],
-        timeoutMs: 500,
+        // The stub answers at once: the bound only has to outlast a busy machine.
+        timeoutMs: 15_000,
       });
       await expect(p.resolve('metadata.test')).rejects.toThrow(
         'metadata.test refused: resolves to 169.254.169.254; 169.254.169.254 is link-local',
@@ -157,6 +158,43 @@ describe('SSRF policy', () => {
       expect(await p.resolve('OK.test')).toEqual({ host: 'ok.test', address: '127.0.0.1', family: 4 });
       await expect(p.resolve('nxdomain.test')).rejects.toThrow(
         'nxdomain.test does not resolve to any address',
+      );
+    } finally {
+      await dns.close();
+    }
+  });
+
+  it('reports a resolver that fails (SERVFAIL, timeout) as a resolver failure, not as "does not resolve"', async () => {
+    const dns = await startDnsStub({ a: { 'ok.test': ['127.0.0.1'] }, servfail: ['broken.test'] });
+    try {
+      const p = new SsrfPolicy({
+        denyPrivate: false,
+        allow: [],
+        deny: [],
+        dnsServers: [dns.server],
+        timeoutMs: 15_000,
+      });
+      const servfail = p.resolve('broken.test');
+      await expect(servfail).rejects.toThrow(
+        `broken.test could not be resolved: the DNS_SERVERS resolver answered SERVFAIL`,
+      );
+      await expect(p.resolve('broken.test')).rejects.not.toThrow(/does not resolve/);
+      // NXDOMAIN is an answer: the name has no address.
+      await expect(p.resolve('nxdomain.test')).rejects.toThrow(
+        'nxdomain.test does not resolve to any address',
+      );
+      // A resolver that never answers. The short bound is what is tested: load can only make the
+      // timeout come sooner relative to the work, never turn it into an answer.
+      dns.silent = true;
+      const mute = new SsrfPolicy({
+        denyPrivate: false,
+        allow: [],
+        deny: [],
+        dnsServers: [dns.server],
+        timeoutMs: 200,
+      });
+      await expect(mute.resolve('ok.test')).rejects.toThrow(
+        /ok\.test could not be resolved: the DNS_SERVERS resolver did not answer in time \(ETIMEOUT\); check DNS_SERVERS \(127\.0\.0\.1:\d+\)/,
       );
     } finally {
       await dns.close();
