@@ -149,6 +149,11 @@ describe('secrets on command lines', () => {
     ['mysql -p alone prompts', 'test: ["CMD", "mysql", "-p", "mydb"]'],
     ['a password file', 'test: ["CMD-SHELL", "app --password-file=/run/secrets/db check"]'],
     ['curl -u without a password', 'test: curl -u admin http://localhost/'],
+    // awesome-compose's MySQL healthcheck: the password is read from a secret at run time.
+    [
+      'command substitution',
+      `test: ['CMD-SHELL', 'mysqladmin ping -h 127.0.0.1 --password="$$(cat /run/secrets/db-password)" --silent']`,
+    ],
   ])('no finding for %s', async (_name, hc) => {
     const node = await service(`services:\n  s:\n    image: x:1\n    healthcheck:\n      ${hc}\n`);
     expect(commandSecrets(node)).toEqual([]);

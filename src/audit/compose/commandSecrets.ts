@@ -94,6 +94,8 @@ export function shellWords(text: string): string[] {
 
 /** What is written as a value, references removed; '' when the value is only a reference. */
 function literal(value: string): string {
+  // Command substitution ($(cat /run/secrets/x), `...`) reads the secret at run time: not a literal.
+  if (/\$\$?\(|`/.test(value)) return '';
   // `$$VAR` is Compose's escape for the container shell's `$VAR`: a reference too.
   const v = value.replace(/\$\$\{?[A-Za-z_][A-Za-z0-9_]*\}?/g, '');
   const l = literalPart(v)

@@ -17,6 +17,11 @@
  * - quay.io/keycloak/keycloak: `USER 1000` (keycloak/keycloak@1842fa9, quarkus/container/Dockerfile).
  * - louislam/uptime-kuma: `HEALTHCHECK ... CMD extra/healthcheck` in its release stage
  *   (louislam/uptime-kuma@a6bb0de, docker/dockerfile); runs as root (no USER there).
+ * - plexinc/pms-docker: `HEALTHCHECK ... CMD /healthcheck.sh` (plexinc/pms-docker@821b1a2); root
+ *   (s6-overlay; no USER).
+ * - itzg/minecraft-server: `HEALTHCHECK ... CMD mc-health` (itzg/docker-minecraft-server@8ba47ea);
+ *   root at start (its entrypoint steps down to UID 1000).
+ * - cloudflare/cloudflared: `USER 65532:65532` on distroless (cloudflare/cloudflared@ae19790).
  */
 
 export interface ImageDefaults {
@@ -76,6 +81,24 @@ const TABLE: Array<{ names: string[] } & ImageDefaults> = [
     user: '1000',
     healthcheck: false,
     checked: 'keycloak/keycloak@1842fa9',
+  },
+  {
+    names: ['plexinc/pms-docker'],
+    user: null,
+    healthcheck: true,
+    checked: 'plexinc/pms-docker@821b1a2',
+  },
+  {
+    names: ['itzg/minecraft-server'],
+    user: null,
+    healthcheck: true,
+    checked: 'itzg/docker-minecraft-server@8ba47ea',
+  },
+  {
+    names: ['cloudflare/cloudflared'],
+    user: '65532:65532',
+    healthcheck: false,
+    checked: 'cloudflare/cloudflared@ae19790',
   },
   { names: ['louislam/uptime-kuma'], user: null, healthcheck: true, checked: 'louislam/uptime-kuma@a6bb0de' },
 ];

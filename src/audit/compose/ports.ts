@@ -96,6 +96,15 @@ export const EXPOSED_SERVICE_PORTS: Record<number, ExposureRule> = {
   4646: { what: 'Nomad HTTP API', kind: 'broker', confirm: /nomad/i },
 };
 
+/**
+ * Images that are brokers (or their coordination/admin services) through and through: every
+ * port they publish is a broker listener, JMX or admin API, whatever number it was given
+ * (ZooKeeper on 2182, a second Kafka listener on 29093 ...). Matched on the repository's last
+ * path component, so UIs named after them (kafka-ui) do not count.
+ */
+export const BROKER_IMAGE =
+  /^(kafka|cp-kafka|cp-server|cp-zookeeper|zookeeper|cp-schema-registry|cp-kafka-rest|cp-kafka-connect|cp-ksqldb-server|ksqldb-server|redpanda|rabbitmq|nats|activemq|activemq-classic|activemq-artemis|artemis|pulsar|eclipse-mosquitto|mosquitto|emqx|vernemq)$/;
+
 const MAX_RANGE = 1000;
 
 export function publishedPorts(service: LNode): Published[] {

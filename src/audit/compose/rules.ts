@@ -8,10 +8,16 @@ import { RULES, type RuleId } from './catalog.js';
 import { commandSecrets } from './commandSecrets.js';
 import { isRootUser } from './dockerfile.js';
 import { parseImage } from './image.js';
-import { imageDefaults } from './imageDefaults.js';
+import { imageDefaults, imageName } from './imageDefaults.js';
 import { mountsOf } from './mounts.js';
 import { get, type LMap, type LNode, type Loc, locStr, str, truthy } from './nodes.js';
-import { DATABASE_PORTS, EXPOSED_SERVICE_PORTS, onAllInterfaces, publishedPorts } from './ports.js';
+import {
+  BROKER_IMAGE,
+  DATABASE_PORTS,
+  EXPOSED_SERVICE_PORTS,
+  onAllInterfaces,
+  publishedPorts,
+} from './ports.js';
 import type { Project, Service } from './project.js';
 import { plaintextSecrets } from './secrets.js';
 
@@ -347,6 +353,9 @@ function ports({ s, emit }: Ctx): void {
     ].join(' ');
     return re.test(context);
   };
+  const ref = str(get(s.node, 'image'));
+  const last = ref ? imageName(ref).split('/').pop() : undefined;
+  const brokerImage = last && BROKER_IMAGE.test(last) ? ref : undefined;
   for (const p of publishedPorts(s.node)) {
     if (!onAllInterfaces(p.hostIp)) continue;
     const db = p.targets.find((t) => DATABASE_PORTS[t] !== undefined);
@@ -360,16 +369,24 @@ function ports({ s, emit }: Ctx): void {
     }
     // A wide range (5000-6000) is not a statement about any one service in it.
     if (p.targets.length > 10) continue;
-    for (const t of p.targets) {
-      const r = EXPOSED_SERVICE_PORTS[t];
-      if (!r || (r.confirm && !confirms(r.confirm))) continue;
+    const t = p.targets.find((x) => {
+      const r = EXPOSED_SERVICE_PORTS[x];
+      return r !== undefined && (!r.confirm || confirms(r.confirm));
+    });
+    const r = t !== undefined ? EXPOSED_SERVICE_PORTS[t] : undefined;
+    if (t !== undefined && r) {
       emit(
         r.kind === 'debugger' ? 'compose.ports.debugger_exposed' : 'compose.ports.broker_exposed',
         p.loc,
         `container port ${t} (${r.what}) published on all interfaces as host port ${p.published}`,
         r.critical ? 'critical' : undefined,
       );
-      break;
+    } else if (brokerImage && p.targets[0] !== undefined) {
+      emit(
+        'compose.ports.broker_exposed',
+        p.loc,
+        `container port ${p.targets.join(',')} of broker image ${brokerImage} published on all interfaces as host port ${p.published}`,
+      );
     }
   }
 }

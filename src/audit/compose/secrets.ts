@@ -19,7 +19,9 @@ export const URL_WITH_PASSWORD = /^[a-z][a-z0-9+.-]*:\/\/[^\s:@/]+:[^\s@/]+@/i;
 export function looksSecretKey(key: string): boolean {
   const k = key.toUpperCase().replace(/[-.]/g, '_');
   if (SETTING_SUFFIX.test(k)) return false;
-  return SECRET_WORD.test(k) || k.split('_').some((t) => SECRET_TOKEN.test(t));
+  // Short words (KEY, PASS, PWD) only as the last word: DB_PASS and APP_KEY name secrets,
+  // KEY_CONVERTER and PASS_THROUGH (Kafka's key/value settings, flags) do not.
+  return SECRET_WORD.test(k) || SECRET_TOKEN.test(k.split('_').pop() ?? '');
 }
 
 export interface SecretHit {
