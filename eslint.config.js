@@ -4,7 +4,18 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'dist-conformance/', 'tests/conformance/fixtures.ts', 'node_modules/', 'tests/fixtures/', 'data/', 'coverage/'] },
+  {
+    ignores: [
+      'dist/',
+      'dist-conformance/',
+      'tests/conformance/fixtures.ts',
+      'node_modules/',
+      'tests/fixtures/',
+      'tests/corpora/',
+      'data/',
+      'coverage/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

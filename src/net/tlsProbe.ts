@@ -16,7 +16,14 @@ import {
   type TLSSocket,
 } from 'node:tls';
 import { AsnConvert } from '@peculiar/asn1-schema';
-import { Certificate } from '@peculiar/asn1-x509';
+import {
+  AuthorityInfoAccessSyntax,
+  Certificate,
+  CRLDistributionPoints,
+  id_ad_ocsp,
+  id_ce_cRLDistributionPoints,
+  id_pe_authorityInfoAccess,
+} from '@peculiar/asn1-x509';
 import { judgeSecurityHeaders } from '../audit/http/securityHeaders.js';
 import {
   type CertInfo,
@@ -31,6 +38,58 @@ import type { ResolvedTarget } from './ssrf.js';
 
 /** Lets the probe complete handshakes with weak servers so it can report on them. */
 const PROBE_CIPHERS = 'DEFAULT:@SECLEVEL=0';
+
+/**
+ * Cipher-order probe lists, the ones testssl.sh's run_server_preference offers (forward, then
+ * reversed): a server that answers both with the same suite enforces its own order; one that
+ * follows the client picks from opposite ends. Names the local OpenSSL lacks are skipped by it.
+ */
+const ORDER_CIPHERS_FWD = [
+  'DHE-RSA-SEED-SHA',
+  'SEED-SHA',
+  'DES-CBC3-SHA',
+  'RC4-MD5',
+  'DES-CBC-SHA',
+  'RC4-SHA',
+  'AES128-SHA',
+  'AES128-SHA256',
+  'AES256-SHA',
+  'ECDHE-RSA-AES128-SHA',
+  'DHE-RSA-AES128-SHA',
+  'DHE-RSA-AES256-SHA',
+  'ECDH-RSA-DES-CBC3-SHA',
+  'ECDH-RSA-AES128-SHA',
+  'ECDH-RSA-AES256-SHA',
+  'ECDHE-RSA-AES256-GCM-SHA384',
+  'DHE-RSA-AES128-SHA256',
+  'DHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-AES128-SHA256',
+  'ECDHE-RSA-AES128-GCM-SHA256',
+  'ECDHE-RSA-AES256-SHA384',
+  'ECDHE-RSA-AES256-SHA',
+  'DHE-DSS-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-AES128-GCM-SHA256',
+  'AES256-SHA256',
+  'ECDHE-RSA-DES-CBC3-SHA',
+  'ECDHE-RSA-AES128-SHA256',
+  'AES256-GCM-SHA384',
+  'AES128-GCM-SHA256',
+  'DHE-RSA-AES128-GCM-SHA256',
+  'DHE-RSA-AES256-SHA256',
+  'ADH-AES256-GCM-SHA384',
+  'AECDH-AES128-SHA',
+  'ECDHE-RSA-RC4-SHA',
+  'ECDHE-ECDSA-AES128-SHA',
+];
+/** TLS 1.3 suites, CCM_8 first as testssl.sh sends them; reversed for the second hello. */
+const ORDER_SUITES_FWD = [
+  'TLS_AES_128_CCM_8_SHA256',
+  'TLS_AES_128_CCM_SHA256',
+  'TLS_CHACHA20_POLY1305_SHA256',
+  'TLS_AES_256_GCM_SHA384',
+  'TLS_AES_128_GCM_SHA256',
+];
 
 export interface TlsTarget {
   /** As given: host, host:port or https://host[:port]/path. */
@@ -87,7 +146,13 @@ function handshake(
   resolved: ResolvedTarget,
   port: number,
   servername: string | undefined,
-  extra: { minVersion?: TlsVersion; maxVersion?: TlsVersion; ca?: string; requestOCSP?: boolean },
+  extra: {
+    minVersion?: TlsVersion;
+    maxVersion?: TlsVersion;
+    ca?: string;
+    requestOCSP?: boolean;
+    ciphers?: string;
+  },
   signal: AbortSignal,
 ): Promise<Handshake> {
   return new Promise((resolve, reject) => {
@@ -98,7 +163,11 @@ function handshake(
       port,
       servername,
       rejectUnauthorized: false,
-      ciphers: PROBE_CIPHERS,
+      // Chain trust only: Node would otherwise report a host-name mismatch as the verify error
+      // (ERR_TLS_CERT_ALTNAME_INVALID) and a mismatched but trusted chain would read "untrusted".
+      // The name is checked on its own below.
+      checkServerIdentity: () => undefined,
+      ciphers: extra.ciphers ?? PROBE_CIPHERS,
       minVersion: extra.minVersion ?? 'TLSv1',
       maxVersion: extra.maxVersion ?? 'TLSv1.3',
       ca: extra.ca ? [...rootCertificates, extra.ca] : undefined,
@@ -128,6 +197,7 @@ function certInfo(c: DetailedPeerCertificate): CertInfo {
   } catch {
     /* unparsable: reported as unknown */
   }
+  const revocation = revocationUris(c.raw);
   const keyType = key.asymmetricKeyType ?? 'unknown';
   const curve = details.namedCurve ?? null;
   return {
@@ -144,7 +214,31 @@ function certInfo(c: DetailedPeerCertificate): CertInfo {
     signatureAlgorithm: SIGNATURE_ALGORITHMS[sigOid] ?? sigOid,
     sha256: x.fingerprint256,
     selfIssued: x.subject === x.issuer,
+    ...revocation,
   };
+}
+
+/** The OCSP responder (AIA) and CRL distribution point URIs a certificate names. */
+function revocationUris(raw: Buffer): { ocspUris: string[]; crlUris: string[] } {
+  const ocspUris: string[] = [];
+  const crlUris: string[] = [];
+  try {
+    const cert = AsnConvert.parse(raw, Certificate);
+    for (const ext of cert.tbsCertificate.extensions ?? []) {
+      if (ext.extnID === id_pe_authorityInfoAccess) {
+        for (const ad of AsnConvert.parse(ext.extnValue, AuthorityInfoAccessSyntax))
+          if (ad.accessMethod === id_ad_ocsp && ad.accessLocation.uniformResourceIdentifier)
+            ocspUris.push(ad.accessLocation.uniformResourceIdentifier);
+      } else if (ext.extnID === id_ce_cRLDistributionPoints) {
+        for (const dp of AsnConvert.parse(ext.extnValue, CRLDistributionPoints))
+          for (const n of dp.distributionPoint?.fullName ?? [])
+            if (n.uniformResourceIdentifier) crlUris.push(n.uniformResourceIdentifier);
+      }
+    }
+  } catch {
+    /* unparsable extensions: reported as none */
+  }
+  return { ocspUris, crlUris };
 }
 
 /** Leaf first, then each issuer: node links them, up to the trust-store root when verified (a root links to itself). */
@@ -201,6 +295,7 @@ export async function probeTls(
     protocol: socket.getProtocol(),
     cipher: socket.getCipher()?.standardName ?? socket.getCipher()?.name ?? null,
     protocols: {},
+    cipherOrder: null,
     ocspStapled: main.ocsp === undefined ? null : main.ocsp !== null && main.ocsp.length > 0,
     headers: null,
   };
@@ -229,6 +324,7 @@ export async function probeTls(
       }),
     );
     facts.protocols = Object.fromEntries(results);
+    facts.cipherOrder = await cipherOrder(resolved, target.port, servername, facts.protocols, opts);
   }
   if (opts.checkHeaders && target.https) {
     try {
@@ -246,6 +342,54 @@ export async function probeTls(
     }
   }
   return facts;
+}
+
+/**
+ * Whether the server enforces its own cipher order, as testssl.sh tests it: two hellos with the
+ * same suites in opposite orders, at the best protocol below TLS 1.3 the server accepts, and
+ * again at TLS 1.3. null where that protocol is not offered or no offered suite matched.
+ */
+async function cipherOrder(
+  resolved: ResolvedTarget,
+  port: number,
+  servername: string | undefined,
+  protocols: TlsFacts['protocols'],
+  opts: ProbeOptions,
+): Promise<TlsFacts['cipherOrder']> {
+  const pick = async (v: TlsVersion, list: string[]): Promise<string | null> => {
+    try {
+      const h = await handshake(
+        resolved,
+        port,
+        servername,
+        {
+          minVersion: v === 'TLSv1.3' ? v : 'TLSv1',
+          maxVersion: v,
+          // A TLS 1.3 list holds suites only: a security level alone would be an empty TLS 1.2 list.
+          ciphers: v === 'TLSv1.3' ? list.join(':') : `${list.join(':')}:@SECLEVEL=0`,
+        },
+        AbortSignal.any([AbortSignal.timeout(opts.timeoutMs), opts.signal]),
+      );
+      const c = h.socket.getCipher();
+      h.socket.destroy();
+      return c?.standardName ?? c?.name ?? null;
+    } catch {
+      opts.signal.throwIfAborted();
+      return null;
+    }
+  };
+  const enforced = async (v: TlsVersion, fwd: string[]): Promise<boolean | null> => {
+    const first = await pick(v, fwd);
+    if (first === null) return null;
+    const second = await pick(v, [...fwd].reverse());
+    return second === null ? null : first === second;
+  };
+  const below13 = (['TLSv1.2', 'TLSv1.1', 'TLSv1'] as const).find((v) => protocols[v] === 'accepted');
+  const [tls12, tls13] = await Promise.all([
+    below13 ? enforced(below13, ORDER_CIPHERS_FWD) : null,
+    protocols['TLSv1.3'] === 'accepted' ? enforced('TLSv1.3', ORDER_SUITES_FWD) : null,
+  ]);
+  return { below13: below13 ? tls12 : null, tls13 };
 }
 
 /** GET the path over TLS to the checked address and keep only the response headers. */

@@ -2,9 +2,13 @@ import { posix } from 'node:path';
 import { z } from 'zod';
 import {
   auditProject,
+  type BuildInfo,
+  buildSource,
   ComposeError,
+  dockerfileFacts,
   type ComposeFinding,
   parseDotenv,
+  type Project,
   ProjectLoader,
   RULE_IDS,
 } from '../audit/compose/index.js';
@@ -59,7 +63,9 @@ export const auditComposeTool = defineTool({
     'and reports per service with the exact file:line:column: missing or disabled healthchecks, depends_on without ' +
     'service_healthy, no memory/CPU limits, no log rotation, unpinned images, privileged mode, dangerous capabilities, ' +
     'unconfined seccomp/AppArmor, host namespaces, docker.sock and sensitive host mounts, plaintext secrets (key only, ' +
-    'never the value), databases published on all interfaces, root users, missing restart policies, wide network ' +
+    'never the value; also literal passwords on command, entrypoint and healthcheck lines), databases, debuggers, ' +
+    'message brokers and admin APIs published on all interfaces, root users (USER and HEALTHCHECK read from the ' +
+    'Dockerfile of build: services and from a table of well-known images), missing restart policies, wide network ' +
     'aliases and missing TZ. Never executes anything. Cheap: milliseconds per file; files are capped at 1 MiB, 50 per call. ' +
     'Stops at the deadline (TOOL_DEADLINE_SECONDS) with the projects audited so far (partial: true).',
   inputSchema: {
@@ -278,7 +284,8 @@ async function auditGroup(
       column: s.loc.column,
       findings: [],
     }));
-    return { out, findings: auditProject(project) };
+    const builds = await readBuilds(reader, project, out.notes, signal);
+    return { out, findings: auditProject(project, { builds }) };
   } catch (err) {
     if (err instanceof ComposeError || err instanceof ComposePathError) {
       out.error = err.message;
@@ -289,6 +296,61 @@ async function auditGroup(
     if (out.notes.length > MAX_NOTES)
       out.notes.splice(MAX_NOTES, out.notes.length, `... ${out.notes.length - MAX_NOTES} more notes`);
   }
+}
+
+const DEADLINE_NOTE =
+  'the deadline was reached before every Dockerfile was read; those services are judged without them';
+
+/**
+ * The Dockerfile of each `build:` service, read through the same confined reader as the compose
+ * files (allowed paths, one verified handle, size cap), so USER and HEALTHCHECK set there count.
+ * One that cannot be read is a note; its service is judged as before (unknown image user).
+ */
+async function readBuilds(
+  reader: ComposeReader,
+  project: Project,
+  notes: string[],
+  signal: AbortSignal,
+): Promise<Map<string, BuildInfo>> {
+  const builds = new Map<string, BuildInfo>();
+  const texts = new Map<string, Promise<{ path: string; text: string }>>();
+  for (const s of project.services) {
+    // A project loaded by the deadline is still reported (see auditGroup): past it, the
+    // Dockerfiles not yet read are left unknown, with a note.
+    if (signal.aborted) {
+      notes.push(DEADLINE_NOTE);
+      break;
+    }
+    const src = buildSource(s, project);
+    if (!src) continue;
+    if (src.kind === 'remote') {
+      builds.set(s.name, { source: src.context, facts: null, error: 'remote build context' });
+      continue;
+    }
+    if (src.kind === 'inline') {
+      builds.set(s.name, {
+        source: 'dockerfile_inline',
+        facts: dockerfileFacts(src.text, src.target, src.args),
+      });
+      continue;
+    }
+    let read = texts.get(src.path);
+    if (!read) texts.set(src.path, (read = reader.read(src.path)));
+    try {
+      const f = await read;
+      const facts = dockerfileFacts(f.text, src.target, src.args);
+      builds.set(s.name, { source: f.path, facts, ...(facts ? {} : { error: 'no FROM instruction' }) });
+    } catch (err) {
+      if (signal.aborted) {
+        notes.push(DEADLINE_NOTE);
+        break;
+      }
+      if (!(err instanceof ComposePathError)) throw err;
+      builds.set(s.name, { source: src.path, facts: null, error: err.message });
+      notes.push(`service ${s.name}: Dockerfile not read: ${err.message}`);
+    }
+  }
+  return builds;
 }
 
 function summarize(

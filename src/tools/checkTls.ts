@@ -27,6 +27,8 @@ const certSchema = z.object({
   signatureAlgorithm: z.string(),
   sha256: z.string(),
   selfIssued: z.boolean(),
+  ocspUris: z.array(z.string()).describe('OCSP responder URIs (Authority Information Access)'),
+  crlUris: z.array(z.string()).describe('CRL distribution point URIs'),
 });
 
 const targetResult = z.object({
@@ -45,7 +47,10 @@ const targetResult = z.object({
     .describe(
       'Leaf first, then the issuers: the verified path up to the trusted root when trusted, else what the server sent',
     ),
-  trusted: z.boolean().nullable(),
+  trusted: z
+    .boolean()
+    .nullable()
+    .describe('The chain verifies against the trusted CAs; the host name is judged apart (hostnameError)'),
   authorizationError: z.string().nullable(),
   hostnameError: z.string().nullable(),
   protocol: z.string().nullable(),
@@ -53,6 +58,13 @@ const targetResult = z.object({
   protocols: z
     .partialRecord(z.enum(TLS_VERSIONS), z.enum(['accepted', 'refused', 'cannot_test']))
     .describe('Each version probed alone; empty when checkProtocols is false'),
+  cipherOrder: z
+    .object({
+      below13: z.boolean().nullable().describe('Server enforces its suite order below TLS 1.3'),
+      tls13: z.boolean().nullable().describe('Server enforces its suite order at TLS 1.3'),
+    })
+    .nullable()
+    .describe('Two hellos with the same suites in opposite orders; null when protocols were not probed'),
   ocspStapled: z.boolean().nullable(),
   headers: z
     .array(
@@ -74,9 +86,10 @@ export const checkTlsTool = defineTool({
     'When does our certificate expire, and is our TLS set up right? For each target (host, host:port or https:// URL): ' +
     'the certificate chain (subject, issuer, SANs, validity, days left, key, signature algorithm, fingerprint), trust ' +
     'against the system CAs (plus caFile), host name match, self-signed and incomplete chains, negotiated protocol and ' +
-    'cipher, which of TLS 1.0-1.3 the server accepts, OCSP stapling, and for HTTPS the security headers judged for ' +
+    'cipher, which of TLS 1.0-1.3 the server accepts (TLS 1.2 missing caps at C), whether it enforces its cipher order, ' +
+    'OCSP/CRL URIs and OCSP stapling, and for HTTPS the security headers judged for ' +
     'quality; findings with severities and an SSL Labs-style grade with the reasons for any cap. Up to 50 targets, 8 at ' +
-    'a time; each costs a few handshakes (about 5 round trips).',
+    'a time; each costs up to 10 handshakes (1 + 4 protocol probes + 4 cipher-order probes + 1 HTTPS GET).',
   inputSchema: {
     targets: z.array(z.string().min(1).max(2048)).min(1).max(50).describe('host, host:port or https:// URLs'),
     servername: z.string().min(1).max(253).optional().describe('SNI name to send (default: the target host)'),
@@ -185,6 +198,7 @@ const empty = (target: string, error: string): z.infer<typeof targetResult> => (
   protocol: null,
   cipher: null,
   protocols: {},
+  cipherOrder: null,
   ocspStapled: null,
   headers: null,
   findings: [],
@@ -240,6 +254,7 @@ async function checkOne(
       protocol: facts.protocol,
       cipher: facts.cipher,
       protocols: facts.protocols,
+      cipherOrder: facts.cipherOrder,
       ocspStapled: facts.ocspStapled,
       headers: facts.headers,
       findings,

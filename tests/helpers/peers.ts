@@ -35,7 +35,7 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-async function waitForPort(port: number, ms = 5000): Promise<void> {
+export async function waitForPort(port: number, ms = 5000): Promise<void> {
   const until = Date.now() + ms;
   for (;;) {
     const ok = await new Promise<boolean>((resolve) => {

@@ -3,12 +3,13 @@
  * certificates for every case check_tls must recognise, served by node:https servers on
  * 127.0.0.1. Nothing here reaches beyond loopback.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { freePort, waitForPort } from './peers.js';
 
 const openssl = (dir: string, args: string[]) =>
   execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -25,6 +26,8 @@ export interface LeafSpec {
   bits?: number;
   md?: 'sha256' | 'sha1';
   selfSigned?: boolean;
+  /** Name an OCSP responder and a CRL in the leaf, as public CAs do (default true; CA-issued only). */
+  revocation?: boolean;
 }
 
 export interface Leaf {
@@ -164,7 +167,10 @@ export class TlsTestBed {
     } else {
       writeFileSync(
         join(dir, `${id}.ext`),
-        `basicConstraints=CA:false\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=${san}\n`,
+        `basicConstraints=CA:false\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=${san}\n` +
+          (spec.revocation === false
+            ? ''
+            : 'authorityInfoAccess=OCSP;URI:http://ocsp.tls.test/\ncrlDistributionPoints=URI:http://crl.tls.test/int.crl\n'),
       );
       openssl(dir, [
         'req',
@@ -210,6 +216,9 @@ export async function serveTls(opts: {
   key: string;
   cert: string;
   minVersion?: 'TLSv1' | 'TLSv1.2';
+  maxVersion?: 'TLSv1' | 'TLSv1.2' | 'TLSv1.3';
+  /** Enforce the server's cipher order (default true, as a well-configured server does). */
+  honorCipherOrder?: boolean;
   headers?: Record<string, string>;
 }): Promise<{ server: Server; port: number }> {
   const server = createServer(
@@ -217,6 +226,8 @@ export async function serveTls(opts: {
       key: opts.key,
       cert: opts.cert,
       minVersion: opts.minVersion ?? 'TLSv1.2',
+      maxVersion: opts.maxVersion ?? 'TLSv1.3',
+      honorCipherOrder: opts.honorCipherOrder ?? true,
       // Old protocols and weak keys need the lowest security level to be served at all.
       ciphers: 'DEFAULT:@SECLEVEL=0',
     },
@@ -228,4 +239,49 @@ export async function serveTls(opts: {
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   return { server, port: (server.address() as AddressInfo).port };
+}
+
+/**
+ * `openssl s_server -www` on 127.0.0.1: a TLS peer that is not Node, for what Node will not serve
+ * (only TLS 1.0, say). `args` are extra s_server flags, e.g. ['-tls1', '-cipher', 'DEFAULT@SECLEVEL=0'].
+ */
+export async function serveOpenssl(
+  dir: string,
+  leaf: { key: string; cert: string },
+  args: string[],
+): Promise<{ port: number; stop(): Promise<void> }> {
+  const port = await freePort();
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, `s_server-${port}.key`), leaf.key);
+  // s_server -cert reads one certificate; the intermediates go to -cert_chain.
+  const [first, ...rest] = leaf.cert.split(/(?<=-----END CERTIFICATE-----\n?)/).filter((p) => p.trim());
+  writeFileSync(join(dir, `s_server-${port}.pem`), first ?? '');
+  writeFileSync(join(dir, `s_server-${port}.chain.pem`), rest.join(''));
+  if (rest.length > 0) args = ['-cert_chain', join(dir, `s_server-${port}.chain.pem`), ...args];
+  const child = spawn(
+    'openssl',
+    [
+      's_server',
+      '-accept',
+      `127.0.0.1:${port}`,
+      '-key',
+      join(dir, `s_server-${port}.key`),
+      '-cert',
+      join(dir, `s_server-${port}.pem`),
+      '-www',
+      '-quiet',
+      ...args,
+    ],
+    { stdio: 'ignore' },
+  );
+  await waitForPort(port, 30_000);
+  return {
+    port,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
 }

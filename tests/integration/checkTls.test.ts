@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningHttp } from '../../src/runtime.js';
 import { type DnsStub, startDnsStub } from '../helpers/dnsStub.js';
 import { connectClient, startInProcess } from '../helpers/servers.js';
-import { serveTls, TlsTestBed } from '../helpers/tlsTestBed.js';
+import { serveOpenssl, serveTls, TlsTestBed } from '../helpers/tlsTestBed.js';
 
 type Result = {
   target: string;
@@ -19,7 +19,15 @@ type Result = {
   gradeReasons: string[];
   daysRemaining: number | null;
   trusted: boolean | null;
-  certificate: { subject: string; keyBits: number | null; signatureAlgorithm: string; sans: string[] } | null;
+  certificate: {
+    subject: string;
+    keyBits: number | null;
+    signatureAlgorithm: string;
+    sans: string[];
+    ocspUris: string[];
+    crlUris: string[];
+  } | null;
+  cipherOrder: { below13: boolean | null; tls13: boolean | null } | null;
   chain: unknown[];
   protocol: string | null;
   protocols: Record<string, string>;
@@ -29,6 +37,7 @@ type Result = {
 
 const root = mkdtempSync(join(tmpdir(), 'tls-it-'));
 const servers: Server[] = [];
+const stops: Array<() => Promise<void>> = [];
 const port: Record<string, number> = {};
 let dns: DnsStub;
 let server: RunningHttp;
@@ -71,6 +80,19 @@ beforeAll(async () => {
     },
   });
   await start('noheaders', { ...full({ name: 'bare.tls.test', sans: ['bare.tls.test'] }), headers: {} });
+  await start('noorder', {
+    ...full({ name: 'noorder.tls.test', sans: ['noorder.tls.test'] }),
+    honorCipherOrder: false,
+  });
+  await start('norev', full({ name: 'norev.tls.test', sans: ['norev.tls.test'], revocation: false }));
+  // Only TLS 1.0, from openssl s_server (Node's default security level refuses to serve it alone).
+  const tls10 = await serveOpenssl(
+    join(root, 's_server'),
+    full({ name: 'tls10.tls.test', sans: ['tls10.tls.test'] }),
+    ['-tls1', '-cipher', 'DEFAULT@SECLEVEL=0'],
+  );
+  stops.push(() => tls10.stop());
+  port.tls10 = tls10.port;
   const names = [
     'valid',
     'expired',
@@ -84,6 +106,9 @@ beforeAll(async () => {
     'old',
     'headers',
     'bare',
+    'noorder',
+    'norev',
+    'tls10',
   ];
   dns = await startDnsStub({
     a: {
@@ -106,6 +131,7 @@ afterAll(async () => {
   await server?.shutdown('test done');
   await dns?.close();
   for (const s of servers) s.close();
+  for (const stop of stops) await stop();
   rmSync(root, { recursive: true, force: true });
 });
 
@@ -168,10 +194,51 @@ describe('check_tls against a local test bed', () => {
     expect(ids(r)).toContain(finding);
   });
 
-  it('reports a host name mismatch as critical', async () => {
+  it('reports a host name mismatch as critical, and only that: the chain itself is trusted', async () => {
     const [r] = await check([at('wrong', 'wrong.tls.test')]);
     const h = r?.findings.find((f) => f.id.startsWith('tls.hostname_mismatch'));
     expect(h?.severity).toBe('critical');
+    // Issue 16: Node's verify error for the name was read as "chain not trusted" (a false high).
+    expect(ids(r)).not.toContain('high tls.untrusted');
+    expect(r?.trusted).toBe(true);
+    expect(r?.gradeReasons).toEqual(['T: host name mismatch']);
+  });
+
+  it('a TLS 1.0-only server: "TLS 1.2 not offered", old protocols, and grade C as SSL Labs caps it', async () => {
+    const [r] = await check([`https://tls10.tls.test:${port.tls10}/`], { checkHeaders: false });
+    expect(r?.error).toBeNull();
+    expect(r?.protocols).toEqual({
+      TLSv1: 'accepted',
+      'TLSv1.1': 'refused',
+      'TLSv1.2': 'refused',
+      'TLSv1.3': 'refused',
+    });
+    expect(ids(r)).toEqual(expect.arrayContaining(['medium tls.no_tls12', 'medium tls.old_protocols']));
+    expect(r?.grade).toBe('C');
+    expect(r?.gradeReasons).toContain('C: TLS 1.2 not offered');
+  });
+
+  it('a TLS 1.3-capable server without TLS 1.0/1.1 has no "TLS 1.2 not offered" finding', async () => {
+    const [r] = await check([at('valid')]);
+    expect(ids(r)).not.toContain('medium tls.no_tls12');
+  });
+
+  it('finds a server that lets the client choose the cipher, and not one that enforces its order', async () => {
+    const [bad, good] = await check([`https://noorder.tls.test:${port.noorder}/`, at('valid')]);
+    expect(bad?.cipherOrder).toEqual({ below13: false, tls13: false });
+    expect(ids(bad)).toContain('medium tls.no_cipher_order');
+    expect(good?.cipherOrder).toEqual({ below13: true, tls13: true });
+    expect(ids(good)).not.toContain('medium tls.no_cipher_order');
+  });
+
+  it('finds a certificate with neither an OCSP nor a CRL URI, and reads them when present', async () => {
+    const [bad, good] = await check([`https://norev.tls.test:${port.norev}/`, at('valid')]);
+    expect(ids(bad)).toContain('medium tls.no_revocation_info');
+    expect(good?.certificate).toMatchObject({
+      ocspUris: ['http://ocsp.tls.test/'],
+      crlUris: ['http://crl.tls.test/int.crl'],
+    });
+    expect(ids(good)).not.toContain('medium tls.no_revocation_info');
   });
 
   it('grades an expiry within warnDays high, within criticalDays critical', async () => {

@@ -141,6 +141,10 @@ describe('helpers', () => {
     ['PASSWORD_MIN_LENGTH', false],
     ['LOG_LEVEL', false],
     ['KEYCLOAK_URL', false],
+    ['APP_KEY', true],
+    // Kafka Connect's key/value converters (found in a public compose corpus): not secrets.
+    ['CONNECT_KEY_CONVERTER', false],
+    ['CONNECT_INTERNAL_KEY_CONVERTER', false],
   ])('looksSecretKey %s', (k, yes) => {
     expect(looksSecretKey(k)).toBe(yes);
   });

@@ -126,11 +126,29 @@ export const RULES = {
     recommendation:
       'Do not publish it, or bind it to loopback ("127.0.0.1:5432:5432"); other services reach it over the compose network by service name.',
   },
+  'compose.secrets.command_line': {
+    severity: 'high',
+    title: 'secret on a command line',
+    recommendation:
+      'Do not write secrets into command, entrypoint or healthcheck: they show in `docker inspect`, `ps` and logs. Give the client the secret through its environment variable (MYSQL_PWD, PGPASSWORD, REDISCLI_AUTH, SQLCMDPASSWORD) filled from a secrets: file or a ${VAR} kept out of the compose file.',
+  },
+  'compose.ports.debugger_exposed': {
+    severity: 'critical',
+    title: 'debugger port published on all interfaces',
+    recommendation:
+      'A debugger runs any code it is sent. Do not publish it in deployments; for local debugging bind it to loopback ("127.0.0.1:9229:9229").',
+  },
+  'compose.ports.broker_exposed': {
+    severity: 'high',
+    title: 'message broker or admin API published on all interfaces',
+    recommendation:
+      'Brokers and admin APIs often have no or default credentials: do not publish them, or bind them to loopback ("127.0.0.1:9092:9092") or an internal interface, and require authentication (SASL/TLS, user accounts).',
+  },
   'compose.user.root': {
     severity: 'low',
     title: 'runs as root',
     recommendation:
-      'Set `user: "<uid>:<gid>"` (non-zero) or `read_only: true`, so a compromise does not get root in the container.',
+      'Set `user: "<uid>:<gid>"` (non-zero), a non-root USER in the Dockerfile, or `read_only: true`, so a compromise does not get root in the container.',
   },
   'compose.restart.missing': {
     severity: 'low',

@@ -3,11 +3,21 @@
  * exact node (file, line, column) to change; "missing" findings point at the service's key.
  */
 import type { Finding, Severity } from '../findings.js';
+import type { BuildInfo } from './build.js';
 import { RULES, type RuleId } from './catalog.js';
+import { commandSecrets } from './commandSecrets.js';
+import { isRootUser } from './dockerfile.js';
 import { parseImage } from './image.js';
+import { imageDefaults, imageName } from './imageDefaults.js';
 import { mountsOf } from './mounts.js';
 import { get, type LMap, type LNode, type Loc, locStr, str, truthy } from './nodes.js';
-import { DATABASE_PORTS, onAllInterfaces, publishedPorts } from './ports.js';
+import {
+  BROKER_IMAGE,
+  DATABASE_PORTS,
+  EXPOSED_SERVICE_PORTS,
+  onAllInterfaces,
+  publishedPorts,
+} from './ports.js';
 import type { Project, Service } from './project.js';
 import { plaintextSecrets } from './secrets.js';
 
@@ -52,7 +62,12 @@ const SOCKET = /(^|\/)(docker|podman|containerd|crio)\.sock$/;
 const RESTARTING = /^(always|unless-stopped|on-failure(:\d+)?)$/;
 const MAX_ALIASES = 5;
 
-export function auditProject(project: Project): ComposeFinding[] {
+export interface AuditOptions {
+  /** Per `build:` service: its Dockerfile's facts, as the caller could read them. */
+  builds?: Map<string, BuildInfo>;
+}
+
+export function auditProject(project: Project, opts: AuditOptions = {}): ComposeFinding[] {
   const findings: ComposeFinding[] = [];
   const byName = new Map(project.services.map((s) => [s.name, s]));
   // Services others wait on to *finish* are one-shot jobs (migrations): no healthcheck or restart expected.
@@ -79,7 +94,7 @@ export function auditProject(project: Project): ComposeFinding[] {
         column: loc.column,
       });
     };
-    const ctx = { s, emit, oneShot: oneShot.has(s.name), byName, project };
+    const ctx = { s, emit, oneShot: oneShot.has(s.name), byName, project, image: imageFacts(s, opts.builds) };
     health(ctx);
     resources(ctx);
     logging(ctx);
@@ -100,6 +115,60 @@ interface Ctx {
   oneShot: boolean;
   byName: Map<string, Service>;
   project: Project;
+  image: ImageFacts;
+}
+
+/** What the image itself does about the user and the healthcheck, and how we know. */
+interface ImageFacts {
+  /** The image's USER; null: none (root); undefined: unknown (a Dockerfile that could not be read). */
+  user: string | null | undefined;
+  userFrom: string;
+  healthcheck: 'set' | 'none' | null | undefined;
+  healthcheckFrom: string;
+}
+
+function imageFacts(s: Service, builds: Map<string, BuildInfo> | undefined): ImageFacts {
+  const b = get(s.node, 'build');
+  if (b) {
+    const info = builds?.get(s.name);
+    if (!info?.facts) {
+      const why = info?.error
+        ? `its Dockerfile could not be read (${info.error})`
+        : 'its Dockerfile was not read';
+      return { user: undefined, userFrom: why, healthcheck: undefined, healthcheckFrom: why };
+    }
+    const f = info.facts;
+    const base = f.baseImage ? imageDefaults(f.baseImage) : undefined;
+    const at = (line: number | null) => `${info.source}${line ? `:${line}` : ''}, stage ${f.stage}`;
+    return {
+      user: f.user ?? base?.user ?? null,
+      userFrom:
+        f.user !== null
+          ? `USER ${f.user} (${at(f.userLine)})`
+          : base?.user
+            ? `base image ${f.baseImage} runs as ${base.user} (${base.checked})`
+            : `no USER in ${at(null)}${f.baseImage ? ` or its base image ${f.baseImage}` : ''}`,
+      healthcheck: f.healthcheck ?? (base?.healthcheck ? 'set' : null),
+      healthcheckFrom:
+        f.healthcheck !== null
+          ? `HEALTHCHECK ${f.healthcheck === 'none' ? 'NONE' : 'CMD'} (${at(f.healthcheckLine)})`
+          : base?.healthcheck
+            ? `base image ${f.baseImage} defines one (${base.checked})`
+            : `no HEALTHCHECK in ${at(null)}`,
+    };
+  }
+  const ref = str(get(s.node, 'image'));
+  const d = ref ? imageDefaults(ref) : undefined;
+  return {
+    user: d ? d.user : null,
+    userFrom: d?.user
+      ? `image ${ref} runs as ${d.user} (${d.checked})`
+      : 'the image sets no USER as far as known',
+    healthcheck: d?.healthcheck ? 'set' : null,
+    healthcheckFrom: d?.healthcheck
+      ? `image ${ref} defines a HEALTHCHECK (${d.checked})`
+      : 'no HEALTHCHECK known in the image',
+  };
 }
 
 function restartPolicy(svc: LMap): string | undefined {
@@ -119,19 +188,21 @@ function healthDisabled(hc: LNode | undefined): LNode | undefined {
   return first?.toUpperCase() === 'NONE' ? test : undefined;
 }
 
-function health({ s, emit, oneShot, byName }: Ctx): void {
+function health({ s, emit, oneShot, byName, image }: Ctx): void {
   const hc = get(s.node, 'healthcheck');
   const off = healthDisabled(hc);
   const restart = restartPolicy(s.node);
   if (off) emit('compose.healthcheck.disabled', off.loc, 'healthcheck is disabled');
-  else if (!hc && !oneShot) {
+  // The image's own HEALTHCHECK applies when compose sets none (or sets only timings).
+  else if ((!hc || !get(hc, 'test')) && !oneShot && image.healthcheck !== 'set') {
     const restarts = restart !== undefined && RESTARTING.test(restart);
+    const why = image.healthcheck === 'none' ? ` (${image.healthcheckFrom})` : '';
     emit(
       'compose.healthcheck.missing',
       s.loc,
       restarts
-        ? `no healthcheck, yet restart: ${restart} keeps it "up" even when it no longer works`
-        : 'no healthcheck defined',
+        ? `no healthcheck${why}, yet restart: ${restart} keeps it "up" even when it no longer works`
+        : `no healthcheck defined${why}`,
       restarts ? 'medium' : 'low',
     );
   }
@@ -263,28 +334,93 @@ function secrets({ s, emit }: Ctx): void {
     ...plaintextSecrets(args?.kind === 'map' ? args : undefined, 'build arg'),
   ];
   for (const h of hits) emit('compose.secrets.plaintext', h.node.loc, h.why);
+  for (const c of commandSecrets(s.node))
+    emit(
+      'compose.secrets.command_line',
+      c.node.loc,
+      `${c.where} passes a literal secret with ${c.carrier} (value not shown)`,
+    );
 }
 
 function ports({ s, emit }: Ctx): void {
+  let context: string | undefined;
+  // Image, command, entrypoint and environment: what confirms an ambiguous port's meaning.
+  const confirms = (re: RegExp) => {
+    context ??= [
+      str(get(s.node, 'image')),
+      s.name,
+      ...['command', 'entrypoint', 'environment'].map((k) => flatText(get(s.node, k))),
+    ].join(' ');
+    return re.test(context);
+  };
+  const ref = str(get(s.node, 'image'));
+  const last = ref ? imageName(ref).split('/').pop() : undefined;
+  const brokerImage = last && BROKER_IMAGE.test(last) ? ref : undefined;
   for (const p of publishedPorts(s.node)) {
     if (!onAllInterfaces(p.hostIp)) continue;
     const db = p.targets.find((t) => DATABASE_PORTS[t] !== undefined);
-    if (db !== undefined)
+    if (db !== undefined) {
       emit(
         'compose.ports.database_exposed',
         p.loc,
         `container port ${db} (${DATABASE_PORTS[db]}) published on all interfaces as host port ${p.published}`,
       );
+      continue;
+    }
+    // A wide range (5000-6000) is not a statement about any one service in it.
+    if (p.targets.length > 10) continue;
+    const t = p.targets.find((x) => {
+      const r = EXPOSED_SERVICE_PORTS[x];
+      return r !== undefined && (!r.confirm || confirms(r.confirm));
+    });
+    const r = t !== undefined ? EXPOSED_SERVICE_PORTS[t] : undefined;
+    if (t !== undefined && r) {
+      emit(
+        r.kind === 'debugger' ? 'compose.ports.debugger_exposed' : 'compose.ports.broker_exposed',
+        p.loc,
+        `container port ${t} (${r.what}) published on all interfaces as host port ${p.published}`,
+        r.critical ? 'critical' : undefined,
+      );
+    } else if (brokerImage && p.targets[0] !== undefined) {
+      emit(
+        'compose.ports.broker_exposed',
+        p.loc,
+        `container port ${p.targets.join(',')} of broker image ${brokerImage} published on all interfaces as host port ${p.published}`,
+      );
+    }
   }
 }
 
-function userAndRestart({ s, emit, oneShot }: Ctx): void {
+/** Every scalar under a node, joined: for matching words, never shown. */
+function flatText(n: LNode | undefined): string {
+  if (!n) return '';
+  if (n.kind === 'scalar') return n.value === null ? '' : String(n.value);
+  if (n.kind === 'seq') return n.items.map(flatText).join(' ');
+  return [...n.entries.values()].map((e) => `${e.key}=${flatText(e.value)}`).join(' ');
+}
+
+function userAndRestart({ s, emit, oneShot, image }: Ctx): void {
   const user = get(s.node, 'user');
   const u = str(user);
-  if (user && u !== undefined && /^(root|0)(:.*)?$/.test(u.trim()))
-    emit('compose.user.root', user.loc, `user: ${u}`);
-  else if (!user && !truthy(get(s.node, 'read_only')))
-    emit('compose.user.root', s.loc, 'no user: and no read_only: true; most images run as root by default');
+  if (user && u !== undefined && isRootUser(u)) emit('compose.user.root', user.loc, `user: ${u}`);
+  else if (!user && !truthy(get(s.node, 'read_only'))) {
+    // The image's USER applies when compose sets none; unresolved variables ($APP_UID) are
+    // taken as the non-root user their author meant.
+    if (image.user === null)
+      emit(
+        'compose.user.root',
+        s.loc,
+        `no user: and no read_only: true; ${image.userFrom}, so it runs as root`,
+      );
+    else if (image.user !== undefined && isRootUser(image.user))
+      emit('compose.user.root', s.loc, `no user: in compose and the image runs as root: ${image.userFrom}`);
+    else if (image.user === undefined)
+      emit(
+        'compose.user.root',
+        s.loc,
+        `no user: and no read_only: true; ${image.userFrom}, so its USER is unknown`,
+      );
+  }
   if (restartPolicy(s.node) === undefined && !oneShot)
     emit(
       'compose.restart.missing',

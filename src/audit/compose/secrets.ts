@@ -14,12 +14,14 @@ const SETTING_SUFFIX =
   /_(FILE|PATH|DIR|LENGTH|LEN|MIN|MAX|EXPIRY|EXPIRES|EXPIRATION|TTL|TIMEOUT|LIFETIME|AGE|ENABLED|ENABLE|DISABLED|REQUIRED|POLICY|TYPE|MODE|ALGORITHM|ALGO|HEADER|ROTATION|COUNT|RETRIES|URL_FILE)$/;
 /** Values that are flags, not secrets (MYSQL_RANDOM_ROOT_PASSWORD=yes). */
 const FLAG_VALUE = /^(true|false|yes|no|on|off|y|n|0|1|none|null|random)$/i;
-const URL_WITH_PASSWORD = /^[a-z][a-z0-9+.-]*:\/\/[^\s:@/]+:[^\s@/]+@/i;
+export const URL_WITH_PASSWORD = /^[a-z][a-z0-9+.-]*:\/\/[^\s:@/]+:[^\s@/]+@/i;
 
 export function looksSecretKey(key: string): boolean {
   const k = key.toUpperCase().replace(/[-.]/g, '_');
   if (SETTING_SUFFIX.test(k)) return false;
-  return SECRET_WORD.test(k) || k.split('_').some((t) => SECRET_TOKEN.test(t));
+  // Short words (KEY, PASS, PWD) only as the last word: DB_PASS and APP_KEY name secrets,
+  // KEY_CONVERTER and PASS_THROUGH (Kafka's key/value settings, flags) do not.
+  return SECRET_WORD.test(k) || SECRET_TOKEN.test(k.split('_').pop() ?? '');
 }
 
 export interface SecretHit {

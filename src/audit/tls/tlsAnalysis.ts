@@ -16,6 +16,10 @@ export interface CertInfo {
   signatureAlgorithm: string;
   sha256: string;
   selfIssued: boolean;
+  /** OCSP responder URIs from Authority Information Access. */
+  ocspUris: string[];
+  /** CRL distribution point URIs. */
+  crlUris: string[];
 }
 
 export const TLS_VERSIONS = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'] as const;
@@ -37,6 +41,12 @@ export interface TlsFacts {
   protocol: string | null;
   cipher: string | null;
   protocols: Partial<Record<TlsVersion, ProtocolSupport>>;
+  /**
+   * Whether the server picks the suite by its own order (true) or the client's (false), below
+   * TLS 1.3 and at TLS 1.3; null per field when not tested or not offered. Null when protocols
+   * were not probed.
+   */
+  cipherOrder: { below13: boolean | null; tls13: boolean | null } | null;
   ocspStapled: boolean | null;
   headers: HeaderReport[] | null;
 }
@@ -183,6 +193,18 @@ export function analyzeTls(
         caps.push(['B', 'SHA-1/MD5 signature in the chain']);
       }
     }
+    if (leaf.ocspUris.length === 0 && leaf.crlUris.length === 0) {
+      // testssl.sh flags this too: with neither, no client can learn the certificate was revoked.
+      add(
+        'tls.no_revocation_info',
+        leaf.selfIssued ? 'low' : 'medium',
+        'certificate names neither an OCSP responder nor a CRL',
+        `${leaf.subject}: no Authority Information Access OCSP URI and no CRL Distribution Points`,
+        leaf.selfIssued
+          ? 'A self-signed certificate cannot be revoked; replace it with one from a CA that publishes OCSP or a CRL.'
+          : 'Reissue from a CA that puts an OCSP URI (Authority Information Access) or a CRL Distribution Point in its certificates.',
+      );
+    }
     if (leaf.keyType === 'rsa' && leaf.keyBits !== null && leaf.keyBits < 2048) {
       add(
         'tls.weak_key',
@@ -216,7 +238,29 @@ export function analyzeTls(
     );
     caps.push(['B', `${old.join('/')} accepted`]);
   }
+  if (f.protocols['TLSv1.2'] === 'refused' && f.protocols['TLSv1.3'] !== 'accepted') {
+    // SSL Labs caps a server without TLS 1.2 at C (since 2015); a TLS 1.3-only server is not capped.
+    add(
+      'tls.no_tls12',
+      'medium',
+      'TLS 1.2 not offered (nor TLS 1.3)',
+      `server refused a TLS 1.2 handshake; accepted: ${acceptedList(f)}`,
+      'Enable TLS 1.2 and 1.3 (nginx: ssl_protocols TLSv1.2 TLSv1.3; Apache: SSLProtocol -all +TLSv1.2 +TLSv1.3); upgrade the TLS library if it cannot.',
+    );
+    caps.push(['C', 'TLS 1.2 not offered']);
+  }
   if (f.protocols['TLSv1.3'] === 'refused') caps.push(['A-', 'no TLS 1.3']);
+  if (f.cipherOrder?.below13 === false) {
+    // Below TLS 1.3 the offered suites differ in strength and forward secrecy: the server's
+    // preference must win. At TLS 1.3 every suite is strong, so client order is fine there.
+    add(
+      'tls.no_cipher_order',
+      'medium',
+      'server does not enforce its cipher order',
+      `two hellos offering the same suites in opposite orders got different suites (${f.cipherOrder.tls13 === true ? 'below TLS 1.3; TLS 1.3 has an order' : 'client decides'})`,
+      'Make the server choose (nginx: ssl_prefer_server_ciphers on; Apache: SSLHonorCipherOrder on; Node: honorCipherOrder: true) and list strong AEAD suites first.',
+    );
+  }
   if (f.ocspStapled === false && leaf && !leaf.selfIssued) {
     add(
       'tls.no_ocsp_stapling',
@@ -233,6 +277,11 @@ export function analyzeTls(
       caps.push(['A', 'no strong HSTS (A+ needs max-age >= 180 days and includeSubDomains)']);
   }
   return { findings, daysRemaining, ...grade(caps, f.headers !== null) };
+}
+
+function acceptedList(f: TlsFacts): string {
+  const ok = TLS_VERSIONS.filter((v) => f.protocols[v] === 'accepted');
+  return ok.length > 0 ? ok.join(', ') : 'none';
 }
 
 const ORDER = ['A+', 'A', 'A-', 'B', 'C', 'F', 'T'];
