@@ -25,6 +25,7 @@ import { createModernHttp } from './mcp/modernHttp.js';
 import { FleetEventBus } from './session/eventBus.js';
 import { isLegacyRequest } from '@modelcontextprotocol/server';
 import type { Logger } from './observability/logger.js';
+import { LivenessMonitor } from './observability/liveness.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import { MemorySessionStore } from './session/memorySessionStore.js';
 import { MemorySessionBus, type SessionBus } from './session/sessionBus.js';
@@ -69,6 +70,8 @@ export interface App {
   metrics: Metrics;
   /** Change events for 2026-07-28 listen streams; start() before serving, close() at shutdown. */
   events: FleetEventBus;
+  /** Behind /health; close() at shutdown. */
+  liveness: LivenessMonitor;
 }
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
@@ -129,8 +132,13 @@ export function createApp(deps: AppDeps): App {
   app.set('trust proxy', trustProxy(config.TRUST_PROXY));
   app.use(accessLog(logger, metrics));
 
-  app.get('/health', (_req, res) => {
-    res.json({ status: 'ok' });
+  // Liveness: fails when the process is alive but cannot serve (thread pool or event loop stuck,
+  // every file-operation slot held by a hung mount), so an orchestrator restarts it.
+  const liveness = new LivenessMonitor();
+  app.get('/health', async (_req, res) => {
+    const report = await liveness.check();
+    if (report.ok) res.json({ status: 'ok' });
+    else res.status(503).json({ status: 'stuck', reasons: report.reasons });
   });
   const readiness = () => (lifecycle.draining ? 'draining' : !lifecycle.ready ? 'starting' : 'ready');
   const degraded = () => ((deps.dependenciesReady?.() ?? true) ? [] : ['redis unreachable']);
@@ -205,7 +213,7 @@ export function createApp(deps: AppDeps): App {
   });
   app.use(errorHandler(config, logger));
 
-  return { express: app, sessions, metrics, events };
+  return { express: app, sessions, metrics, events, liveness };
 }
 
 /**

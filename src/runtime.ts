@@ -101,6 +101,7 @@ export async function startHttp(
       if (!idle) logger.warn({ inFlight: lifecycle.active }, 'grace period over; closing in-flight requests');
       await app.sessions.closeAll();
       await app.events.close();
+      app.liveness.close();
       await baselines.close();
       outbound.close();
       await fleet.close();

@@ -17,6 +17,7 @@ import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { tools as allTools } from '../tools/index.js';
 import { redactUrlsInText } from '../observability/argDigest.js';
+import { principalOf } from '../auth/principal.js';
 import { registerBaselineResources } from './baselineResources.js';
 import { registerPrompts } from './prompts.js';
 import type { SessionSlot } from './httpSessions.js';
@@ -76,7 +77,8 @@ export function createMcpServer(deps: ServerDeps): McpServer {
       instructions:
         'Audit tools for the host this server runs on (or the host whose /proc, /sys and / it mounts). ' +
         'Start with detect_system to learn what the box is, run_health_check to judge it, and compare_baselines ' +
-        'to see what changed. Every tool but delete_baselines is read-only. The prompts full_server_audit, ' +
+        'to see what changed. Nothing changes the audited host; run_health_check saves a baseline (history) and ' +
+        'delete_baselines removes them. The prompts full_server_audit, ' +
         'bot_incident_triage and tls_renewal_check walk through common audits.',
     },
   );
@@ -106,6 +108,8 @@ function registerTool(server: McpServer, tool: ToolDefinition<any, any>, deps: S
       const log = logger.child({ sessionId, rpcId: extra.mcpReq.id, tool: tool.name });
       const progressToken = extra.mcpReq._meta?.progressToken;
       const ctx: ToolContext = {
+        // Who asked: baseline retention lets a caller without audit:admin prune only its own.
+        principal: principalOf(extra.http?.authInfo),
         config,
         host: { proc: config.HOST_PROC, sys: config.HOST_SYS, root: config.HOST_ROOT },
         logger: log,
