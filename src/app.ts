@@ -2,13 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { isIP } from 'node:net';
 import { hostHeaderValidation } from '@modelcontextprotocol/express';
 import cors from 'cors';
+import { Gauge } from 'prom-client';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import type { Authenticator } from './auth/authenticator.js';
 import { bearerAuth } from './auth/bearerAuth.js';
 import type { BruteForceGuard } from './auth/bruteForceGuard.js';
 import { PRM_PATH, protectedResourceMetadata, resourceUrl } from './auth/protectedResource.js';
 import { isLoopbackHost } from './config.js';
-import { gateTransport } from './mcp/authorizationGate.js';
+import { CallSlots, gateTransport } from './mcp/authorizationGate.js';
 import { PROMPT_SCOPES } from './mcp/prompts.js';
 import type { AuditLog } from './observability/auditLog.js';
 import { scopesOf, tools as allTools } from './tools/index.js';
@@ -47,8 +48,10 @@ export interface AppDeps {
    * sending it traffic (a Redis outage would otherwise take every instance out at once).
    */
   dependenciesReady?: () => boolean;
-  /** Per-client rate limit on /mcp (undefined: none). */
+  /** Per-client rate limit on /mcp (undefined: none); runs after the body is parsed (batches count per call). */
   rateLimiter?: RequestHandler;
+  /** Per-IP limit on requests without credentials where authentication is required. */
+  unauthenticatedLimiter?: RequestHandler;
   /** Adds fleet metrics (redis_up) to /metrics. */
   registerMetrics?: (registry: Metrics['registry']) => void;
   /** Verifies bearer credentials (unused unless authentication is configured). */
@@ -87,6 +90,14 @@ export function createApp(deps: AppDeps): App {
   const metrics = createMetrics(() => sessions.size);
   outbound.registerMetrics(metrics.registry);
   deps.registerMetrics?.(metrics.registry);
+  new Gauge({
+    name: 'mcp_get_streams',
+    help: 'Open GET (server-to-client) streams on this instance; capped by MAX_STREAMS',
+    registers: [metrics.registry],
+    collect() {
+      this.set(sessions.streamCount);
+    },
+  });
   const bus = deps.bus ?? new MemorySessionBus();
   const events = new FleetEventBus(bus, logger);
   const serverDeps = {
@@ -100,6 +111,7 @@ export function createApp(deps: AppDeps): App {
     ...(deps.extension ? { extension: deps.extension } : {}),
   };
   const gateOptions = {
+    callSlots: new CallSlots(config.MAX_CONCURRENT_CALLS_PER_PRINCIPAL),
     toolScopes: offeredScopes,
     promptScopes: PROMPT_SCOPES,
     audit: deps.audit,
@@ -113,6 +125,8 @@ export function createApp(deps: AppDeps): App {
     lifecycle,
     logger,
     ttlSeconds: config.SESSION_TTL_SECONDS,
+    maxStreamsPerPrincipal: config.MAX_STREAMS_PER_PRINCIPAL,
+    maxStreams: config.MAX_STREAMS,
     createServer: (slot) => createMcpServer({ ...serverDeps, session: slot }),
     gate: (transport, principal, sessionId, cancels) =>
       gateTransport(transport, { ...gateOptions, principal, sessionId, cancels }),
@@ -174,6 +188,7 @@ export function createApp(deps: AppDeps): App {
     '/mcp',
     ...guard,
     browserCors(config.allowedOrigins),
+    ...(deps.unauthenticatedLimiter && config.auth.mode === 'required' ? [deps.unauthenticatedLimiter] : []),
     bearerAuth({
       settings: config.auth,
       authenticate: deps.authenticate,
@@ -182,9 +197,9 @@ export function createApp(deps: AppDeps): App {
       logger,
       resourceUrl: config.AUTH_RESOURCE_URL,
     }),
-    ...(deps.rateLimiter ? [deps.rateLimiter] : []),
     trackInFlight(lifecycle),
     express.json({ limit: config.MAX_BODY_BYTES }),
+    ...(deps.rateLimiter ? [deps.rateLimiter] : []),
     async (req, res) => {
       if (!['GET', 'POST', 'DELETE'].includes(req.method)) {
         res.setHeader('Allow', 'GET, POST, DELETE');

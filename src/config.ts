@@ -155,6 +155,11 @@ export const envSchema = z.object({
   REDIS_COMMAND_TIMEOUT_MS: intInRange(50, 60_000).default(1000),
   RATE_LIMIT_PER_MINUTE: intInRange(0, 1_000_000).default(600),
   RATE_LIMIT_BURST: intInRange(0, 100_000).default(50),
+  // Caps per principal and per instance (issue 17): each open GET stream holds a server, each
+  // running tool call CPU and file handles.
+  MAX_STREAMS_PER_PRINCIPAL: intInRange(1, 100_000).default(16),
+  MAX_STREAMS: intInRange(1, 1_000_000).default(1000),
+  MAX_CONCURRENT_CALLS_PER_PRINCIPAL: intInRange(1, 10_000).default(8),
   NTP_SERVERS: z
     .string()
     .transform(splitList)

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { serveStdio } from '@modelcontextprotocol/server/stdio';
 import { type App, type AppDeps, createApp } from './app.js';
 import { createFleet } from './fleet/fleet.js';
-import { rateLimit } from './http/rateLimit.js';
+import { rateLimit, unauthenticatedRateLimit } from './http/rateLimit.js';
 import type { Config } from './config.js';
 import { Lifecycle } from './lifecycle.js';
 import { createOutbound } from './net/outbound.js';
@@ -68,6 +68,11 @@ export async function startHttp(
       perMinute: config.RATE_LIMIT_PER_MINUTE,
       burstPerSecond: config.RATE_LIMIT_BURST,
       redis: fleet.redis,
+      prefix: config.REDIS_PREFIX,
+    }),
+    unauthenticatedLimiter: unauthenticatedRateLimit({
+      perMinute: config.RATE_LIMIT_PER_MINUTE,
+      burstPerSecond: config.RATE_LIMIT_BURST,
       prefix: config.REDIS_PREFIX,
     }),
   });

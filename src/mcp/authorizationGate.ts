@@ -26,6 +26,8 @@ export interface GateOptions {
    * codes (a removed method is -32601 with HTTP 404, a broken envelope -32602).
    */
   modern?: boolean;
+  /** Per-principal cap on tool calls running at once (on this instance); none when absent. */
+  callSlots?: CallSlots;
   sessionId?: string;
   /** The scope each tool needs. */
   toolScopes: ReadonlyMap<string, Scope>;
@@ -57,6 +59,27 @@ interface Pending {
 }
 
 const RESOURCE_SCOPE: Scope = 'audit:read';
+
+/**
+ * Tool calls running per principal on this instance. A batch of 100 analyze_bots calls is 100
+ * calls: beyond the cap the rest are refused at once, so deadlines hold and one client cannot
+ * take every core and file handle.
+ */
+export class CallSlots {
+  private readonly running = new Map<string, number>();
+  constructor(readonly limit: number) {}
+  take(principal: string): boolean {
+    const n = this.running.get(principal) ?? 0;
+    if (n >= this.limit) return false;
+    this.running.set(principal, n + 1);
+    return true;
+  }
+  give(principal: string): void {
+    const n = (this.running.get(principal) ?? 1) - 1;
+    if (n <= 0) this.running.delete(principal);
+    else this.running.set(principal, n);
+  }
+}
 /** What every 2026-07-28 result carries. */
 const MODERN_RESULT = { resultType: 'complete' } as const;
 
@@ -79,6 +102,7 @@ export function gateTransport(transport: Transport, o: GateOptions): void {
     const call = calls.get(id);
     if (!call) return;
     calls.delete(id);
+    o.callSlots?.give(o.principal.id);
     o.audit({
       principal: o.principal.id,
       ...(o.sessionId ? { session: o.sessionId } : {}),
@@ -114,6 +138,7 @@ export function gateTransport(transport: Transport, o: GateOptions): void {
         const tool = String(m.params?.name ?? '').slice(0, 128);
         const needed = o.toolScopes.get(tool);
         if (needed && !granted.has(needed)) return deny(m.id, tool, m.params?.arguments, needed);
+        if (o.callSlots && !o.callSlots.take(o.principal.id)) return busy(m.id, tool, m.params?.arguments);
         calls.set(m.id, { tool, args: digestArgs(m.params?.arguments), started: performance.now() });
       } else if (m.method === 'tools/list') {
         toolLists.add(m.id);
@@ -259,6 +284,30 @@ export function gateTransport(transport: Transport, o: GateOptions): void {
           {
             type: 'text',
             text: `${tool} needs the ${needed} scope; these credentials grant ${have}. Ask for a token or API key with ${needed}.`,
+          },
+        ],
+      },
+    });
+  }
+
+  function busy(id: Id, tool: string, args: unknown): void {
+    o.denied?.inc({ tool, reason: 'too_many_calls' });
+    o.audit({
+      principal: o.principal.id,
+      ...(o.sessionId ? { session: o.sessionId } : {}),
+      tool,
+      args: digestArgs(args),
+      outcome: 'denied',
+      durationMs: 0,
+    });
+    const limit = o.callSlots?.limit ?? 0;
+    void answer(id, {
+      result: {
+        isError: true,
+        content: [
+          {
+            type: 'text',
+            text: `${tool} refused: these credentials already have ${limit} tool calls running here (MAX_CONCURRENT_CALLS_PER_PRINCIPAL); wait for one to finish, then retry.`,
           },
         ],
       },

@@ -54,6 +54,9 @@ export interface HttpSessionOptions {
   ttlSeconds: number;
   /** Counts store operations for /metrics. */
   onStoreOp?: (op: string, outcome: 'ok' | 'error') => void;
+  /** Open GET streams allowed per principal and in all, on this instance (each holds a server). */
+  maxStreamsPerPrincipal?: number;
+  maxStreams?: number;
   /** Puts the authorization gate and audit trail on a request's transport (mcp/authorizationGate.ts). */
   gate?: (transport: Transport, principal: Principal, sessionId: string, cancels: SessionCancels) => void;
 }
@@ -94,6 +97,9 @@ export class HttpSessions {
   private unsubscribeCancels: (() => Promise<void>) | undefined;
   private cancelRetry: NodeJS.Timeout | undefined;
   private readonly idle: Pooled[] = [];
+  private readonly streamsByPrincipal = new Map<string, number>();
+  /** Open GET streams on this instance. */
+  streamCount = 0;
 
   constructor(private readonly o: HttpSessionOptions) {}
 
@@ -349,6 +355,28 @@ export class HttpSessions {
       sendRpcError(res, 409, RpcCode.ServerError, 'Conflict: this session already has an open GET stream');
       return;
     }
+    const owner = requestPrincipal(req).id;
+    const mine = this.streamsByPrincipal.get(owner) ?? 0;
+    if (mine >= (this.o.maxStreamsPerPrincipal ?? Infinity)) {
+      res.setHeader('Retry-After', '5');
+      sendRpcError(
+        res,
+        429,
+        RpcCode.ServerError,
+        `Too many open streams: these credentials hold ${mine} GET streams here (MAX_STREAMS_PER_PRINCIPAL); close one first`,
+      );
+      return;
+    }
+    if (this.streamCount >= (this.o.maxStreams ?? Infinity)) {
+      res.setHeader('Retry-After', '5');
+      sendRpcError(
+        res,
+        503,
+        RpcCode.ServerError,
+        'This instance holds as many GET streams as it may (MAX_STREAMS): retry shortly, or connect to another instance',
+      );
+      return;
+    }
     const events = this.o.events.forSession(id);
     const lastEventId = req.header('last-event-id');
     if (lastEventId !== undefined) {
@@ -364,7 +392,17 @@ export class HttpSessions {
     const close = () => void p.server.close().catch(() => undefined);
     const local = this.streams.get(id) ?? new Set<() => void>();
     this.streams.set(id, local.add(close));
+    this.streamCount++;
+    this.streamsByPrincipal.set(owner, mine + 1);
+    let counted = true;
     const cleanup = () => {
+      if (counted) {
+        counted = false;
+        this.streamCount--;
+        const n = (this.streamsByPrincipal.get(owner) ?? 1) - 1;
+        if (n <= 0) this.streamsByPrincipal.delete(owner);
+        else this.streamsByPrincipal.set(owner, n);
+      }
       local.delete(close);
       if (local.size === 0 && this.streams.get(id) === local) this.streams.delete(id);
       void unsubscribe?.();
