@@ -31,7 +31,8 @@ const git = (repo, ...args) =>
   });
 const head = (repo) => git(repo, 'rev-parse', 'HEAD').trim();
 const show = (repo, path) => git(repo, 'show', `HEAD:${path}`);
-const ls = (repo, path) => git(repo, 'ls-tree', '-r', '--name-only', 'HEAD', path).split('\n').filter(Boolean);
+const ls = (repo, path) =>
+  git(repo, 'ls-tree', '-r', '--name-only', 'HEAD', path).split('\n').filter(Boolean);
 
 /** Our rule for a vendor-shaped string, by its prefix only (the exact format is the scanner's job). */
 function vendorRule(s) {
@@ -70,31 +71,42 @@ function add(source, path, text, expected, note) {
 // ---------- secretlint: snapshot inputs with the expected findings of each ----------
 const SL = 'secretlint+secretlint';
 const SL_RULES = {
-  'AWS_ACCESS_KEY_ID': 'aws-access-key-id',
-  'AWS_SECRET_ACCESS_KEY': 'aws-secret-access-key',
-  'ANTHROPIC_API_KEY': 'anthropic-api-key',
-  'OPENAI_API_KEY': 'openai-api-key',
-  'GITLAB_PERSONAL_ACCESS_TOKEN': 'gitlab-pat',
-  'SLACK_INCOMING_WEBHOOK': 'slack-webhook',
-  'SLACK_TOKEN': 'slack-token',
-  'OPENAI_TOKEN': 'openai-api-key',
-  'GITLAB_PERSONAL_ACCESS_TOKEN': 'gitlab-pat',
-  'SLACK_INCOMING_WEBHOOK': 'slack-webhook',
-  'IncomingWebhook': 'slack-webhook',
-  'BasicAuth': 'basic-auth-url',
-  'MongoDBConnection': 'basic-auth-url',
-  'MySQLConnection': 'basic-auth-url',
-  'PostgreSQLConnection': 'basic-auth-url',
-  'STRIPE_SECRET_KEY_LIVE': 'stripe-secret-key',
-  'STRIPE_RESTRICTED_KEY_LIVE': 'stripe-restricted-key',
+  AWS_ACCESS_KEY_ID: 'aws-access-key-id',
+  AWS_SECRET_ACCESS_KEY: 'aws-secret-access-key',
+  ANTHROPIC_API_KEY: 'anthropic-api-key',
+  OPENAI_API_KEY: 'openai-api-key',
+  GITLAB_PERSONAL_ACCESS_TOKEN: 'gitlab-pat',
+  SLACK_INCOMING_WEBHOOK: 'slack-webhook',
+  SLACK_TOKEN: 'slack-token',
+  OPENAI_TOKEN: 'openai-api-key',
+  IncomingWebhook: 'slack-webhook',
+  BasicAuth: 'basic-auth-url',
+  MongoDBConnection: 'basic-auth-url',
+  MySQLConnection: 'basic-auth-url',
+  PostgreSQLConnection: 'basic-auth-url',
+  STRIPE_SECRET_KEY_LIVE: 'stripe-secret-key',
+  STRIPE_RESTRICTED_KEY_LIVE: 'stripe-restricted-key',
   // Test-mode Stripe keys (sk_test_) are not reported by this project: they move no money.
-  'PrivateKey': 'private-key',
+  PrivateKey: 'private-key',
 };
 function slRule(m) {
-  if (m.messageId === 'GITHUB_TOKEN' || /GitHub/.test(m.message)) return vendorRule(m.data?.KEY ?? '') ?? 'github-pat';
+  if (m.messageId === 'GITHUB_TOKEN' || /GitHub/.test(m.message))
+    return vendorRule(m.data?.KEY ?? '') ?? 'github-pat';
   return SL_RULES[m.messageId];
 }
-for (const rule of ['anthropic', 'aws', 'github', 'gitlab', 'openai', 'slack', 'stripe', 'basicauth', 'privatekey', 'database-connection-string', 'filter-comments']) {
+for (const rule of [
+  'anthropic',
+  'aws',
+  'github',
+  'gitlab',
+  'openai',
+  'slack',
+  'stripe',
+  'basicauth',
+  'privatekey',
+  'database-connection-string',
+  'filter-comments',
+]) {
   const base = `packages/@secretlint/secretlint-rule-${rule}/test/snapshots`;
   const dirs = [...new Set(ls(SL, base).map((p) => p.split('/').slice(0, -1).join('/')))];
   for (const dir of dirs) {
@@ -141,7 +153,19 @@ function listLiterals(src) {
   return out;
 }
 // curl.go (credentials in curl -u and -H flags) is a family this project does not cover.
-for (const file of ['anthropic', 'aws', 'github', 'gitlab', 'openai', 'slack', 'stripe', 'gcp', 'jwt', 'privatekey', 'generic']) {
+for (const file of [
+  'anthropic',
+  'aws',
+  'github',
+  'gitlab',
+  'openai',
+  'slack',
+  'stripe',
+  'gcp',
+  'jwt',
+  'privatekey',
+  'generic',
+]) {
   const path = `cmd/generate/config/rules/${file}.go`;
   const src = show(GL, path);
   // Split at each tps/fps statement; a block runs to the next statement or return.
@@ -161,11 +185,14 @@ for (const file of ['anthropic', 'aws', 'github', 'gitlab', 'openai', 'slack', '
       for (const u of units) {
         let expected = [];
         if (kind === 'tps') {
-          const tok = u.match(/(?:AKIA|ASIA|ghp_|gho_|gh[usr]_|github_pat_|glpat-|xox[a-z]-|sk_live_|rk_live_|sk-ant-|sk-|AIza|eyJ|hooks\.slack\.com)[^\s"'`,]*/)?.[0];
+          const tok = u.match(
+            /(?:AKIA|ASIA|ghp_|gho_|gh[usr]_|github_pat_|glpat-|xox[a-z]-|sk_live_|rk_live_|sk-ant-|sk-|AIza|eyJ|hooks\.slack\.com)[^\s"'`,]*/,
+          )?.[0];
           if (block) expected = ['private-key'];
           else if (file === 'generic') expected = ['generic-secret'];
           else if (tok && vendorRule(tok)) expected = [vendorRule(tok)];
-          else if (lines.length > 1) expected = []; // the other lines of a multi-line example
+          else if (lines.length > 1)
+            expected = []; // the other lines of a multi-line example
           else continue; // a true positive of a family this project does not cover (sk_test_, glcbt- ...)
         }
         add('gitleaks', `${path} (${kind})`, u, expected);
@@ -227,22 +254,47 @@ function evalGo(expr, consts, depth = 0) {
 }
 function decodesAsJwt(t) {
   try {
-    const [h, p] = t.split('.').slice(0, 2).map((x) => JSON.parse(Buffer.from(x, 'base64url').toString('utf8')));
+    const [h, p] = t
+      .split('.')
+      .slice(0, 2)
+      .map((x) => JSON.parse(Buffer.from(x, 'base64url').toString('utf8')));
     return typeof h?.alg === 'string' && typeof p === 'object' && p !== null;
   } catch {
     return false;
   }
 }
-const TH_DETECTORS = ['anthropic', 'aws/access_keys', 'github/v2', 'gitlab/v2', 'gitlab/v3', 'slack', 'slackwebhook', 'stripe', 'openai', 'openaiadmin', 'jwt', 'uri', 'privatekey', 'googlegemini', 'generic'];
+const TH_DETECTORS = [
+  'anthropic',
+  'aws/access_keys',
+  'github/v2',
+  'gitlab/v2',
+  'gitlab/v3',
+  'slack',
+  'slackwebhook',
+  'stripe',
+  'openai',
+  'openaiadmin',
+  'jwt',
+  'uri',
+  'privatekey',
+  'googlegemini',
+  'generic',
+];
 for (const det of TH_DETECTORS) {
-  for (const path of ls(TH, `pkg/detectors/${det}`).filter((p) => p.endsWith('_test.go') && !p.includes('integration'))) {
+  for (const path of ls(TH, `pkg/detectors/${det}`).filter(
+    (p) => p.endsWith('_test.go') && !p.includes('integration'),
+  )) {
     const src = show(TH, path);
     const consts = goExprs(src);
-    for (const m of src.matchAll(/\{\s*\n\s*name:\s*("[^"]*"),\s*\n\s*input:\s*([\s\S]*?),\s*\n\s*want:\s*([\s\S]*?),?\s*\n\s*\},?\s*\n/g)) {
+    for (const m of src.matchAll(
+      /\{\s*\n\s*name:\s*("[^"]*"),\s*\n\s*input:\s*([\s\S]*?),\s*\n\s*want:\s*([\s\S]*?),?\s*\n\s*\},?\s*\n/g,
+    )) {
       const input = evalGo(m[2], consts);
       if (input === undefined) continue;
       const wantSrc = m[3].match(/\{([\s\S]*?)\}?\s*$/)?.[1] ?? '';
-      const wants = splitArgs(wantSrc).map((w) => evalGo(w, consts)).filter((w) => typeof w === 'string' && w !== '');
+      const wants = splitArgs(wantSrc)
+        .map((w) => evalGo(w, consts))
+        .filter((w) => typeof w === 'string' && w !== '');
       if (/-----BEGIN/.test(input)) {
         add('trufflehog', `${path} ${m[1]}`, input, wants.length > 0 ? wants.map(() => 'private-key') : []);
         continue;
@@ -253,8 +305,12 @@ for (const det of TH_DETECTORS) {
         // here whatever its signature, so those lines are labelled by decoding the token.
         const expected =
           det === 'jwt'
-            ? [...l.matchAll(/eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+/g)].filter((t) => decodesAsJwt(t[0])).map(() => 'jwt')
-            : wants.filter((w) => l.includes(w)).map((w) => vendorRule(w) ?? (det === 'generic' ? 'generic-secret' : det));
+            ? [...l.matchAll(/eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+/g)]
+                .filter((t) => decodesAsJwt(t[0]))
+                .map(() => 'jwt')
+            : wants
+                .filter((w) => l.includes(w))
+                .map((w) => vendorRule(w) ?? (det === 'generic' ? 'generic-secret' : det));
         add('trufflehog', `${path} ${m[1]}`, l, expected);
       }
     }
@@ -263,7 +319,20 @@ for (const det of TH_DETECTORS) {
 
 // ---------- detect-secrets: test_data files, labelled by hand (LABELS below) ----------
 const DS = 'Yelp+detect-secrets';
-const DS_FILES = ['test_data/config.env', 'test_data/config.ini', 'test_data/config.yaml', 'test_data/config2.yaml', 'test_data/config.md', 'test_data/files/file_with_secrets.py', 'test_data/files/file_with_no_secrets.py', 'test_data/short_files/first_line.php', 'test_data/short_files/last_line.ini', 'test_data/short_files/middle_line.yml', 'test_data/baseline.file', '.secrets.baseline'];
+const DS_FILES = [
+  'test_data/config.env',
+  'test_data/config.ini',
+  'test_data/config.yaml',
+  'test_data/config2.yaml',
+  'test_data/config.md',
+  'test_data/files/file_with_secrets.py',
+  'test_data/files/file_with_no_secrets.py',
+  'test_data/short_files/first_line.php',
+  'test_data/short_files/last_line.ini',
+  'test_data/short_files/middle_line.yml',
+  'test_data/baseline.file',
+  '.secrets.baseline',
+];
 // Lines of detect-secrets' test data that hold a secret by this project's definition (a
 // credential-named assignment of a random value, or a vendor token), 1-based. Everything else
 // in these files is a negative: ids, hashes in baselines, low-entropy words, allow-listed lines.
@@ -300,7 +369,21 @@ for (const [id, [expected, reason]] of Object.entries(LABEL_OVERRIDES)) {
   r.note = reason;
 }
 
-const out = [...records.values()].map((r) => JSON.stringify({ id: r.id, source: r.source, path: r.path, expected: r.expected, ...(r.note ? { note: r.note } : {}), text_b64: Buffer.from(r.text).toString('base64') }));
+const out = [...records.values()].map((r) =>
+  JSON.stringify({
+    id: r.id,
+    source: r.source,
+    path: r.path,
+    expected: r.expected,
+    ...(r.note ? { note: r.note } : {}),
+    text_b64: Buffer.from(r.text).toString('base64'),
+  }),
+);
 writeFileSync(join(here, 'corpus.jsonl'), `${out.join('\n')}\n`);
-const commits = { trufflehog: head(TH), secretlint: head(SL), gitleaks: head(GL), 'detect-secrets': head(DS) };
+const commits = {
+  trufflehog: head(TH),
+  secretlint: head(SL),
+  gitleaks: head(GL),
+  'detect-secrets': head(DS),
+};
 console.log(JSON.stringify({ records: out.length, commits }, null, 1));
