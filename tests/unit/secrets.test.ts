@@ -272,6 +272,10 @@ describe('issue 16 defects, each pinned', () => {
       'diag(1179, 1, "Unexpected_token_expected_1179", "Unexpected token. \'{\' expected."),',
     ],
     ['a slug', 'keyVaultToStoreSecrets: cmp2-qat-1208358310'],
+    ['a Kubernetes label key', '  - key: node-role.kubernetes.io/master'],
+    ['a keyboard shortcut', '"key": "ctrl+shift+p",'],
+    ["Rails' CSRF token", `authenticity_token: "${g.chars(B62, 32)}"`],
+    ["reCAPTCHA's published test key", `key: "${['6LeIxAcTAAAAAJcZ', 'VRqyHh71UMIEGNQ_MXjiZKhI'].join('')}"`],
   ])('no finding for %s', (_n, line) => {
     expect(rulesOn(line)).toEqual([]);
   });
@@ -335,6 +339,12 @@ describe('issue 16 defects, each pinned', () => {
     expect(rulesOn(`apiKey: "${['AI', 'zaSyAnLA7NfeLquW1tJFpx_eQCxoX-oo6YyIs'].join('')}"`)).toEqual([]);
     expect(rulesOn(`apiKey: "${['AI', 'za'].join('')}${'a'.repeat(35)}"`)).toEqual([]);
     expect(rulesOn(`apiKey: "${g.google()}"`)).toEqual(['google-api-key']);
+  });
+
+  it('knows the oldest AWS key id prefix (A3T)', () => {
+    expect(rulesOn(`id = A3TX${g.chars('ABCDEFGHIJKLMNOPQRSTUVWXYZ234567', 16)}`)).toEqual([
+      'aws-access-key-id',
+    ]);
   });
 
   it('applies test markers to vendor-prefixed tokens', () => {

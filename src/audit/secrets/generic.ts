@@ -136,6 +136,7 @@ const NOT_SECRET_ANYWHERE = new Set([
   'bcrypt',
   'csrf',
   'xsrf',
+  'authenticity', // Rails' CSRF token: authenticity_token
   'public',
   'pub',
   'publishable',
@@ -167,8 +168,10 @@ const NOT_A_SECRET_VALUE: Array<{ test: (v: string) => boolean }> = [
   /^[!&*]+[A-Za-z_$][\w$.]*$|^[A-Za-z_$][\w$]*(?:\.[\w$]+)*\s*[[(]/,
   // Words separated by spaces: a message, a label, a sentence with punctuation.
   { test: (v: string) => /\s/.test(v) && (v.match(/[A-Za-z]{2,}/g) ?? []).length >= 2 },
-  // A slug of words and numbers: cmp2-qat-1208358310, jjwt-jackson-0.11.2.
-  /^(?=.*[a-z]{3})[a-z]+[0-9]*(?:[-_.](?:[a-z]+[0-9]*|[0-9]+))+$/,
+  // A slug of words and numbers: cmp2-qat-1208358310, jjwt-jackson-0.11.2, ctrl+shift+p.
+  /^(?=.*[a-z]{3})[a-z]+[0-9]*(?:[-_.+](?:[a-z]+[0-9]*|[0-9]+))+$/,
+  // A domain-qualified label or a host path: node-role.kubernetes.io/master, example.com/x.
+  /^(?:[a-z0-9-]+\.)+[a-z]{2,}(?:\/[\w.-]*)*$/i,
 ];
 
 /**

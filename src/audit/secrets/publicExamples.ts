@@ -38,7 +38,20 @@ export const JWT_IO_EXAMPLE_SIGNATURES: ReadonlySet<string> = new Set([
   'SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c',
 ]);
 
-/** A value copied from vendor documentation (AWS's example key pair, with any tail). */
+/**
+ * reCAPTCHA's test site key and secret, published for automated tests
+ * (developers.google.com/recaptcha/docs/faq): they pass every check and protect nothing.
+ */
+const RECAPTCHA_TEST_KEYS = new Set([
+  '6LeIxAcTAAAAAJcZVRqyHh71UMIEGNQ_MXjiZKhI',
+  '6LeIxAcTAAAAAGG-vFI1TnRWxMZNFuojJ4WifJWe',
+]);
+
+/** A value copied from vendor documentation (AWS's example key pair with any tail, sample keys). */
 export function isPublicExample(value: string): boolean {
-  return AWS_EXAMPLE_HEADS.some((h) => value.startsWith(h)) || GOOGLE_EXAMPLE_KEYS.has(value);
+  return (
+    AWS_EXAMPLE_HEADS.some((h) => value.startsWith(h)) ||
+    GOOGLE_EXAMPLE_KEYS.has(value) ||
+    RECAPTCHA_TEST_KEYS.has(value)
+  );
 }

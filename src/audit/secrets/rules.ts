@@ -38,7 +38,8 @@ export const TOKEN_RULES: TokenRule[] = [
     id: 'aws-access-key-id',
     title: 'AWS access key id',
     severity: 'high',
-    pattern: new RegExp(`${START}((?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16})${END}`, 'g'),
+    // A3T[A-Z0-9] is the oldest prefix (gitleaks and detect-secrets still match it).
+    pattern: new RegExp(`${START}((?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16})${END}`, 'g'),
     group: 1,
     validate: (s) => !isPublicExample(s),
     recommendation: `Deactivate the key in IAM and find its secret key too. ${ROTATE}`,
