@@ -88,12 +88,24 @@ describe('scan_secrets accuracy', () => {
     expect(low).toEqual([]);
   });
 
-  it('reports nothing in 11 MB of real code and data with no secrets (TypeScript itself, a lock file)', () => {
+  it('reports nothing in 12 MB of real code and data with no secrets (TypeScript, dependencies, a lock file)', () => {
     // Names like extendsToken = heritageClauses[0].getFirstToken() and messages keyed by
     // "Unexpected_token" fill real code; the old filters reported 3 of them here.
+    // Plus files where a first draft of the wider names misfired (found by scanning /etc,
+    // /usr/share/doc and node_modules: 105 generic findings before, 4 after, all in test files).
     const files = [
       'node_modules/typescript/lib/typescript.js',
       'node_modules/typescript/lib/lib.dom.d.ts',
+      'node_modules/typescript/lib/ja/diagnosticMessages.generated.json',
+      'node_modules/typescript/lib/ru/diagnosticMessages.generated.json',
+      'node_modules/@modelcontextprotocol/sdk/dist/esm/client/auth.js',
+      'node_modules/@modelcontextprotocol/sdk/dist/esm/shared/protocol.js',
+      'node_modules/@eslint-community/eslint-utils/index.d.ts',
+      'node_modules/esquery/dist/esquery.js',
+      'node_modules/cors/lib/index.js',
+      'node_modules/semver/index.js',
+      'node_modules/mysql2/lib/commands/change_user.js',
+      'node_modules/@types/node/url.d.ts',
       'package-lock.json',
     ];
     const hits = files.flatMap((p) => {

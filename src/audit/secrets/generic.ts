@@ -30,7 +30,6 @@ const SECRET_SEGMENTS = new Set([
   'credentials',
   'creds',
   'cred',
-  'auth',
   'apikey',
   'privatekey',
   'accesskey',
@@ -144,9 +143,22 @@ const NOT_SECRET_ANYWHERE = new Set([
 /** Run-together words built on a keyword that are not credentials: tokenizer, secretary, passwordless. */
 const NOT_SECRET_WORD = /(?:izer|izers|ize|ized|ization|ary|less|able)$/;
 
+/** Letters that read as a word: a vowel, no 5 consonants in a row, vowels at least a quarter. */
+function isWord(w: string): boolean {
+  const vowels = (w.match(/[aeiouy]/g) ?? []).length;
+  return vowels * 4 >= w.length && !/[^aeiouy]{5}/.test(w);
+}
+
 /** A name-like piece: lower-case or capitalised words, SCREAMING_SNAKE, snake_case, camelCase. */
 function wordLike(part: string): boolean {
-  return /^(?:[a-z_$][a-z0-9_$]*|[A-Z][A-Z0-9_]*|[A-Z]?[a-z0-9]+)$/.test(part) || looksLikeIdentifier(part);
+  if (/^(?:[a-z_$][a-z0-9_$]*|[A-Z][A-Z0-9_]*|[A-Z]?[a-z0-9]+)$/.test(part) || looksLikeIdentifier(part))
+    return true;
+  // id_ce_privateKeyUsagePeriod: snake parts that are each word-like.
+  const parts = part.split('_').filter(Boolean);
+  return (
+    parts.length > 1 &&
+    parts.every((x) => /^(?:[a-z0-9]+|[A-Z][A-Z0-9]*|[A-Z]?[a-z0-9]+)$/.test(x) || looksLikeIdentifier(x))
+  );
 }
 
 /** Values that are code or data, not a literal credential. */
@@ -154,7 +166,9 @@ const NOT_A_SECRET_VALUE: Array<{ test: (v: string) => boolean }> = [
   /[()]/, // a call: os.getenv("X"), z.string()
   // A property path: process.env.TOKEN, self.password, settings.SECRET_KEY (of word-like parts).
   {
-    test: (v: string) => /^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+$/.test(v) && v.split('.').every(wordLike),
+    test: (v: string) =>
+      /^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+$/.test(v) &&
+      v.split('.').every((p) => p.length <= 32 && wordLike(p)),
   },
   /^[a-z][a-z0-9+.-]*:\/\//i, // a URL (basic-auth-url handles credentials in URLs)
   /^(?:\/|\.\.?\/|~\/)[\w./-]*$/, // a path: /run/secrets/db
@@ -164,8 +178,42 @@ const NOT_A_SECRET_VALUE: Array<{ test: (v: string) => boolean }> = [
   /^[a-z]+(?:[_-][a-z]+)+$/, // snake_case or kebab-case words
   /^[A-Z]+(?:_[A-Z]+)+$/, // SCREAMING_SNAKE words
   /^[\p{L}'’?!.,:-]+(?:\s+[\p{L}'’?!.,:-]+)+$/u, // prose: a translated label, "Forgot your password?"
-  // Code, not a literal: !isComplete, &buf, items[key, getToken(, a.b.c[0.
-  /^[!&*]+[A-Za-z_$][\w$.]*$|^[A-Za-z_$][\w$]*(?:\.[\w$]+)*\s*[[(]/,
+  // Code, not a literal: !isComplete, &buf, ?Name, items[key, getToken(, a.b.c[0, [a, b],
+  // options?.authInfo, peg$currPos, ArrowToken$1, $insta::secret, {CryptoKey}, {string|Buffer}.
+  {
+    test: (v: string) =>
+      /^[!&*?]+[A-Za-z_$][\w$.]*$/.test(v) &&
+      v
+        .replace(/^[!&*?]+/, '')
+        .split('.')
+        .every(wordLike),
+  },
+  /^[A-Za-z_$][\w$]*(?:\??\.[\w$]+)*\s*[[(]|^\[/,
+  /^[A-Za-z_$][\w$]*(?:\?\.[\w$]+)+$|^[A-Za-z_][\w]*\$[\w$]*$/,
+  {
+    test: (v: string) =>
+      /^\$[A-Za-z_]\w*(?:(?:::|->|\.)\w+)+$/.test(v) &&
+      v
+        .slice(1)
+        .split(/::|->|\./)
+        .every(wordLike),
+  },
+  /^\{[A-Za-z_$][\w$.<>|\s]*\}?$/,
+  // Text in another script (a translated message): secrets are ASCII.
+  /[^\t -~]/,
+  // Title-Case words joined: Access-Control-Allow-Origin, General_Category.
+  /^[A-Z][a-z]+(?:[-_][A-Z]?[a-z]+)+$/,
+  // One word, capitalised or not (Credentials, anonymous): shorter words reach a short value's bar.
+  { test: (v: string) => /^[A-Z]?[a-z]+$/.test(v) && isWord(v.toLowerCase()) },
+  // An e-mail address (anonymous FTP's password) and a path under a variable ($dir/private/key.pem).
+  /^[\w.+-]+@(?:[a-z0-9-]+\.)+[a-z]{2,}$/,
+  /^\$\{?\w+\}?\//,
+  // JSON or another quoted structure inside the value.
+  /[{[]"|":/,
+  // A relative path of lower-case parts: kadmin/server, config/app.yml.
+  /^(?=.*[a-z]{3})[a-z0-9._-]+(?:\/[a-z0-9._-]+)+\/?$/,
+  // A regular expression's character class: [A-Za-z0-9._~+/-]+=*.
+  /\[[^\]]*\w-\w[^\]]*\][+*?{]/,
   // Words separated by spaces: a message, a label, a sentence with punctuation.
   { test: (v: string) => /\s/.test(v) && (v.match(/[A-Za-z]{2,}/g) ?? []).length >= 2 },
   // A slug of words and numbers: cmp2-qat-1208358310, jjwt-jackson-0.11.2, ctrl+shift+p.
@@ -194,8 +242,12 @@ export interface GenericCandidate {
 const VALUE_END = new Set([' ', '\t', ',', ';', "'", '"', '`', ')', '}', ']', '<', '>']);
 
 /** Every value assigned to a credential-named name on `line` that passes the filters. */
+/** Longer lines are minified code or data: the generic rule skips them (vendor rules do not). */
+const MAX_GENERIC_LINE = 4096;
+
 export function genericCandidates(line: string, entropyThreshold: number): GenericCandidate[] {
   const out: GenericCandidate[] = [];
+  if (line.length > MAX_GENERIC_LINE) return out;
   const re = new RegExp(KEYWORD.source, KEYWORD.flags);
   const quotes = new QuoteTracker(line);
   let m: RegExpExecArray | null;
@@ -264,6 +316,9 @@ function segments(name: string): string[] {
     if (p === p.toUpperCase()) out.push(p.toLowerCase());
     else for (const w of p.match(/[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+/g) ?? []) out.push(w.toLowerCase());
   }
+  // OAuth splits as o + auth: it names a protocol, not a credential.
+  for (let i = out.length - 2; i >= 0; i--)
+    if (out[i] === 'o' && out[i + 1] === 'auth') out.splice(i, 2, 'oauth');
   return out;
 }
 
@@ -292,8 +347,9 @@ function judgeName(rawName: string): boolean {
     const w = words[i] as string;
     if (NOT_SECRET_WORD.test(w) && SECRET_INFIX.test(w)) return false;
     if (SECRET_SEGMENTS.has(w) || SECRET_INFIX.test(w)) return true;
-    // db_pass, MYSQL_PASS; but secondPassForFixAll, pass_through are not credentials.
-    if (w === 'pass' && i === words.length - 1) return true;
+    // db_pass, MYSQL_PASS, user_auth, basic_auth; but secondPassForFixAll, pass_through,
+    // authInfo, auth_method are not credentials.
+    if ((w === 'pass' || w === 'auth') && i === words.length - 1) return true;
     if (w === 'key' && i > 0 && KEY_QUALIFIERS.has(words[i - 1] as string)) return true;
   }
   return false;
@@ -325,7 +381,10 @@ function insideProse(line: string, nameStart: number, open: { quote: string; ope
 /** `string`, `&str`, `String`, `char*` ... between a name and `=` in typed declarations. */
 const TYPE_ANNOTATION =
   /^\s*(?::\s*)?(?:&'?\w*\s*|\*\s*)?(?:string|String|str|char\s*\*?|\[\]byte|const\s+char\s*\*)\s*(?=[:=])/;
-/** A call's first argument is the name, its second the value: setProperty("X_TOKEN", "..."). */
+/**
+ * A call's first argument is the name, its second the value: setProperty("X_TOKEN", "..."). The
+ * string must be the name alone (not "kadmin/passwd") and more than a bare "key" (a list of keys).
+ */
 const CALL_VALUE = /^\s*,\s*(?=["'`])/;
 /** <add key="ApiSecret" value="..."/>, <entry name="password" value="..."/>. */
 const XML_VALUE = /^\s+value\s*=\s*(?=["'])/;
@@ -340,7 +399,8 @@ function valueAfter(line: string, nameStart: number, pos: number): GenericCandid
   if (line[i] === "'" || line[i] === '"' || line[i] === ']') i++;
   const rest = line.slice(i, i + 40);
   if (quoted) {
-    const call = CALL_VALUE.exec(rest);
+    const call =
+      opener === line[pos] && !/^key$/i.test(line.slice(nameStart, pos)) ? CALL_VALUE.exec(rest) : null;
     if (call) {
       // Only a value without spaces: diag(1179, "Unexpected_token", "Unexpected token.") is a message.
       const v = quotedValue(line, i + call[0].length);
@@ -412,15 +472,21 @@ function quotedValue(line: string, i: number): GenericCandidate | undefined {
  */
 /** Two-letter words that stand as pieces of identifiers (isSearching, failIfMajor, contextId). */
 const SHORT_WORDS = new Set(
-  'is if to id of on by at in or up go no do as be me my we it an ok ui db io os ip js ec rs ux ms px op'.split(
+  'is if to id of on by at in or up go no do as be me my we it an ok ui db io os ip js ec rs ux ms px op re'.split(
     ' ',
   ),
 );
 
-export function looksLikeIdentifier(value: string): boolean {
+export function looksLikeIdentifier(raw: string): boolean {
+  // A leading _ or $ marks private members (_initCache, $scope).
+  const value = raw.replace(/^[_$]+/, '');
   if (!/^[A-Za-z][A-Za-z0-9]*$/.test(value) || !/[A-Z]/.test(value) || !/[a-z]/.test(value)) return false;
-  const pieces = value.match(/[A-Z]{2,}(?=[A-Z][a-z]|[0-9]|$)|[A-Z]?[a-z]+|[0-9]+|[A-Z]/g) ?? [];
+  // One capital before a capitalised word is a one-letter acronym: OAuth, IAuthProvider, XPath.
+  const pieces =
+    value.match(/[A-Z]{2,}(?=[A-Z][a-z]|[0-9]|$)|[A-Z](?=[A-Z][a-z]{2})|[A-Z]?[a-z]+|[0-9]+|[A-Z]/g) ?? [];
   if (pieces.length < 2) return false;
+  // At least one real word: three or more letters with a vowel (JTnq has none).
+  if (!pieces.some((p) => /^[A-Z]?[a-z]{2,}$/.test(p) && /[aeiouy]/.test(p.slice(1)))) return false;
   let numbers = 0;
   let acronyms = 0;
   for (let i = 0; i < pieces.length; i++) {
@@ -428,8 +494,10 @@ export function looksLikeIdentifier(value: string): boolean {
     if (/^[0-9]+$/.test(p)) {
       if (p.length > 3 || ++numbers > 2) return false;
     } else if (/^[A-Z]+$/.test(p)) {
-      // An acronym (HTTP, URL, ID), or a single capital only at the end (getX).
-      if (p.length === 1 ? i !== pieces.length - 1 : p.length > 5 || ++acronyms > 2) return false;
+      // An acronym (HTTP, URL, ID, the O of OAuth), or a single capital at the end (getX).
+      const beforeWord = /^[A-Z][a-z]{2}/.test(pieces[i + 1] ?? '');
+      if (p.length === 1 && i !== pieces.length - 1 && !beforeWord) return false;
+      if (p.length > 5 || ++acronyms > 2) return false;
     } else {
       const lower = p.replace(/^[A-Z]/, '');
       // One letter after a number ends names (vertexAttrib2f); a lower-case prefix starts them (feBlend).

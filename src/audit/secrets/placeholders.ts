@@ -19,6 +19,10 @@ const STOP_VALUES = new Set([
   'username',
   'admin',
   'root',
+  'anonymous',
+  'guest',
+  'anoncvs',
+  'pserver',
   'none',
   'null',
   'nil',
@@ -127,6 +131,11 @@ export function isExampleToken(value: string): boolean {
 export function isPlaceholder(value: string): boolean {
   const v = value.toLowerCase();
   if (STOP_VALUES.has(v)) return true;
+  // Letters only around a credential word: somepassword, authpassword, MySecret.
+  if (/^[a-z]*(?:password|passwd|secret)[a-z]*$/.test(v)) return true;
+  // user:password, admin:secret: two stop words joined.
+  const pair = /^([a-z]+)[:/]([a-z]+)$/.exec(v);
+  if (pair && STOP_VALUES.has(pair[1] as string) && STOP_VALUES.has(pair[2] as string)) return true;
   // One character repeated (aaaaaaaa, 00000000).
   if (/^(.)\1+$/.test(v)) return true;
   return isExampleToken(value) || TEST_MARKERS.some((s) => v.includes(s));
