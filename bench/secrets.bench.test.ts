@@ -51,6 +51,9 @@ it('scans real text and hostile lines', () => {
     'key='.repeat(50_000),
     'password="'.repeat(20_000),
     '"a": "Set token=x'.repeat(10_000),
+    // Lines just under the 4 KiB the generic rule reads.
+    `${'key='.repeat(1000)}\n`.repeat(250),
+    `${'password="'.repeat(400)}\n`.repeat(250),
   ].join('\n');
   const h = best(() => scanText(hostile, opts));
   console.log(

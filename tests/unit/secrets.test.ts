@@ -461,8 +461,12 @@ describe('scanText', () => {
     const started = performance.now();
     scanText(
       `${'password'.repeat(20_000)}\n${'a'.repeat(200_000)}\n${'ey'.repeat(100_000)}\n${'hooks.slack.com/services/T'.repeat(5000)}\n` +
-        // Every name examined, every value rejected: still one pass per line (issue 16).
-        `${'key='.repeat(50_000)}\n${'password="'.repeat(20_000)}\n${'"a": "Set token=x'.repeat(10_000)}\n${'xoxb-1234567890-'.repeat(10_000)}`,
+        // Every name examined, every value rejected: still one pass per line (issue 16). The
+        // generic rule skips lines over 4 KiB, so it is also fed many lines just under that.
+        `${'key='.repeat(50_000)}\n${'password="'.repeat(20_000)}\n${'"a": "Set token=x'.repeat(10_000)}\n${'xoxb-1234567890-'.repeat(10_000)}\n` +
+        `${'key='.repeat(1000)}\n`.repeat(100) +
+        `${'password="'.repeat(400)}\n`.repeat(100) +
+        `${'"a": "Set token=x'.repeat(240)}\n`.repeat(100),
       opts,
     );
     expect(performance.now() - started).toBeLessThan(2000);

@@ -265,9 +265,10 @@ export function genericCandidates(line: string, entropyThreshold: number): Gener
     if (!isSecretName(name)) continue;
     // obj[key] = ...: an unquoted name in brackets is a variable holding the name.
     if (line[nameStart - 1] === '[' && line[nameEnd] === ']') continue;
-    if (insideProse(line, nameStart, quotes.at(nameStart))) continue;
+    // Cheapest test first: most names in code are not followed by an assignment.
     const value = valueAfter(line, nameStart, nameEnd);
     if (!value) continue;
+    if (insideProse(line, nameStart, quotes.at(nameStart))) continue;
     if (!isLiteralSecret(value.value, entropyThreshold)) {
       // A rejected value is skipped too, but for key="ApiSecret" value="...": the name is in it.
       if (!value.quoted || !/^(?:key|name)$/i.test(name)) re.lastIndex = Math.max(re.lastIndex, value.end);
@@ -516,11 +517,12 @@ export function looksLikeIdentifier(raw: string): boolean {
 export function isLiteralSecret(value: string, entropyThreshold: number): boolean {
   const length = [...value].length;
   if (length < MIN_VALUE || length > MAX_VALUE) return false;
+  // The entropy bar first: one pass over the value rejects most words and code.
+  if (shannonEntropy(value) < effectiveThreshold(value, length, entropyThreshold)) return false;
   if (isPlaceholder(value) || isPublicExample(value)) return false;
   if (VENDOR_PREFIX.test(value)) return false;
   if (NOT_A_SECRET_VALUE.some((re) => re.test(value))) return false;
-  if (looksLikeIdentifier(value)) return false;
-  return shannonEntropy(value) >= effectiveThreshold(value, length, entropyThreshold);
+  return !looksLikeIdentifier(value);
 }
 
 /**
