@@ -55,7 +55,9 @@ export const scanSecretsOutput = {
     byRule: z.record(z.string(), z.number()),
     allowlisted: z.object({
       fingerprint: z.number().describe('Matches whose fingerprint is in SECRETS_ALLOWLIST_FILE'),
-      inline: z.number().describe('Lines with an audit:allow comment that would have matched'),
+      inline: z
+        .number()
+        .describe('Lines with an audit:allow or pragma: allowlist secret comment that would have matched'),
     }),
     skipped: z
       .record(z.string(), z.number())
@@ -75,10 +77,12 @@ export const scanSecretsTool = defineTool({
   description:
     'Are there credentials lying in these files? Walks files and directories under AUDIT_ALLOWED_PATHS and reports ' +
     'hard-coded secrets: AWS keys, GitHub/GitLab/Slack/Stripe/OpenAI/Anthropic/Google API keys, private key blocks, ' +
-    'JWTs, passwords in URLs and password=/secret:/token= assignments (entropy and placeholder filtering). Each finding ' +
+    'JWTs, passwords in URLs and values assigned to credential names (password=, secret:, token=, creds, key ...; ' +
+    'randomness, identifier and placeholder filtering), every one on a line. Each finding ' +
     'gives file, line, rule, a redacted preview and a stable fingerprint; the secret itself is never returned. ' +
     'Honours .gitignore (respectGitignore), skips binary and oversized files, follows symlinks only inside the allowed ' +
-    'paths. Accept false positives by fingerprint (SECRETS_ALLOWLIST_FILE) or an audit:allow comment on the line. ' +
+    'paths. Accept false positives by fingerprint (SECRETS_ALLOWLIST_FILE) or an audit:allow (or detect-secrets ' +
+    '"pragma: allowlist secret") comment on the line. ' +
     'Big trees report progress (files scanned) and stop at the deadline or maxFiles with partial results.',
   inputSchema: {
     paths: z
@@ -113,7 +117,7 @@ export const scanSecretsTool = defineTool({
       .max(8)
       .default(3.5)
       .describe(
-        'Shannon entropy (bits/char) a generic password=/secret:/token= value needs; random keys score 4-6, words ~3. Lower finds more and guesses more',
+        'Shannon entropy (bits/char) a generic password=/secret:/token= value needs; random keys score 4-6, words ~3. Short values need less: the bar drops to what a random string of their length scores (a 12-character one cannot reach 3.5). Lower finds more and guesses more',
       ),
     respectGitignore: z
       .boolean()

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { base62, crc32 } from '../../src/audit/secrets/checksum.js';
 
 /**
  * Secret-shaped strings and a labelled tree of them, built at test time: the repository holds
@@ -34,6 +35,11 @@ export class SecretFactory {
     this.rnd = seededRandom(seed);
   }
 
+  /** An integer in [0, n). */
+  below(n: number): number {
+    return Math.floor(this.rnd() * n);
+  }
+
   chars(alphabet: string, n: number): string {
     let s = '';
     for (let i = 0; i < n; i++) s += alphabet[Math.floor(this.rnd() * alphabet.length)];
@@ -42,9 +48,14 @@ export class SecretFactory {
 
   awsKeyId = () => ['AK', 'IA'].join('') + this.chars(B32, 16);
   awsSecret = () => this.chars(B64, 40);
-  githubPat = () => ['gh', 'p_'].join('') + this.chars(B62, 36);
-  githubOauth = () => ['gh', 'o_'].join('') + this.chars(B62, 36);
-  githubApp = () => ['gh', 's_'].join('') + this.chars(B62, 36);
+  /** A classic GitHub token as GitHub makes them: 30 random characters and their CRC-32 in base62. */
+  githubToken = (kind: 'p' | 'o' | 'u' | 's' | 'r') => {
+    const body = this.chars(B62, 30);
+    return `${['gh', kind, '_'].join('')}${body}${base62(crc32(body), 6)}`;
+  };
+  githubPat = () => this.githubToken('p');
+  githubOauth = () => this.githubToken('o');
+  githubApp = () => this.githubToken('s');
   githubFineGrained = () => ['github', '_pat_'].join('') + this.chars(B62, 22) + '_' + this.chars(B62, 59);
   gitlab = () => ['gl', 'pat-'].join('') + this.chars(B62, 20);
   slackToken = () =>
@@ -59,7 +70,9 @@ export class SecretFactory {
     `T${this.chars(UPPER + DIGITS, 8)}/B${this.chars(UPPER + DIGITS, 10)}/${this.chars(B62, 24)}`;
   stripeSecret = () => ['sk', '_live_'].join('') + this.chars(B62, 24);
   stripeRestricted = () => ['rk', '_live_'].join('') + this.chars(B62, 24);
-  openaiProject = () => ['sk', '-proj-'].join('') + this.chars(B64URL, 64);
+  /** Project keys carry the T3BlbkFJ signature ("openai" in base64) between two 74-character halves. */
+  openaiProject = () =>
+    ['sk', '-proj-'].join('') + this.chars(B64URL, 74) + ['T3Blbk', 'FJ'].join('') + this.chars(B64URL, 74);
   openaiLegacy = () =>
     ['sk', '-'].join('') + this.chars(B62, 20) + ['T3Blbk', 'FJ'].join('') + this.chars(B62, 20);
   anthropic = () => ['sk', '-ant-', 'api03-'].join('') + this.chars(B64URL, 93) + 'AA';
@@ -245,7 +258,8 @@ export function buildSecretTree(base: string): SecretTree {
     [`SECRET_KEY = '${s(f.chars(`${B62}!@%^&*-_=+`, 50))}'`, 'generic-secret'],
     "DATABASES = {'default': {'PASSWORD': os.environ['DB_PASSWORD']}}",
     "AWS_SECRET = get_secret('aws')",
-    [`SMTP_PASSWORD = "${s('Tr0ub4dor&3')}"`, 'miss:generic-secret'],
+    // 11 characters: below a flat 3.5 bits/char, found since the bar follows length (issue 16).
+    [`SMTP_PASSWORD = "${s('Tr0ub4dor&3')}"`, 'generic-secret'],
   ]);
   put('app/config.json', [
     '{',
@@ -268,7 +282,7 @@ export function buildSecretTree(base: string): SecretTree {
   ]);
   put('app/web.config', [
     '<appSettings>',
-    [`  <add key="ApiSecret" value="${s(f.password(24))}" />`, 'miss:generic-secret'],
+    [`  <add key="ApiSecret" value="${s(f.password(24))}" />`, 'generic-secret'],
     '</appSettings>',
   ]);
   put('app/locales/fr.json', [

@@ -2,7 +2,14 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { shannonEntropy } from '../../src/audit/secrets/entropy.js';
 import { fingerprint, parseFingerprintList, redact } from '../../src/audit/secrets/fingerprint.js';
-import { genericCandidates } from '../../src/audit/secrets/generic.js';
+import { base62, crc32, githubChecksumOk } from '../../src/audit/secrets/checksum.js';
+import {
+  expectedEntropy,
+  genericCandidates,
+  isLiteralSecret,
+  isSecretName,
+  looksLikeIdentifier,
+} from '../../src/audit/secrets/generic.js';
 import {
   gitignoreVerdict,
   isIgnored,
@@ -153,6 +160,226 @@ describe('token rules', () => {
   });
 });
 
+describe('issue 16 defects, each pinned', () => {
+  const g = new SecretFactory(1616);
+  const ALNUM = B62;
+
+  it('finds random mixed-case secrets under API_SECRET=, DB_PASSWORD=, SESSION_SECRET= (42% were missed)', () => {
+    let found = 0;
+    const n = 3000;
+    for (let i = 0; i < n; i++) {
+      const name = ['API_SECRET', 'DB_PASSWORD', 'SESSION_SECRET'][i % 3];
+      const v = g.chars(ALNUM, 16 + (i % 25));
+      if (rulesOn(`${name}=${v}`).length === 1) found++;
+    }
+    console.log(`random mixed-case values found: ${found}/${n}`);
+    expect(found / n).toBeGreaterThanOrEqual(0.99);
+  });
+
+  it('tells identifiers from random strings by their pieces, not by their first letter', () => {
+    let random = 0;
+    for (let i = 0; i < 20_000; i++) if (looksLikeIdentifier(g.chars(ALNUM, 12 + (i % 29)))) random++;
+    expect(random / 20_000).toBeLessThan(0.005);
+    for (const id of [
+      'getSecretFromVault',
+      'SecretManagerClient',
+      'sha256Hash',
+      'parseHTTPResponse',
+      'isSearchProviderInstalled',
+      'exitFullscreen',
+      'feDropShadow',
+      'vertexAttrib2f',
+    ])
+      expect(looksLikeIdentifier(id), id).toBe(true);
+    for (const v of ['aBcDeFgHiJkL', 'xK9mQ2vL8nR4', 'lowercaseonly', 'UPPERCASEONLY'])
+      expect(looksLikeIdentifier(v), v).toBe(false);
+  });
+
+  it('scales the entropy bar with length: random 12-40 character values of every alphabet pass', () => {
+    // The exact mean agrees with a simulation to 0.02 bits.
+    let sum = 0;
+    for (let i = 0; i < 4000; i++) sum += shannonEntropy(g.chars(ALNUM, 14));
+    expect(Math.abs(sum / 4000 - expectedEntropy(14, 62))).toBeLessThan(0.02);
+    const alphabets = [
+      '0123456789abcdef',
+      'abcdefghijklmnopqrstuvwxyz0123456789',
+      ALNUM,
+      `${ALNUM}!@#%^&*-_=+`,
+    ];
+    for (const a of alphabets) {
+      let ok = 0;
+      for (let i = 0; i < 2000; i++)
+        if (isLiteralSecret(g.chars(a, a.length === 16 ? 16 + (i % 25) : 12 + (i % 29)), 3.5)) ok++;
+      expect(ok / 2000, a).toBeGreaterThanOrEqual(0.98);
+    }
+    // A human password stays below the default bar, and weak short values are never lowered.
+    expect(isLiteralSecret('bluebird1987bluebird', 3.5)).toBe(false);
+    expect(isLiteralSecret('abcd1234', 3.5)).toBe(false);
+  });
+
+  it('finds every secret on a line, not just the first', () => {
+    const [a, b, c] = [g.chars(ALNUM, 24), g.chars(ALNUM, 24), g.chars(ALNUM, 24)];
+    expect(rulesOn(`DB_USER=app DB_PASSWORD=${a} API_SECRET=${b}`)).toEqual([
+      'generic-secret',
+      'generic-secret',
+    ]);
+    expect(rulesOn(`{"client_secret": "${a}", "refresh_token": "${b}", "password": "${c}"}`)).toHaveLength(3);
+    expect(rulesOn(`https://x.internal/cb?password=${a}&api_key=${b}`)).toEqual([
+      'generic-secret',
+      'generic-secret',
+    ]);
+    expect(rulesOn(`AWS_ACCESS_KEY_ID=${g.awsKeyId()} GITHUB_TOKEN=${g.githubPat()}`)).toEqual([
+      'aws-access-key-id',
+      'github-pat',
+    ]);
+  });
+
+  it.each([
+    ['creds', (v: string) => `creds = ${v}`],
+    ['user_auth', (v: string) => `"user_auth": "${v}"`],
+    ['auth', (v: string) => `auth: ${v}`],
+    ['key as the whole name', (v: string) => `key="${v}"`],
+    ['a Go typed var', (v: string) => `var apiSecret string = "${v}"`],
+    ['PHP .=', (v: string) => `$config['db_password'] .= '${v}';`],
+    ['setProperty', (v: string) => `props.setProperty("SERVICE_TOKEN", "${v}");`],
+    ['a getenv default', (v: string) => `token := utils.GetEnvOrDefault("api_token", "${v}")`],
+    ['XML key/value', (v: string) => `<add key="ApiSecret" value="${v}" />`],
+    ['an XML element', (v: string) => `<password>${v}</password>`],
+    ['Rust', (v: string) => `let password: &str = "${v}";`],
+    ['fish set', (v: string) => `set -gx SECRET_TOKEN "${v}"`],
+  ])('finds a secret under %s', (_n, line) => {
+    expect(rulesOn(line(g.chars(ALNUM, 28)))).toEqual(['generic-secret']);
+  });
+
+  it.each([
+    ['a detect-secrets baseline hash', `"hashed_secret": "${g.hex(40)}",`],
+    ['a *_hash name', `password_hash = "${g.hex(64)}"`],
+    ['a *_sha256 name', `secret_sha256: ${g.hex(64)}`],
+    ['a csrf-token', `csrf-token=${g.chars(`${B62}+/`, 86)}==`],
+    ['a csrf meta token', `"csrf_token": "${g.chars(B62, 40)}"`],
+    ['publicToken', `publicToken = "${g.chars(B62, 43)}"`],
+    ['a public key', `public_key = "${g.chars(B62, 43)}"`],
+    [
+      'key/value text in a prose string',
+      `"help": "Set password=${g.chars(B62, 20)} in the config file first"`,
+    ],
+    ['a message after the name', `msg = "The token: ${g.chars(B62, 20)} was rejected by the server"`],
+    ['primaryKey', `primaryKey=${g.chars(B62, 30)}`],
+    ['an id under a credential name', `credentialsId: '${g.uuid()}'`],
+    ['a variable index', 'options[key] = defaultOptions[key];'],
+    ['a negation', 'const exclamationToken = !questionToken && x;'],
+    [
+      'a call argument pair that is a message',
+      'diag(1179, 1, "Unexpected_token_expected_1179", "Unexpected token. \'{\' expected."),',
+    ],
+    ['a slug', 'keyVaultToStoreSecrets: cmp2-qat-1208358310'],
+    ['a Kubernetes label key', '  - key: node-role.kubernetes.io/master'],
+    ['a keyboard shortcut', '"key": "ctrl+shift+p",'],
+    ["Rails' CSRF token", `authenticity_token: "${g.chars(B62, 32)}"`],
+    ['an expression', 'var key = peg$currPos * 36 + 3,'],
+    ['a generated name with $', 'type ArrowToken = ArrowToken$1;'],
+    ['optional chaining', 'authInfo: options?.authInfo,'],
+    ['a short property path', 'tokens: internalRe.t,'],
+    ['a translated message', '"Unexpected_token_1012": "予期しないトークンです。",'],
+    ['a header name', "key: 'Access-Control-Allow-Origin',"],
+    ['user:password', "opts.auth = 'username:password'"],
+    ['an e-mail as anonymous password', 'passwd="anonymous@domain.org"'],
+    ['a word in a comment', ' * - client_secret_post: Credentials in request body (RFC 6749 Section 2.3.1)'],
+    ['a path under a variable', 'private_key\t= $dir/private/cakey.pem# The private key'],
+    ['a variable reference', 'secret = $insta::secret # pass:insta'],
+    ['a type union in docs', '* `key`: {string|ArrayBuffer|Buffer|TypedArray} The key'],
+    ['a list of keys', "pino({ redact: ['key', '*.headers.cookie'] }, stream)"],
+    ['a regular expression', 'const TOKEN_STRINGS = "[A-Za-z0-9._~+/-]+=*";'],
+    [
+      'an OAuth name',
+      'exports.discoverOAuthProtectedResourceMetadata = discoverOAuthProtectedResourceMetadata;',
+    ],
+    ["reCAPTCHA's published test key", `key: "${['6LeIxAcTAAAAAJcZ', 'VRqyHh71UMIEGNQ_MXjiZKhI'].join('')}"`],
+  ])('no finding for %s', (_n, line) => {
+    expect(rulesOn(line)).toEqual([]);
+  });
+
+  it('names: keyword segments, hash and public words, key only whole', () => {
+    for (const n of [
+      'creds',
+      'user_auth',
+      'AUTH',
+      'key',
+      'config.key',
+      'db_pass',
+      'X-Auth-Token',
+      'mySecretString',
+    ])
+      expect(isSecretName(n), n).toBe(true);
+    for (const n of [
+      'hashed_secret',
+      'apiKeyHash',
+      'TOKEN_SHA1',
+      'csrf-token',
+      'NEXT_PUBLIC_API_KEY',
+      'foreignKey',
+      'author',
+      'keyboard',
+      'tokenizer',
+      'secondPassForFixAll',
+      'oauth_url',
+    ])
+      expect(isSecretName(n), n).toBe(false);
+    expect(isSecretName('shared_secret')).toBe(true);
+  });
+
+  it('validates GitHub tokens by their CRC-32 checksum', () => {
+    const t = g.githubPat();
+    expect(githubChecksumOk(t)).toBe(true);
+    // A real token's checksum, published in trufflehog's tests (revoked).
+    expect(githubChecksumOk(['gh', 'p_', 'IwdMx9WFWRRfMhTYiaVjZ78Jfuamvn0YWRM0'].join(''))).toBe(true);
+    // The CRC-32 check value, and base62 with GitHub's digit order (0-9, A-Z, a-z).
+    expect(crc32('123456789')).toBe(0xcbf43926);
+    expect([base62(61, 2), base62(62, 2), base62(10, 1)]).toEqual(['0z', '10', 'A']);
+    const forged = `${t.slice(0, 34)}${t[34] === 'A' ? 'B' : 'A'}${t.slice(35)}`;
+    expect(rulesOn(`GITHUB_TOKEN=${forged}`)).toEqual([]);
+  });
+
+  it('validates Anthropic keys exactly (api03/admin01, 93 characters, AA)', () => {
+    const body = g.chars(`${B62}-_`, 93);
+    const pre = ['sk', '-ant-'].join('');
+    expect(rulesOn(`${pre}api03-${body}AA`)).toEqual(['anthropic-api-key']);
+    expect(rulesOn(`${pre}admin01-${body}AA`)).toEqual(['anthropic-api-key']);
+    for (const bad of [
+      `${pre}api03-${body.slice(0, 60)}AA`,
+      `${pre}api03-${body}BB`,
+      `${pre}api04-${body}AA`,
+      `${pre}api03-${body}xAA`,
+    ])
+      expect(rulesOn(`ANTHROPIC_API_KEY=${bad}`), bad.slice(0, 20)).toEqual([]);
+  });
+
+  it('skips well-known public Google example keys but finds others', () => {
+    expect(rulesOn(`apiKey: "${['AI', 'zaSyAnLA7NfeLquW1tJFpx_eQCxoX-oo6YyIs'].join('')}"`)).toEqual([]);
+    expect(rulesOn(`apiKey: "${['AI', 'za'].join('')}${'a'.repeat(35)}"`)).toEqual([]);
+    expect(rulesOn(`apiKey: "${g.google()}"`)).toEqual(['google-api-key']);
+  });
+
+  it('knows the oldest AWS key id prefix (A3T)', () => {
+    expect(rulesOn(`id = A3TX${g.chars('ABCDEFGHIJKLMNOPQRSTUVWXYZ234567', 16)}`)).toEqual([
+      'aws-access-key-id',
+    ]);
+  });
+
+  it('applies test markers to vendor-prefixed tokens', () => {
+    expect(rulesOn(['AK', 'IA', 'TEST'.repeat(4)].join(''))).toEqual([]);
+    expect(rulesOn(`${['sk', '_live_'].join('')}FAKE${g.chars(B62, 20)}`)).toEqual([]);
+    expect(rulesOn(`value: ${['AK', 'IA', 'IOSFODNN7', 'SECRETS'].join('')}`)).toEqual([]);
+  });
+
+  it('honours # pragma: allowlist secret like audit:allow', () => {
+    const v = g.chars(B62, 24);
+    const r = scanText(`API_SECRET = '${v}'  # pragma: allowlist secret\nOTHER_SECRET = '${v}x'\n`, opts);
+    expect(r.matches.map((m) => m.line)).toEqual([2]);
+    expect(r.inlineAllowed).toBe(1);
+  });
+});
+
 describe('scanText', () => {
   const pem = (lines: string[], kind = 'RSA PRIVATE KEY') =>
     [`-----BEGIN ${kind}-----`, ...lines, `-----END ${kind}-----`].join('\n');
@@ -234,7 +461,13 @@ describe('scanText', () => {
   it('is linear on hostile long lines', () => {
     const ms = cpuMs(() =>
       scanText(
-        `${'password'.repeat(20_000)}\n${'a'.repeat(200_000)}\n${'ey'.repeat(100_000)}\n${'hooks.slack.com/services/T'.repeat(5000)}`,
+        `${'password'.repeat(20_000)}\n${'a'.repeat(200_000)}\n${'ey'.repeat(100_000)}\n${'hooks.slack.com/services/T'.repeat(5000)}\n` +
+          // Every name examined, every value rejected: still one pass per line (issue 16). The
+          // generic rule skips lines over 4 KiB, so it is also fed many lines just under that.
+          `${'key='.repeat(50_000)}\n${'password="'.repeat(20_000)}\n${'"a": "Set token=x'.repeat(10_000)}\n${'xoxb-1234567890-'.repeat(10_000)}\n` +
+          `${'key='.repeat(1000)}\n`.repeat(100) +
+          `${'password="'.repeat(400)}\n`.repeat(100) +
+          `${'"a": "Set token=x'.repeat(240)}\n`.repeat(100),
         opts,
       ),
     );

@@ -1,5 +1,7 @@
 import type { Severity } from '../findings.js';
+import { githubChecksumOk } from './checksum.js';
 import { shannonEntropy } from './entropy.js';
+import { GOOGLE_EXAMPLE_KEYS, isPublicExample, JWT_IO_EXAMPLE_SIGNATURES } from './publicExamples.js';
 
 /** What a rule reports: its id is part of every finding and of the fingerprint. */
 export interface RuleInfo {
@@ -36,8 +38,10 @@ export const TOKEN_RULES: TokenRule[] = [
     id: 'aws-access-key-id',
     title: 'AWS access key id',
     severity: 'high',
-    pattern: new RegExp(`${START}((?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16})${END}`, 'g'),
+    // A3T[A-Z0-9] is the oldest prefix (gitleaks and detect-secrets still match it).
+    pattern: new RegExp(`${START}((?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16})${END}`, 'g'),
     group: 1,
+    validate: (s) => !isPublicExample(s),
     recommendation: `Deactivate the key in IAM and find its secret key too. ${ROTATE}`,
   },
   {
@@ -47,7 +51,8 @@ export const TOKEN_RULES: TokenRule[] = [
     // Only next to a name that says so: 40 base64 characters alone are too common to report.
     pattern: /aws.{0,20}?(?:secret|sk).{0,20}?[\s"'=:>]{1,5}([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])/gi,
     group: 1,
-    validate: (s) => shannonEntropy(s) >= 4 && /[0-9]/.test(s) && /[A-Z]/.test(s) && /[a-z]/.test(s),
+    validate: (s) =>
+      shannonEntropy(s) >= 4 && /[0-9]/.test(s) && /[A-Z]/.test(s) && /[a-z]/.test(s) && !isPublicExample(s),
     recommendation: `Deactivate the access key in IAM. ${ROTATE}`,
   },
   {
@@ -56,6 +61,8 @@ export const TOKEN_RULES: TokenRule[] = [
     severity: 'critical',
     pattern: new RegExp(`${START}(ghp_[A-Za-z0-9]{36})${END}`, 'g'),
     group: 1,
+    // The last 6 characters are a CRC-32 of the first 30: a hand-made look-alike fails it.
+    validate: githubChecksumOk,
     recommendation: `Revoke it under GitHub Settings > Developer settings > Tokens. ${ROTATE}`,
   },
   {
@@ -64,14 +71,19 @@ export const TOKEN_RULES: TokenRule[] = [
     severity: 'critical',
     pattern: new RegExp(`${START}(gho_[A-Za-z0-9]{36})${END}`, 'g'),
     group: 1,
+    // The last 6 characters are a CRC-32 of the first 30: a hand-made look-alike fails it.
+    validate: githubChecksumOk,
     recommendation: `Revoke the OAuth app's authorization on GitHub. ${ROTATE}`,
   },
   {
     id: 'github-app-token',
     title: 'GitHub App installation, user-to-server or refresh token',
     severity: 'high',
-    pattern: new RegExp(`${START}((?:ghs|ghu|ghr)_[A-Za-z0-9]{36})${END}`, 'g'),
+    // Classic 36-character tokens with their checksum, or the longer installation tokens
+    // (ghs_<app id>_<JWT>, ghs_ with 80+ characters) GitHub issues to apps.
+    pattern: new RegExp(`${START}((?:ghs|ghu|ghr)_[A-Za-z0-9]{36}|ghs_[A-Za-z0-9_.-]{60,1000})${END}`, 'g'),
     group: 1,
+    validate: (s) => (s.length === 40 ? githubChecksumOk(s) : shannonEntropy(s) >= 4.5),
     recommendation: `Revoke it from the GitHub App's settings. ${ROTATE}`,
   },
   {
@@ -86,7 +98,11 @@ export const TOKEN_RULES: TokenRule[] = [
     id: 'gitlab-pat',
     title: 'GitLab personal access token',
     severity: 'critical',
-    pattern: new RegExp(`${START}(glpat-[A-Za-z0-9_-]{20,80})${END}`, 'g'),
+    // 20-22 characters, or the routable format: 27+ characters, "." and a 2+7 character suffix.
+    pattern: new RegExp(
+      `${START}(glpat-(?:[A-Za-z0-9_-]{27,300}\\.(?:[0-9a-z]{2}\\.)?[0-9a-z]{7,9}|[A-Za-z0-9_-]{20,22}))(?![A-Za-z0-9_.-])`,
+      'g',
+    ),
     group: 1,
     recommendation: `Revoke it under GitLab User settings > Access tokens. ${ROTATE}`,
   },
@@ -94,8 +110,24 @@ export const TOKEN_RULES: TokenRule[] = [
     id: 'slack-token',
     title: 'Slack token',
     severity: 'high',
-    pattern: new RegExp(`${START}(xox[bpars]-[0-9]{6,}-[A-Za-z0-9-]{8,200})${END}`, 'g'),
+    // Token shapes as gitleaks describes them (gitleaks/gitleaks cmd/generate/config/rules/slack.go,
+    // MIT): bot/user/app-level/configuration/legacy workspace tokens.
+    pattern: new RegExp(
+      `${START}(` +
+        [
+          'xox[bpaer]-[0-9]{8,14}-[0-9]{8,14}[A-Za-z0-9-]{0,120}',
+          'xoxb-[0-9]{8,14}-[A-Za-z0-9]{18,26}',
+          'xoxe\\.xox[bp]-\\d-[A-Za-z0-9]{163,166}',
+          'xoxe-\\d-[A-Za-z0-9]{146}',
+          'xapp-\\d-[A-Z0-9]{6,20}-\\d{6,20}-[a-z0-9]{32,80}',
+          'xox[ar]-(?:\\d-[0-9A-Za-z]{8,48}|[0-9A-Za-z]{8,48}-[0-9A-Za-z]{4,48})(?:-[0-9A-Za-z]{4,48}){0,4}',
+          'xox[os]-\\d{6,}-\\d{6,}-\\d{6,}-[a-fA-F0-9]{8,64}',
+        ].join('|') +
+        `)${END}`,
+      'g',
+    ),
     group: 1,
+    validate: (s) => !s.endsWith('-'),
     recommendation: `Revoke it in the Slack app's OAuth & Permissions page. ${ROTATE}`,
   },
   {
@@ -111,16 +143,18 @@ export const TOKEN_RULES: TokenRule[] = [
     id: 'stripe-secret-key',
     title: 'Stripe live secret key',
     severity: 'critical',
-    pattern: new RegExp(`${START}(sk_live_[A-Za-z0-9]{20,120})${END}`, 'g'),
+    pattern: new RegExp(`${START}(sk_live_[A-Za-z0-9]{20,247})${END}`, 'g'),
     group: 1,
+    validate: (s) => shannonEntropy(s) >= 3.5,
     recommendation: `Roll the key in the Stripe dashboard (Developers > API keys). ${ROTATE}`,
   },
   {
     id: 'stripe-restricted-key',
     title: 'Stripe live restricted key',
     severity: 'high',
-    pattern: new RegExp(`${START}(rk_live_[A-Za-z0-9]{20,120})${END}`, 'g'),
+    pattern: new RegExp(`${START}(rk_live_[A-Za-z0-9]{20,247})${END}`, 'g'),
     group: 1,
+    validate: (s) => shannonEntropy(s) >= 3.5,
     recommendation: `Roll the key in the Stripe dashboard (Developers > API keys). ${ROTATE}`,
   },
   {
@@ -128,7 +162,8 @@ export const TOKEN_RULES: TokenRule[] = [
     id: 'anthropic-api-key',
     title: 'Anthropic API key',
     severity: 'critical',
-    pattern: new RegExp(`${START}(sk-ant-[a-z]{3,8}[0-9]{2}-[A-Za-z0-9_-]{32,200})${END}`, 'g'),
+    // Exactly as Anthropic issues them: api03 (API) or admin01 (Admin API), 93 characters, AA.
+    pattern: new RegExp(`${START}(sk-ant-(?:api03|admin01)-[A-Za-z0-9_-]{93}AA)${END}`, 'g'),
     group: 1,
     recommendation: `Disable the key in the Anthropic Console (Settings > API keys). ${ROTATE}`,
   },
@@ -136,8 +171,10 @@ export const TOKEN_RULES: TokenRule[] = [
     id: 'openai-api-key',
     title: 'OpenAI API key',
     severity: 'critical',
+    // Every kind (legacy, proj, svcacct, admin, named service accounts) carries T3BlbkFJ
+    // ("openai" in base64) between two random halves; sk- strings without it are other things.
     pattern: new RegExp(
-      `${START}(sk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{40,250}|sk-[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20}|sk-[A-Za-z0-9]{48})${END}`,
+      `${START}(sk-(?:[a-z0-9]{1,20}-){0,4}[A-Za-z0-9_-]{16,200}T3BlbkFJ[A-Za-z0-9_-]{16,200})${END}`,
       'g',
     ),
     group: 1,
@@ -150,6 +187,8 @@ export const TOKEN_RULES: TokenRule[] = [
     severity: 'high',
     pattern: new RegExp(`${START}(AIza[0-9A-Za-z_-]{35})${END}`, 'g'),
     group: 1,
+    // Published sample keys, and low-entropy look-alikes (AIzaaaaa...).
+    validate: (s) => !GOOGLE_EXAMPLE_KEYS.has(s) && shannonEntropy(s) >= 4,
     recommendation: `Regenerate or restrict the key in Google Cloud Console (APIs & Services > Credentials). ${ROTATE}`,
   },
   {
@@ -161,7 +200,7 @@ export const TOKEN_RULES: TokenRule[] = [
       'g',
     ),
     group: 1,
-    validate: isJwt,
+    validate: (s) => isJwt(s) && !JWT_IO_EXAMPLE_SIGNATURES.has(s.split('.')[2] ?? ''),
     recommendation:
       'A bearer token works for whoever holds it until it expires: remove it, and revoke the session or rotate the signing key if it is long-lived.',
   },
@@ -175,8 +214,8 @@ export const TOKEN_RULES: TokenRule[] = [
       /(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{1,19}:\/\/([^\s:/?#@'"`<>]{0,64}):([^\s/?@'"`<>]{1,128})@[A-Za-z0-9[]/g,
     group: 2,
     humanChosen: true,
-    // user:user@ and a bare number (a port typed twice) are examples, not credentials.
-    validate: (s, m) => s !== m[1] && !/^\d{1,5}$/.test(s),
+    // user:user@, a bare number (a port typed twice) and 1-3 characters are examples.
+    validate: (s, m) => s !== m[1] && !/^\d{1,5}$/.test(s) && [...s].length >= 4,
     recommendation: `Move the password out of the URL (a secret file or the environment). ${ROTATE}`,
   },
 ];

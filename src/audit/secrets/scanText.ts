@@ -23,13 +23,19 @@ export interface ScanTextOptions {
 
 export interface ScanTextResult {
   matches: SecretMatch[];
-  /** Lines skipped because they carry an `audit:allow` comment and would have matched. */
+  /** Lines skipped because they carry an `audit:allow` or `pragma: allowlist secret` comment and would have matched. */
   inlineAllowed: number;
   dropped: number;
 }
 
 /** Writing `audit:allow` in a comment on a line keeps its matches out of the report. */
 export const INLINE_ALLOW = 'audit:allow';
+/** detect-secrets' inline allow comment (`# pragma: allowlist secret`), honoured the same way. */
+const PRAGMA_ALLOW = /pragma:\s*allowlist[ -]secret/i;
+
+function hasInlineAllow(line: string): boolean {
+  return line.includes(INLINE_ALLOW) || PRAGMA_ALLOW.test(line);
+}
 
 const KEY_BEGIN = /-----BEGIN ((?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?)-----/;
 const KEY_END = /-----END [A-Z ]*PRIVATE KEY(?: BLOCK)?-----/;
@@ -48,7 +54,7 @@ export function looksBinary(head: Uint8Array): boolean {
 /**
  * Finds the secrets in one file's text, line by line. Private keys are the one multi-line
  * shape: the block's base64 body is the secret (so two keys differ in fingerprint), reported at
- * its BEGIN line. A line with `audit:allow` on it is skipped.
+ * its BEGIN line. A line with `audit:allow` or `pragma: allowlist secret` on it is skipped.
  */
 export function scanText(text: string, opts: ScanTextOptions): ScanTextResult {
   const matches: SecretMatch[] = [];
@@ -88,7 +94,7 @@ export function scanText(text: string, opts: ScanTextOptions): ScanTextResult {
 
     const hits = scanLine(line, opts.entropyThreshold);
     const begin = KEY_BEGIN.exec(line);
-    if (line.includes(INLINE_ALLOW)) {
+    if (hasInlineAllow(line)) {
       if (hits.length > 0 || begin) inlineAllowed++;
       continue;
     }
@@ -135,6 +141,8 @@ export function scanLine(line: string, entropyThreshold: number): LineHit[] {
       if (spans.some(([s, e]) => start < e && s < end)) continue;
       const placeholder = rule.humanChosen ? isPlaceholder(secret) : isExampleToken(secret);
       if (placeholder || (rule.validate && !rule.validate(secret, m))) continue;
+      // A token whose text runs on into placeholder characters (xoxp-...-#####) is a template.
+      if (/^(?:#{3}|\*{3}|[xX]{4})/.test(line.slice(end, end + 4))) continue;
       spans.push([start, end]);
       hits.push({ ruleId: rule.id, start, secret });
     }
