@@ -51,7 +51,17 @@ const dataDir = mkdtempSync(join(tmpdir(), 'conformance-'));
 
 function start(args) {
   const child = spawn(process.execPath, args, {
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', DATA_DIR: dataDir },
+    // Rate limits off: the suite is one client sending scenario after scenario as fast as it can
+    // (rate limits and caps have tests of their own).
+    env: {
+      ...process.env,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      DATA_DIR: dataDir,
+      RATE_LIMIT_PER_MINUTE: '0',
+      RATE_LIMIT_BURST: '0',
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const url = new Promise((resolve, reject) => {
