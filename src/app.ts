@@ -6,6 +6,7 @@ import { Gauge } from 'prom-client';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import type { Authenticator } from './auth/authenticator.js';
 import { bearerAuth } from './auth/bearerAuth.js';
+import type { Principal } from './auth/principal.js';
 import type { BruteForceGuard } from './auth/bruteForceGuard.js';
 import { PRM_PATH, protectedResourceMetadata, resourceUrl } from './auth/protectedResource.js';
 import { isLoopbackHost } from './config.js';
@@ -129,11 +130,23 @@ export function createApp(deps: AppDeps): App {
     maxStreams: config.MAX_STREAMS,
     createServer: (slot) => createMcpServer({ ...serverDeps, session: slot }),
     gate: (transport, principal, sessionId, cancels) =>
-      gateTransport(transport, { ...gateOptions, principal, sessionId, cancels }),
+      gateTransport(transport, {
+        ...gateOptions,
+        principal,
+        sessionId,
+        cancels,
+        client: isAnonymous(principal) ? `s:${sessionId}` : principal.id,
+      }),
   });
   const modern = createModernHttp({
     createServer: () => createMcpServer(serverDeps),
-    gate: (transport, principal) => gateTransport(transport, { ...gateOptions, principal, modern: true }),
+    gate: (transport, principal, ip) =>
+      gateTransport(transport, {
+        ...gateOptions,
+        principal,
+        modern: true,
+        client: isAnonymous(principal) ? `ip:${ip ?? 'unknown'}` : principal.id,
+      }),
     bus: events,
     maxBodyBytes: config.MAX_BODY_BYTES,
     logger,
@@ -264,6 +277,11 @@ function accessLog(logger: Logger, metrics: Metrics): RequestHandler {
     });
     next();
   };
+}
+
+/** No credentials to tell callers apart (auth not configured): they count by session or address. */
+function isAnonymous(p: Principal): boolean {
+  return p.kind !== 'jwt' && p.kind !== 'apikey';
 }
 
 /** A session id as the log may show it: ours (32 hex digits), or a marker for anything else. */

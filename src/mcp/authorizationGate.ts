@@ -28,6 +28,11 @@ export interface GateOptions {
   modern?: boolean;
   /** Per-principal cap on tool calls running at once (on this instance); none when absent. */
   callSlots?: CallSlots;
+  /**
+   * Who counts against callSlots: the principal when authenticated; for anonymous callers (no
+   * auth configured) their session or address, like the rate limit. Default: the principal.
+   */
+  client?: string;
   sessionId?: string;
   /** The scope each tool needs. */
   toolScopes: ReadonlyMap<string, Scope>;
@@ -85,6 +90,7 @@ const MODERN_RESULT = { resultType: 'complete' } as const;
 
 export function gateTransport(transport: Transport, o: GateOptions): void {
   const granted = new Set<string>(o.principal.scopes);
+  const slotKey = o.client ?? o.principal.id;
   const calls = new Map<Id, Pending>();
   const toolLists = new Set<Id>();
   /** Requests of this stream not answered yet: a response is sent at most once. */
@@ -102,7 +108,7 @@ export function gateTransport(transport: Transport, o: GateOptions): void {
     const call = calls.get(id);
     if (!call) return;
     calls.delete(id);
-    o.callSlots?.give(o.principal.id);
+    o.callSlots?.give(slotKey);
     o.audit({
       principal: o.principal.id,
       ...(o.sessionId ? { session: o.sessionId } : {}),
@@ -138,7 +144,7 @@ export function gateTransport(transport: Transport, o: GateOptions): void {
         const tool = String(m.params?.name ?? '').slice(0, 128);
         const needed = o.toolScopes.get(tool);
         if (needed && !granted.has(needed)) return deny(m.id, tool, m.params?.arguments, needed);
-        if (o.callSlots && !o.callSlots.take(o.principal.id)) return busy(m.id, tool, m.params?.arguments);
+        if (o.callSlots && !o.callSlots.take(slotKey)) return busy(m.id, tool, m.params?.arguments);
         calls.set(m.id, { tool, args: digestArgs(m.params?.arguments), started: performance.now() });
       } else if (m.method === 'tools/list') {
         toolLists.add(m.id);

@@ -355,7 +355,9 @@ export class HttpSessions {
       sendRpcError(res, 409, RpcCode.ServerError, 'Conflict: this session already has an open GET stream');
       return;
     }
-    const owner = requestPrincipal(req).id;
+    // Counted per principal; anonymous callers (no auth configured) per address.
+    const who = requestPrincipal(req);
+    const owner = who.kind === 'jwt' || who.kind === 'apikey' ? who.id : `ip:${req.ip ?? 'unknown'}`;
     const mine = this.streamsByPrincipal.get(owner) ?? 0;
     if (mine >= (this.o.maxStreamsPerPrincipal ?? Infinity)) {
       res.setHeader('Retry-After', '5');

@@ -7,6 +7,7 @@
  */
 import { toNodeHandler } from '@modelcontextprotocol/node';
 import {
+  type AuthInfo,
   createMcpHandler,
   type McpHttpHandler,
   type McpRequestContext,
@@ -22,7 +23,7 @@ export interface ModernHttpOptions {
   /** A fresh server with every tool, resource and prompt registered. */
   createServer: () => McpServer;
   /** Puts the authorization gate and audit trail on the request's transport. */
-  gate: (transport: Transport, principal: Principal) => void;
+  gate: (transport: Transport, principal: Principal, clientIp: string | undefined) => void;
   /** Change events for subscriptions/listen streams (fleet-wide in fleet mode). */
   bus: ServerEventBus;
   maxBodyBytes: number;
@@ -56,13 +57,14 @@ interface Pooled {
   server: McpServer;
   /** Whose request the server serves now; set by the factory, read when the SDK connects it. */
   principal: Principal;
+  clientIp: string | undefined;
 }
 
 export function createModernHttp(o: ModernHttpOptions): ModernHttp {
   const idle: Pooled[] = [];
   const build = (): Pooled => {
-    const p: Pooled = { server: o.createServer(), principal: NOBODY };
-    gateOnConnect(p.server, (transport) => o.gate(transport, p.principal));
+    const p: Pooled = { server: o.createServer(), principal: NOBODY, clientIp: undefined };
+    gateOnConnect(p.server, (transport) => o.gate(transport, p.principal, p.clientIp));
     // The SDK closes the instance when the exchange ends (it chains this after its own hook):
     // then it goes back to the pool. A server still connected is never reused.
     p.server.server.onclose = () => {
@@ -74,6 +76,7 @@ export function createModernHttp(o: ModernHttpOptions): ModernHttp {
   const factory = (ctx: McpRequestContext): McpServer => {
     const p = idle.pop() ?? build();
     p.principal = principalOf(ctx.authInfo);
+    p.clientIp = ctx.authInfo?.extra?.clientIp as string | undefined;
     return p.server;
   };
   const handler = createMcpHandler(factory, {
@@ -88,6 +91,12 @@ export function createModernHttp(o: ModernHttpOptions): ModernHttp {
   });
   return {
     handler,
-    serve: (req, res) => node(req, res, req.body),
+    serve: (req, res) => {
+      // The client's address rides with the auth info to the factory: anonymous callers (no auth
+      // on loopback) are told apart by it, as the rate limit does.
+      const auth = (req as { auth?: AuthInfo }).auth;
+      if (auth) (req as { auth?: AuthInfo }).auth = { ...auth, extra: { ...auth.extra, clientIp: req.ip } };
+      return node(req, res, req.body);
+    },
   };
 }
