@@ -5,6 +5,7 @@
  */
 import crawlers from 'crawler-user-agents';
 import { isbot } from 'isbot';
+import { scannerOf } from './signatures.js';
 
 export const CLIENT_CLASSES = [
   'human',
@@ -36,7 +37,10 @@ const TAG_CLASS: Array<[string, ClientClass]> = [
   ['academic', 'other_crawler'],
 ];
 
-/** What the data sets lack (checked against crawler-user-agents 1.60): scanners seen in the wild. */
+/**
+ * What the data sets lack (checked against crawler-user-agents 1.60 and the CRS scanner list in
+ * ./data/crs.ts, which is checked first): scanners seen in the wild.
+ */
 const EXTRA: Array<{ pattern: RegExp; cls: ClientClass; name: string }> = [
   { pattern: /\bnuclei\b/i, cls: 'scanner', name: 'Nuclei' },
   { pattern: /\bl9explore\b|\bl9tcpid\b/i, cls: 'scanner', name: 'LeakIX' },
@@ -103,6 +107,10 @@ export function classifyUserAgent(ua: string): Classification {
   const emptyUa = trimmed === '' || trimmed === '-';
   const engine = VERIFIABLE_ENGINES.find((e) => e.pattern.test(trimmed));
   if (emptyUa) return { cls: 'unknown_automation', name: null, claimsEngine: null, emptyUa };
+  // The OWASP CRS scanner list first: isbot and crawler-user-agents miss Nikto, wapiti, whatweb,
+  // Nmap's NSE ... (Nikto's "Mozilla/5.00 (Nikto/2.1.6)" passed for a browser).
+  const scanner = scannerOf(trimmed);
+  if (scanner) return { cls: 'scanner', name: scanner, claimsEngine: engine?.name ?? null, emptyUa };
   // isbot is one combined pattern: most (human) UAs leave here without the 1,500-pattern scan.
   const extra = EXTRA.find((e) => e.pattern.test(trimmed));
   if (!extra && !isbot(trimmed)) return { cls: 'human', name: null, claimsEngine: null, emptyUa };
