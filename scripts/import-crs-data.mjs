@@ -8,7 +8,8 @@ import { join } from 'node:path';
 
 const repo = process.argv[2];
 if (!repo) throw new Error('usage: import-crs-data.mjs CRS_GIT_DIR');
-const git = (...args) => execFileSync('git', ['--git-dir', repo, ...args], { encoding: 'utf8', maxBuffer: 1 << 26 });
+const git = (...args) =>
+  execFileSync('git', ['--git-dir', repo, ...args], { encoding: 'utf8', maxBuffer: 1 << 26 });
 const commit = git('rev-parse', 'HEAD').trim();
 const FILES = {
   SCANNER_USER_AGENTS: 'rules/scanners-user-agents.data',

@@ -27,13 +27,38 @@ const BROWSERS = [
 ];
 // Real-world queries, punctuation and SQL/HTML-looking words included: benign text must stay benign.
 const QUERIES = [
-  'blue widget', "O'Reilly books", 'select a size', 'union station parking', 'drop shipping policy',
-  'C++ & C# guide', '"exact phrase"', 'price < 20', 'rock & roll t-shirt', 'where is my order?',
-  'script writing course', '50% off', 'tom\'s diner', 'alert me when back in stock', 'win 10 drivers',
-  'etc', 'passwd reset help', 'cmd key shortcuts', 'how to use ../ in paths', 'café crème',
+  'blue widget',
+  "O'Reilly books",
+  'select a size',
+  'union station parking',
+  'drop shipping policy',
+  'C++ & C# guide',
+  '"exact phrase"',
+  'price < 20',
+  'rock & roll t-shirt',
+  'where is my order?',
+  'script writing course',
+  '50% off',
+  "tom's diner",
+  'alert me when back in stock',
+  'win 10 drivers',
+  'etc',
+  'passwd reset help',
+  'cmd key shortcuts',
+  'how to use ../ in paths',
+  'café crème',
 ];
-const PAGES = ['/', '/blog/', '/blog/post-1.html', '/blog/post-2.html', '/about.html', '/products/index.html?id=1',
-  '/products/index.html?id=2&color=blue', '/products/index.html?id=3&sort=price', '/contact.html?subject=hello'];
+const PAGES = [
+  '/',
+  '/blog/',
+  '/blog/post-1.html',
+  '/blog/post-2.html',
+  '/about.html',
+  '/products/index.html?id=1',
+  '/products/index.html?id=2&color=blue',
+  '/products/index.html?id=3&sort=price',
+  '/contact.html?subject=hello',
+];
 const EXTRA_PAGES = [
   '/?utm_source=newsletter&utm_medium=email&utm_campaign=winter',
   '/blog/post-1.html?ref=https%3A%2F%2Fnews.ycombinator.com%2Fitem%3Fid%3D1',
@@ -50,10 +75,13 @@ function get(ip, ua, path, { referer, auth, method = 'GET' } = {}) {
     const headers = { 'User-Agent': ua, 'X-Forwarded-For': ip, Accept: 'text/html,*/*' };
     if (referer) headers.Referer = `http://www.example.test${referer}`;
     if (auth) headers.Authorization = `Basic ${Buffer.from(auth).toString('base64')}`;
-    const req = http.request({ host: '127.0.0.1', port: Number(port), path, method, headers, agent: false }, (res) => {
-      res.resume();
-      res.on('end', resolve);
-    });
+    const req = http.request(
+      { host: '127.0.0.1', port: Number(port), path, method, headers, agent: false },
+      (res) => {
+        res.resume();
+        res.on('end', resolve);
+      },
+    );
     req.on('error', resolve);
     req.setTimeout(5000, () => req.destroy());
     req.end();
@@ -73,7 +101,8 @@ async function human(ip) {
       page = `/contact.html?name=${encodeURIComponent("Ann O'Neil")}&email=ann%40example.org&message=${encodeURIComponent('Hi, where is order #1234? Thanks -- Ann (sent from my phone)')}`;
     await get(ip, ua, page, { referer: prev });
     if (i === 0 || rnd() < 0.3) {
-      for (const asset of ['/static/site.css', '/static/app.js', '/static/logo.png']) await get(ip, ua, asset, { referer: page });
+      for (const asset of ['/static/site.css', '/static/app.js', '/static/logo.png'])
+        await get(ip, ua, asset, { referer: page });
       if (i === 0) await get(ip, ua, '/favicon.ico', { referer: page });
     }
     prev = page;
@@ -92,18 +121,38 @@ async function admin(ip) {
 const CRAWLERS = [
   ['Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)', 'crawler'],
   ['Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)', 'crawler'],
-  ['Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; GPTBot/1.2; +https://openai.com/gptbot)', 'crawler'],
+  [
+    'Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; GPTBot/1.2; +https://openai.com/gptbot)',
+    'crawler',
+  ],
   ['Mozilla/5.0 (compatible; AhrefsBot/7.0; +http://ahrefs.com/robot/)', 'crawler'],
 ];
 async function crawler(ip, ua) {
-  for (const p of ['/robots.txt', '/sitemap.xml', ...PAGES, ...EXTRA_PAGES.slice(0, 4), '/old-page.html', '/blog/feed.xml'])
-    await get(ip, ua, p), await pause(30);
+  for (const p of [
+    '/robots.txt',
+    '/sitemap.xml',
+    ...PAGES,
+    ...EXTRA_PAGES.slice(0, 4),
+    '/old-page.html',
+    '/blog/feed.xml',
+  ]) {
+    await get(ip, ua, p);
+    await pause(30);
+  }
 }
 async function monitor(ip) {
-  for (let i = 0; i < 30; i++) await get(ip, 'Mozilla/5.0+(compatible; UptimeRobot/2.0; http://www.uptimerobot.com/)', '/', { method: i % 2 ? 'HEAD' : 'GET' }), await pause(50);
+  for (let i = 0; i < 30; i++) {
+    await get(ip, 'Mozilla/5.0+(compatible; UptimeRobot/2.0; http://www.uptimerobot.com/)', '/', {
+      method: i % 2 ? 'HEAD' : 'GET',
+    });
+    await pause(50);
+  }
 }
 async function feeds(ip) {
-  for (let i = 0; i < 10; i++) await get(ip, 'Feedly/1.0 (+http://www.feedly.com/fetcher.html; 3 subscribers)', '/blog/feed.xml'), await pause(50);
+  for (let i = 0; i < 10; i++) {
+    await get(ip, 'Feedly/1.0 (+http://www.feedly.com/fetcher.html; 3 subscribers)', '/blog/feed.xml');
+    await pause(50);
+  }
 }
 
 const labels = [];
@@ -133,7 +182,9 @@ jobs.push(() => feeds(`${nets[1]}.${hostBase + 41}`));
 
 // A few at a time, so sessions overlap as real visits do.
 let next = 0;
-await Promise.all(Array.from({ length: 4 }, async () => {
-  while (next < jobs.length) await jobs[next++]();
-}));
+await Promise.all(
+  Array.from({ length: 4 }, async () => {
+    while (next < jobs.length) await jobs[next++]();
+  }),
+);
 writeFileSync(labelsOut, labels.map((l) => l.join('\t')).join('\n') + '\n');

@@ -55,7 +55,9 @@ for (const [server, s] of Object.entries(servers)) {
   writeFileSync(join(corpus, `${server}-access.log.gz`), gzipSync(`${outA.join('\n')}\n`, { level: 9 }));
   writeFileSync(join(corpus, `${server}-error.log.gz`), gzipSync(`${outE.join('\n')}\n`, { level: 9 }));
   for (const seg of segs) if (seg.used || kept.has(seg)) labels.push([server, seg.ip, 'attack', seg.tool]);
-  for (const l of readFileSync(join(rec, `labels-${server}.tsv`), 'utf8').trim().split('\n')) {
+  for (const l of readFileSync(join(rec, `labels-${server}.tsv`), 'utf8')
+    .trim()
+    .split('\n')) {
     const [ip, label] = l.split('\t');
     labels.push([server, ip, label, 'benign.mjs']);
   }

@@ -12,9 +12,20 @@ import { gzipSync } from 'node:zlib';
 import { parse } from 'yaml';
 
 const [repo, out] = process.argv.slice(2);
-const git = (...a) => execFileSync('git', ['--git-dir', repo, ...a], { encoding: 'utf8', maxBuffer: 1 << 28 });
+const git = (...a) =>
+  execFileSync('git', ['--git-dir', repo, ...a], { encoding: 'utf8', maxBuffer: 1 << 28 });
 const commit = git('rev-parse', 'HEAD').trim();
-const FAMILIES = { 913: 'scanner', 930: 'lfi', 931: 'rfi', 932: 'rce', 933: 'php', 934: 'generic', 941: 'xss', 942: 'sqli', 944: 'java' };
+const FAMILIES = {
+  913: 'scanner',
+  930: 'lfi',
+  931: 'rfi',
+  932: 'rce',
+  933: 'php',
+  934: 'generic',
+  941: 'xss',
+  942: 'sqli',
+  944: 'java',
+};
 const files = git('ls-tree', '-r', '--name-only', commit, 'tests/regression/tests')
   .split('\n')
   .filter((f) => f.endsWith('.yaml'));
@@ -37,9 +48,23 @@ for (const f of files) {
       const negative = (log.no_expect_ids ?? []).includes(rule);
       if (!positive && !negative) continue;
       if (input.encoded_request || input.data || input.autocomplete_headers === false) continue;
-      const headers = Object.fromEntries(Object.entries(input.headers ?? {}).map(([k, v]) => [k.toLowerCase(), String(v)]));
+      const headers = Object.fromEntries(
+        Object.entries(input.headers ?? {}).map(([k, v]) => [k.toLowerCase(), String(v)]),
+      );
       if (headers.cookie || headers.referer) continue;
-      const extra = Object.keys(headers).filter((h) => !['host', 'user-agent', 'accept', 'content-type', 'content-length', 'connection', 'accept-encoding', 'accept-language'].includes(h));
+      const extra = Object.keys(headers).filter(
+        (h) =>
+          ![
+            'host',
+            'user-agent',
+            'accept',
+            'content-type',
+            'content-length',
+            'connection',
+            'accept-encoding',
+            'accept-language',
+          ].includes(h),
+      );
       if (extra.length > 0) continue;
       const method = input.method ?? 'GET';
       const uri = String(input.uri ?? '/');
@@ -57,5 +82,10 @@ for (const f of files) {
 }
 mkdirSync(out, { recursive: true });
 writeFileSync(join(out, 'access.log.gz'), gzipSync(`${lines.join('\n')}\n`, { level: 9 }));
-writeFileSync(join(out, 'labels.tsv'), `# ip\tlabel\tfamily:rule#test (CRS ${commit})\n${labels.map((l) => l.join('\t')).join('\n')}\n`);
-console.log(`${lines.length} requests from CRS ${commit}: ${labels.filter((l) => l[1] === 'attack').length} attack, ${labels.filter((l) => l[1] !== 'attack').length} negative`);
+writeFileSync(
+  join(out, 'labels.tsv'),
+  `# ip\tlabel\tfamily:rule#test (CRS ${commit})\n${labels.map((l) => l.join('\t')).join('\n')}\n`,
+);
+console.log(
+  `${lines.length} requests from CRS ${commit}: ${labels.filter((l) => l[1] === 'attack').length} attack, ${labels.filter((l) => l[1] !== 'attack').length} negative`,
+);

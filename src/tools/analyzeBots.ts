@@ -39,14 +39,18 @@ export const analyzeBotsOutput = {
         note: z
           .string()
           .nullable()
-          .describe('Why the file was skipped or read only in part (empty, format not recognised, read error)'),
+          .describe(
+            'Why the file was skipped or read only in part (empty, format not recognised, read error)',
+          ),
       }),
     ),
     lines: z.number().describe('Lines read'),
     parsed: z.number(),
     errorLogEvents: z
       .number()
-      .describe('Error-log lines about a client (auth failures, rate limits, missing files, WAF rules): evidence, not requests'),
+      .describe(
+        'Error-log lines about a client (auth failures, rate limits, missing files, WAF rules): evidence, not requests',
+      ),
     skipped: counts.describe(
       'Lines not counted, by reason: unparsable, empty, too_long, before_since, after_until, other_domain, unrecognised_file (a file skipped whole, see files[].note), error_log_other (error-log lines naming no client)',
     ),
@@ -80,7 +84,9 @@ export const analyzeBotsOutput = {
             signature: z
               .string()
               .optional()
-              .describe('For attack_* reasons: the signature id matched, e.g. iis.nimda, sqli.union_select, modsecurity.942100'),
+              .describe(
+                'For attack_* reasons: the signature id matched, e.g. iis.nimda, sqli.union_select, modsecurity.942100',
+              ),
           }),
         ),
         verified: z
@@ -260,7 +266,8 @@ export const analyzeBotsTool = defineTool({
           parsed++;
           analyzer.add(e);
         } else if (fileSkipped > before) analyzer.skip('unrecognised_file');
-        else if (line.trim() !== '') analyzer.skip(fileInfo.format?.endsWith('_error') ? 'error_log_other' : 'unparsable');
+        else if (line.trim() !== '')
+          analyzer.skip(fileInfo.format?.endsWith('_error') ? 'error_log_other' : 'unparsable');
         else analyzer.skip('empty');
       };
       let fileSkipped = 0;

@@ -80,6 +80,12 @@ const EXPLOIT_ANY = new RegExp(EXPLOIT_PATHS.map((e) => `(?:${e.pattern})`).join
 
 const scannerUas = new PhraseMatcher(SCANNER_USER_AGENTS);
 const lfiFiles = new PhraseMatcher(LFI_OS_FILES);
+/** In a request path only system locations count: a dot-file name there is a probe (sensitivePaths). */
+const lfiPathFiles = new PhraseMatcher(
+  LFI_OS_FILES.filter(
+    (p) => /^(?:etc|proc|sys|windows|winnt|boot|var\/log|usr\/local\/etc)\b/i.test(p) && p.length > 5,
+  ),
+);
 const unixShell = new PhraseMatcher(UNIX_SHELL.filter((p) => p.includes('/')));
 const phpFunctions = new PhraseMatcher(PHP_FUNCTIONS);
 
@@ -94,7 +100,10 @@ const SQLI: Rule[] = [
     /['"`)]\s*(?:or|and|xor|\|\||&&)\s*\(?\s*['"`]?[\w.]*['"`]?\s*(?:=|<>|!=|<=|>=|\blike\b|\bis\b|\brlike\b|\bregexp\b)|\b(?:or|and)\s+['"(]?\d+['")]?\s*(?:=|<>|<|>)\s*['"(]?\d+/,
   ],
   ['sqli.comment_terminator', /['"`)]\s*;?\s*(?:--(?:[\s-]|$)|#|\/\*)/],
-  ['sqli.stacked_query', /;\s*(?:drop|insert|update|delete|create|alter|exec|execute|declare|shutdown|truncate)\s/],
+  [
+    'sqli.stacked_query',
+    /;\s*(?:drop|insert|update|delete|create|alter|exec|execute|declare|shutdown|truncate)\s/,
+  ],
   [
     'sqli.time_blind',
     /\b(?:sleep|benchmark|pg_sleep|dbms_pipe\.receive_message|randomblob)\s*\(|\bwaitfor\s+(?:delay|time)\b/,
@@ -103,7 +112,10 @@ const SQLI: Rule[] = [
     'sqli.function',
     /\b(?:information_schema|sysobjects|syscolumns|pg_catalog|sqlite_master|mysql\.user|xp_cmdshell|load_file|into\s+(?:out|dump)file|@@version|extractvalue|updatexml|group_concat|utl_inaddr|ctxsys\.|make_set|elt\s*\(|procedure\s+analyse)|\b(?:concat(?:_ws)?|char|chr|ascii|substring|substr|mid|ord|hex|unhex)\s*\(\s*(?:\d|0x|@|select\b|\()|\bcast\s*\(.{1,60}\bas\s+(?:char|varchar|int|signed|numeric|text)\b/,
   ],
-  ['sqli.select_from', /\bselect\b[\s\S]{1,120}?\bfrom\b[\s\S]{0,120}?(?:\bwhere\b|--|#|\/\*|;|\bdual\b|\blimit\b|\)\s*(?:a|t|x)?\s*$)/],
+  [
+    'sqli.select_from',
+    /\bselect\b[\s\S]{1,120}?\bfrom\b[\s\S]{0,120}?(?:\bwhere\b|--|#|\/\*|;|\bdual\b|\blimit\b|\)\s*(?:a|t|x)?\s*$)/,
+  ],
   ['sqli.order_by_probe', /\border\s+by\s+\d+\s*(?:--|#|\/\*|$)|\bgroup\s+by\s+\d+\s*(?:--|#|having)/],
 ];
 /** A value that is a number (or nothing) followed by a lone quote: the first question of every SQLi scanner. */
@@ -132,12 +144,21 @@ const COMMAND: Rule[] = [
     /(?:[;|`\n]|&&|\$\()\s*(?:id|whoami|uname|cat|ls|pwd|wget|curl|nc|ncat|netcat|bash|sh|zsh|ping|nslookup|sleep|echo|perl|python[23]?|php|ruby|rm|chmod|busybox|tftp|ifconfig|ipconfig|systeminfo|powershell|cmd|dir|type|ver|net\s+user)(?:\s|$|[;|&`)<>])/,
   ],
   ['cmd.shellshock', /\(\)\s*\{\s*:?\s*;?\s*\}\s*;/],
+  // A value that starts by ending a command: "; mshta ...", "| id", "&& curl ...", "$(...)".
+  ['cmd.leading_separator', /^\s*(?:[;|`\n]|&&|\|\||\$\()\s*\$?[a-z]/],
+  ['cmd.process_substitution', /<\(\s*[a-z]|\$\(\s*[a-z]+\s/],
+  // Globs and brace expansion hiding a path or command: /etc/[m-z]asswd, /usr/[a-z]in/bash, {cd,/etc}.
+  [
+    'cmd.glob_evasion',
+    /\/(?:etc|bin|usr|proc|var|tmp|dev)\/[\w/]*[[*?][\w\]/*?-]*|\{\s*,?\s*[a-z./]+\s*,[^}]{0,40}\}/,
+  ],
   ['cmd.ifs', /\$\{?ifs\b|\$\{path:|\$\{home:/],
   ['cmd.windows', /\bcmd(?:\.exe)?\s*\/[ck]\b|\bpowershell(?:\.exe)?\s+-|\bcertutil\b.{0,40}-urlcache/],
 ];
 
 const CODE: Rule[] = [
-  ['code.php_tag', /<\?(?:php\b|=)/],
+  ['code.php_tag', /<\?(?:php\b|=|\s|$)/],
+  ['code.php_variable', /\$_(?:server|get|post|cookie|request|files|env|session|globals)\b|\$globals\s*\[/],
   [
     'code.stream_wrapper',
     /\b(?:php|zip|phar|expect|glob|data|file|dict|gopher|jar|netdoc|ssh2|compress\.zlib|compress\.bzip2):\/\//,
@@ -153,6 +174,8 @@ const CODE: Rule[] = [
   ],
   ['code.java', /\bjava\.lang\.(?:runtime|processbuilder|system)\b|\bgetruntime\s*\(\s*\)\s*\.\s*exec/],
 ];
+
+const CODE_IN_PATH = CODE.filter(([id]) => id !== 'code.stream_wrapper');
 
 const RAW_ENCODING: Rule[] = [
   [
@@ -171,8 +194,9 @@ const SHELLCODE = /%u9090|(?:%90){8}|(?:\\x90){8}|(?:\\x[0-9a-f]{2}){16}/i;
 const TRAVERSAL = /(?:^|[/\\=:;,])\.{2,}[/\\]|[/\\]\.{2,}(?:$|[?;#])|\.\.;\//;
 
 /** Query parameter names an include or template takes: a remote URL there is an RFI attempt. */
-const RFI_PARAM = /^(?:\w*_)?(?:page|file|filename|include|inc|incl|template|tpl|path|dir|document|doc|root|folder|mod|module|conf|config|lang|language|layout|theme|skin|load|read|show|view|content|cat|style|pg|base|basedir|abspath|mosconfig_absolute_path|document_root|globals|src|source)(?:_?\w*)?$/i;
-const REMOTE_URL = /^(?:https?|ftps?):\/\/([^/?#:]+)/i;
+const RFI_PARAM =
+  /^(?:\w*_)?(?:page|file|filename|include|inc|incl|template|tpl|path|dir|document|doc|root|folder|mod|module|conf|config|lang|language|layout|theme|skin|load|read|show|view|content|cat|style|pg|base|basedir|abspath|mosconfig_absolute_path|document_root|globals|src|source)(?:_?\w*)?$/i;
+const REMOTE_URL = /^(?:https?|ftps?|ldaps?|gopher|dict|tftp|jar|netdoc|rmi|dns|iiop):\/\/([^/?#:]+)/i;
 const IP_HOST = /^(?:\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-f:.]+\]|\d{8,10}|0x[0-9a-f]{8})$/i;
 
 /** Characters that can start an injection; a request with none of them only gets the path checks. */
@@ -247,7 +271,9 @@ function injection(v: string, isValue: boolean): SignatureHit | undefined {
   if (isValue && SQLI_QUOTE_PROBE.test(v) && /['"`\\]/.test(v)) return hit('sqli', 'sqli.quote_probe');
   if ((id = firstRule(XSS, v))) return hit('xss', id);
   if ((id = firstRule(COMMAND, v))) return hit('command_injection', id);
-  if ((id = firstRule(CODE, v))) return hit('code_injection', id);
+  // Stream wrappers only in values: a crawler following a broken template link asks for
+  // /scripts/"file://$file/" (seen from MJ12bot in the elastic sample), which is no attack.
+  if ((id = firstRule(isValue ? CODE : CODE_IN_PATH, v))) return hit('code_injection', id);
   const shell = pathPhrase(unixShell, v);
   if (shell && v.includes(`/${shell}`)) return hit('command_injection', `cmd.unix_shell:${shell}`);
   const fn = callPhrase(phpFunctions, v);
@@ -268,15 +294,7 @@ export function matchRequest(method: string, target: string, vhost: string | nul
     if (WEBDAV_METHODS.has(upper) && target.length > WEBDAV_OVERFLOW_URI)
       return hit('oversized_uri', 'method.webdav_overflow', 'exploit', true);
   }
-  if (target.length > OVERSIZED_URI) return hit('oversized_uri', 'uri.oversized');
-  if (target.length > 200 && OVERFLOW_RUN.test(target)) return hit('oversized_uri', 'uri.overflow_run');
-  if (target.length > 0 && target[0] !== '/') {
-    const abs = /^([a-z][a-z0-9+.-]*):\/\/([^/?#]*)/i.exec(target);
-    if (abs) {
-      const host = (abs[2] ?? '').replace(/^.*@/, '').replace(/:\d+$/, '').toLowerCase();
-      if (!vhost || host !== vhost.toLowerCase()) return hit('proxy', 'proxy.absolute_uri', 'exploit', true);
-    }
-  }
+  // Known exploits first: they name the attack (Code Red's URI is also an overflow run).
   const q = target.indexOf('?');
   const rawPath = q < 0 ? target : target.slice(0, q);
   const suspect = SUSPECT_CHARS.test(target);
@@ -288,6 +306,15 @@ export function matchRequest(method: string, target: string, vhost: string | nul
       if (e.re.test(e.withQuery ? full : path)) return hit('exploit_path', e.id, 'exploit', true);
     }
   }
+  if (target.length > OVERSIZED_URI) return hit('oversized_uri', 'uri.oversized');
+  if (target.length > 200 && OVERFLOW_RUN.test(target)) return hit('oversized_uri', 'uri.overflow_run');
+  if (target.length > 0 && target[0] !== '/') {
+    const abs = /^([a-z][a-z0-9+.-]*):\/\/([^/?#]*)/i.exec(target);
+    if (abs) {
+      const host = (abs[2] ?? '').replace(/^.*@/, '').replace(/:\d+$/, '').toLowerCase();
+      if (!vhost || host !== vhost.toLowerCase()) return hit('proxy', 'proxy.absolute_uri', 'exploit', true);
+    }
+  }
   if (suspect) {
     const enc = firstRule(RAW_ENCODING, target);
     if (enc) return hit('encoding', enc, 'exploit', true);
@@ -297,6 +324,8 @@ export function matchRequest(method: string, target: string, vhost: string | nul
     const inPath = injection(path, false);
     if (inPath) return inPath;
   }
+  const sys = pathPhrase(lfiPathFiles, path);
+  if (sys && path.includes(`/${sys}`)) return hit('lfi', `lfi.os_file_path:${sys}`, 'exploit', true);
   if (q >= 0 && q < target.length - 1) {
     const query = target.slice(q + 1);
     for (const pair of query.split('&')) {
@@ -316,14 +345,14 @@ export function matchRequest(method: string, target: string, vhost: string | nul
       const lfi = pathPhrase(lfiFiles, value);
       if (lfi) return hit('lfi', `lfi.os_file:${lfi}`);
       if (!suspect && !/[<>'"`;|$(){}\\*]/.test(value)) continue;
-      const inj = injection(value, true) ?? (name.length > 2 ? injection(normalise(name, true), false) : undefined);
+      const inj =
+        injection(value, true) ?? (name.length > 2 ? injection(normalise(name, true), false) : undefined);
       if (inj) return inj;
     }
   }
   if (!COMMON_METHODS.has(upper)) {
     if (WEBDAV_METHODS.has(upper)) return hit('method', `method.webdav:${upper.toLowerCase()}`, 'anomaly');
-    if (/^[A-Z][A-Z_-]{1,19}$/.test(upper))
-      return hit('method', 'method.unknown', 'anomaly');
+    if (/^[A-Z][A-Z_-]{1,19}$/.test(upper)) return hit('method', 'method.unknown', 'anomaly');
     return hit('method', 'method.malformed', 'anomaly');
   }
   // A lower-case "get": no browser or library sends one (methods are case-sensitive, RFC 9110).

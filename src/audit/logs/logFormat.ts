@@ -382,9 +382,13 @@ export function detectFormat(sample: string[]): { name: string; parser: LinePars
     if (hits > 0 && (!best || hits > best.hits)) best = { name, parser, hits };
   }
   if (best && best.hits * 2 >= lines.length) return best;
-  const nginxHeads = lines.filter((l) => /^\d{4}\/\d{2}\/\d{2} \d{2}:\d{2}:\d{2} \[\w+\] \d+#\d+: /.test(l)).length;
+  const nginxHeads = lines.filter((l) =>
+    /^\d{4}\/\d{2}\/\d{2} \d{2}:\d{2}:\d{2} \[\w+\] \d+#\d+: /.test(l),
+  ).length;
   if (nginxHeads * 2 >= lines.length) return { name: 'nginx_error', parser: parseNginxErrorLine };
-  const apacheHeads = lines.filter((l) => /^\[\w{3} \w{3} \d{2} \d{2}:\d{2}:\d{2}(?:\.\d+)? \d{4}\] \[[\w:]+\]/.test(l)).length;
+  const apacheHeads = lines.filter((l) =>
+    /^\[\w{3} \w{3} \d{2} \d{2}:\d{2}:\d{2}(?:\.\d+)? \d{4}\] \[[\w:]+\]/.test(l),
+  ).length;
   if (apacheHeads * 2 >= lines.length) return { name: 'apache_error', parser: parseApacheErrorLine };
   return undefined;
 }
