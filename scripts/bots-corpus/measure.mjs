@@ -42,6 +42,11 @@ const sets = [
     files: ['recorded/apache-access.log.gz', 'recorded/apache-error.log.gz'],
     labels: readLabels('recorded/labels.tsv', 'apache'),
   },
+  {
+    name: 'ModSecurity-flagged single requests',
+    files: ['modsec/access.log.gz'],
+    labels: readLabels('modsec/labels.tsv'),
+  },
   { name: 'CRS regression requests', files: ['crs/access.log.gz'], labels: readLabels('crs/labels.tsv') },
   {
     name: 'elastic apache 10k (real)',
@@ -57,7 +62,24 @@ for (const set of sets) {
     ctx,
   );
   // The handler is called directly, past the schema's cap of 500, so every client is listed.
-  const level = new Map(r.structured.clients.map((c) => [c.ip, c.threatLevel]));
+  // Single-request sets measure each request alone: "coordinated" (raised by a cluster of IPs
+  // sharing the tool's UA) is left out there.
+  const single = set.files.some((f) => f.startsWith('crs/') || f.startsWith('modsec/'));
+  const lvl = (score) =>
+    score >= 80 ? 'critical' : score >= 55 ? 'high' : score >= 30 ? 'medium' : score >= 10 ? 'low' : 'none';
+  const level = new Map(
+    r.structured.clients.map((c) => [
+      c.ip,
+      single
+        ? lvl(
+            Math.min(
+              100,
+              c.reasons.filter((x) => x.id !== 'coordinated').reduce((t, x) => t + x.points, 0),
+            ),
+          )
+        : c.threatLevel,
+    ]),
+  );
   const of = (l) => [...set.labels].filter(([, x]) => x === l).map(([ip]) => ip);
   const attack = of('attack');
   const atLeast = (ips, l) => ips.filter((ip) => rank[level.get(ip) ?? 'none'] >= rank[l]);

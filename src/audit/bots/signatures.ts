@@ -80,6 +80,12 @@ const EXPLOIT_ANY = new RegExp(EXPLOIT_PATHS.map((e) => `(?:${e.pattern})`).join
 
 const scannerUas = new PhraseMatcher(SCANNER_USER_AGENTS);
 const lfiFiles = new PhraseMatcher(LFI_OS_FILES);
+/** Private dot-files of the CRS list (shell histories, keys, credentials); .git/ and .svn/ stay probes. */
+const lfiDotFiles = new PhraseMatcher(
+  LFI_OS_FILES.filter(
+    (p) => p.startsWith('.') && p.length > 4 && !/^\.(?:git|svn|hg|well-known|env)\b/i.test(p),
+  ),
+);
 /** In a request path only system locations count: a dot-file name there is a probe (sensitivePaths). */
 const lfiPathFiles = new PhraseMatcher(
   LFI_OS_FILES.filter(
@@ -97,7 +103,7 @@ const SQLI: Rule[] = [
   ['sqli.union_select', /\bunion\b[\s(]*(?:all|distinct)?[\s(]*select\b/],
   [
     'sqli.tautology',
-    /['"`)]\s*(?:or|and|xor|\|\||&&)\s*\(?\s*['"`]?[\w.]*['"`]?\s*(?:=|<>|!=|<=|>=|\blike\b|\bis\b|\brlike\b|\bregexp\b)|\b(?:or|and)\s+['"(]?\d+['")]?\s*(?:=|<>|<|>)\s*['"(]?\d+/,
+    /['"`)]\s*(?:or|and|xor|\|\||&&)\s*\(?\s*['"`]?[\w.]*['"`]?\s*(?:=|<>|!=|<=|>=|\blike\b|\bis\b|\brlike\b|\bregexp\b)|\b(?:or|and)\s+['"(]?\d+['")]?\s*(?:=|<>|<|>)\s*['"(]?\d+|\d\s+(?:or|and)\s+[\w.]+\s+(?:like|rlike|regexp)\s+['"]/,
   ],
   ['sqli.comment_terminator', /['"`)]\s*;?\s*(?:--(?:[\s-]|$)|#|\/\*)/],
   [
@@ -326,6 +332,11 @@ export function matchRequest(method: string, target: string, vhost: string | nul
   }
   const sys = pathPhrase(lfiPathFiles, path);
   if (sys && path.includes(`/${sys}`)) return hit('lfi', `lfi.os_file_path:${sys}`, 'exploit', true);
+  // A user's or a tool's private file asked for by name: /.bash_history, /.ssh/known_hosts, /.htpasswd.
+  if (path.includes('/.')) {
+    const dot = pathPhrase(lfiDotFiles, path);
+    if (dot) return hit('lfi', `lfi.restricted_file:${dot}`, 'exploit', true);
+  }
   if (q >= 0 && q < target.length - 1) {
     const query = target.slice(q + 1);
     for (const pair of query.split('&')) {
@@ -339,7 +350,12 @@ export function matchRequest(method: string, target: string, vhost: string | nul
         const host = (remote[1] ?? '').replace(/^.*@/, '');
         if (IP_HOST.test(host)) return hit('rfi', 'rfi.ip_address_url');
         if (value.endsWith('?')) return hit('rfi', 'rfi.trailing_question_mark');
-        if (RFI_PARAM.test(pctDecode(name)) && (!vhost || host !== vhost.toLowerCase()))
+        if (
+          pctDecode(name)
+            .split(/[[\]]+/)
+            .some((part) => part !== '' && RFI_PARAM.test(part)) &&
+          (!vhost || host !== vhost.toLowerCase())
+        )
           return hit('rfi', 'rfi.include_parameter');
       }
       const lfi = pathPhrase(lfiFiles, value);
