@@ -5,7 +5,8 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BotAnalyzer, type ClientReport } from '../../src/audit/bots/analyzer.js';
 import { classifyUserAgent } from '../../src/audit/bots/classify.js';
-import { matchRequest, scannerOf } from '../../src/audit/bots/signatures.js';
+import { LFI_OS_FILES } from '../../src/audit/bots/data/crs.js';
+import { LFI_GATE, matchHeader, matchRequest, scannerOf } from '../../src/audit/bots/signatures.js';
 import {
   detectFormat,
   parseApacheErrorLine,
@@ -110,6 +111,42 @@ describe('attack signatures (issue 16 defects)', () => {
     expect(matchRequest('GET', 'http://other.example/', 'shop.example')?.signature).toBe(
       'proxy.absolute_uri',
     );
+  });
+});
+
+describe('signature matching cost', () => {
+  it('gates the LFI phrase scan with a test every CRS phrase passes', () => {
+    expect(LFI_OS_FILES.filter((p) => !LFI_GATE.test(p))).toEqual([]);
+  });
+
+  it('stays near-linear on hostile 16 KiB targets (repeated tokens that make regexes backtrack)', () => {
+    const tokens = [
+      'select from ',
+      "' or ",
+      '<a ',
+      '/etc/',
+      '{a',
+      '%25',
+      '..',
+      '${',
+      '{{',
+      '(',
+      '/.',
+      'sleep(',
+      '\\x90',
+    ];
+    const times: number[] = [];
+    for (const t of tokens)
+      for (const pre of ['/', '/?q=', '/a?x=1&q=']) {
+        const target = pre + t.repeat(Math.ceil(16_384 / t.length)).slice(0, 16_384);
+        const started = performance.now();
+        matchRequest('GET', target, null);
+        matchHeader(target);
+        times.push(performance.now() - started);
+      }
+    // ~40 ms when measured on a loaded 2-core machine; a quadratic pattern takes seconds (the
+    // unbounded OGNL `\$\{.*#` took 0.9 s on "${${${...").
+    expect(Math.max(...times)).toBeLessThan(1500);
   });
 });
 

@@ -163,6 +163,7 @@ export class BotAnalyzer {
   private readonly ua = new UaClassifier();
   /** Header payload verdicts by value (UAs repeat); cleared when full, like the UA cache. */
   private readonly headerHits = new Map<string, SignatureHit | null>();
+  private readonly requestHits = new Map<string, SignatureHit | null>();
   private readonly paths = new Counter();
   private readonly agents = new Counter();
   private readonly status: Record<string, number> = {};
@@ -264,7 +265,7 @@ export class BotAnalyzer {
     if (cls.cls === 'scanner') c.scannerUa = cls.name;
     if (vhost && c.domains.size < MAX_DOMAINS_PER_IP) c.domains.add(vhost);
     const sig =
-      matchRequest(e.method, e.path, vhost) ??
+      this.requestSignature(e.method, e.path, vhost) ??
       this.headerSignature(e.userAgent) ??
       (e.referer.includes('${') || e.referer.includes('() {') ? this.headerSignature(e.referer) : undefined);
     if (sig) recordAttack(c, sig, e);
@@ -276,6 +277,22 @@ export class BotAnalyzer {
       if (p) p.count++;
       else c.probes.set(probe, { count: 1, example: e.path.slice(0, 120), fromErrors: 0 });
     }
+  }
+
+  /**
+   * Signature verdicts by request line: real logs repeat their top paths (the home page, assets)
+   * many times, and a verdict depends only on the method, the target and, for an absolute URI,
+   * the virtual host. Bounded like the UA cache.
+   */
+  private requestSignature(method: string, target: string, vhost: string | null): SignatureHit | undefined {
+    const key = target.startsWith('/') ? `${method} ${target}` : `${method} ${target} ${vhost ?? ''}`;
+    let h = this.requestHits.get(key);
+    if (h === undefined) {
+      h = matchRequest(method, target, vhost) ?? null;
+      if (this.requestHits.size >= 50_000) this.requestHits.clear();
+      this.requestHits.set(key, h);
+    }
+    return h ?? undefined;
   }
 
   private headerSignature(value: string): SignatureHit | undefined {

@@ -80,6 +80,10 @@ const EXPLOIT_ANY = new RegExp(EXPLOIT_PATHS.map((e) => `(?:${e.pattern})`).join
 
 const scannerUas = new PhraseMatcher(SCANNER_USER_AGENTS);
 const lfiFiles = new PhraseMatcher(LFI_OS_FILES);
+/** Every phrase of lfiPathFiles starts one of these after a "/": a cheap gate before the scan. */
+const SYSTEM_DIR = /\/(?:etc|proc|sys|windows|winnt|var|usr)\/|\/boot[./]/i;
+/** Every phrase of the CRS LFI list matches this (checked by a test): values without it skip the scan. */
+export const LFI_GATE = /[./\\]|gitlab_config_|initial_root_password|program files|wp-config/i;
 /** Private dot-files of the CRS list (shell histories, keys, credentials); .git/ and .svn/ stay probes. */
 const lfiDotFiles = new PhraseMatcher(
   LFI_OS_FILES.filter(
@@ -103,7 +107,7 @@ const SQLI: Rule[] = [
   ['sqli.union_select', /\bunion\b[\s(]*(?:all|distinct)?[\s(]*select\b/],
   [
     'sqli.tautology',
-    /['"`)]\s*(?:or|and|xor|\|\||&&)\s*\(?\s*['"`]?[\w.]*['"`]?\s*(?:=|<>|!=|<=|>=|\blike\b|\bis\b|\brlike\b|\bregexp\b)|\b(?:or|and)\s+['"(]?\d+['")]?\s*(?:=|<>|<|>)\s*['"(]?\d+|\d\s+(?:or|and)\s+[\w.]+\s+(?:like|rlike|regexp)\s+['"]/,
+    /['"`)]\s*(?:or|and|xor|\|\||&&)\s*\(?\s*['"`]?[\w.]{0,64}['"`]?\s*(?:=|<>|!=|<=|>=|\blike\b|\bis\b|\brlike\b|\bregexp\b)|\b(?:or|and)\s+['"(]?\d+['")]?\s*(?:=|<>|<|>)\s*['"(]?\d+|\d\s+(?:or|and)\s+[\w.]+\s+(?:like|rlike|regexp)\s+['"]/,
   ],
   ['sqli.comment_terminator', /['"`)]\s*;?\s*(?:--(?:[\s-]|$)|#|\/\*)/],
   [
@@ -139,7 +143,7 @@ const XSS: Rule[] = [
   ['xss.script_uri', /(?:java|vb|live)script\s*:|data\s*:\s*text\/html|data:[^,]*;base64/],
   [
     'xss.js_call',
-    /\b(?:alert|prompt|confirm)\s*(?:\(|`)|document\s*\.\s*(?:cookie|domain|write)|string\s*\.\s*fromcharcode|\beval\s*\(|\bexpression\s*\(|\.innerhtml\b|\bsrcdoc\s*=|<\s*a\s+[^>]*href\s*=/,
+    /\b(?:alert|prompt|confirm)\s*(?:\(|`)|document\s*\.\s*(?:cookie|domain|write)|string\s*\.\s*fromcharcode|\beval\s*\(|\bexpression\s*\(|\.innerhtml\b|\bsrcdoc\s*=|<\s*a\s+[^>]{0,200}href\s*=/,
   ],
   ['xss.ssi', /<!--\s*#\s*(?:exec|include|echo|config)\b/],
 ];
@@ -156,7 +160,7 @@ const COMMAND: Rule[] = [
   // Globs and brace expansion hiding a path or command: /etc/[m-z]asswd, /usr/[a-z]in/bash, {cd,/etc}.
   [
     'cmd.glob_evasion',
-    /\/(?:etc|bin|usr|proc|var|tmp|dev)\/[\w/]*[[*?][\w\]/*?-]*|\{\s*,?\s*[a-z./]+\s*,[^}]{0,40}\}/,
+    /\/(?:etc|bin|usr|proc|var|tmp|dev)\/[\w/]{0,100}[[*?]|\{\s*,?\s*[a-z./]{1,100}\s*,[^}]{0,40}\}/,
   ],
   ['cmd.ifs', /\$\{?ifs\b|\$\{path:|\$\{home:/],
   ['cmd.windows', /\bcmd(?:\.exe)?\s*\/[ck]\b|\bpowershell(?:\.exe)?\s+-|\bcertutil\b.{0,40}-urlcache/],
@@ -330,7 +334,7 @@ export function matchRequest(method: string, target: string, vhost: string | nul
     const inPath = injection(path, false);
     if (inPath) return inPath;
   }
-  const sys = pathPhrase(lfiPathFiles, path);
+  const sys = SYSTEM_DIR.test(path) ? pathPhrase(lfiPathFiles, path) : undefined;
   if (sys && path.includes(`/${sys}`)) return hit('lfi', `lfi.os_file_path:${sys}`, 'exploit', true);
   // A user's or a tool's private file asked for by name: /.bash_history, /.ssh/known_hosts, /.htpasswd.
   if (path.includes('/.')) {
@@ -358,7 +362,8 @@ export function matchRequest(method: string, target: string, vhost: string | nul
         )
           return hit('rfi', 'rfi.include_parameter');
       }
-      const lfi = pathPhrase(lfiFiles, value);
+      // Plain words skip the scan: every CRS LFI phrase passes LFI_GATE.
+      const lfi = LFI_GATE.test(value) ? pathPhrase(lfiFiles, value) : undefined;
       if (lfi) return hit('lfi', `lfi.os_file:${lfi}`);
       if (!suspect && !/[<>'"`;|$(){}\\*]/.test(value)) continue;
       const inj =
