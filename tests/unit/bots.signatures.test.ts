@@ -98,6 +98,13 @@ describe('attack signatures (issue 16 defects)', () => {
       'GET /blog/tags/shell?page=1 HTTP/1.1',
       'GET /blog/2014/05/hello/trackback/ HTTP/1.1',
       'GET /files/my%20report%20(final).pdf HTTP/1.1',
+      'GET /search?q=hex+(10+pack)+bolts HTTP/1.1',
+      'GET /search?q=union+select+committee HTTP/1.1',
+      'GET /search?q=how+to+select+rows+from+a+table+where+a+column+is+null HTTP/1.1',
+      'GET /?utm_source=x&utm_content=https%3A%2F%2Fexample.org%2Fpost HTTP/1.1',
+      'GET /share?source=https%3A%2F%2Fexample.org%2F&page=2 HTTP/1.1',
+      'GET /contact?message=%0Aid+like+a+quote HTTP/1.1',
+      'POST /cgi-bin/FormMail.pl HTTP/1.1',
       `GET /sso?SAMLRequest=${'fZJNT8MwDIbvSPyHKvc2XSf2EW2TxkBi0oBpGxy4oJC6a6QkLrEL7N+TrSDGYVz'.repeat(30)} HTTP/1.1`,
     ];
     for (const req of benign) {

@@ -104,7 +104,12 @@ const phpFunctions = new PhraseMatcher(PHP_FUNCTIONS);
 type Rule = [string, RegExp];
 
 const SQLI: Rule[] = [
-  ['sqli.union_select', /\bunion\b[\s(]*(?:all|distinct)?[\s(]*select\b/],
+  // "union select" followed by what a query selects (a list, NULL, a number, a function), not by
+  // an English word: "union select committee" is a search, "union select null,2--" is not.
+  [
+    'sqli.union_select',
+    /\bunion\b[\s(]*(?:all|distinct)?[\s(]*select\b\s*(?:[\d'"`@(*-]|null\b|0x|[\w.]+\s*(?:,|\(|\bfrom\b)|(?:user|version|database|schema|current_user)\b)/,
+  ],
   [
     'sqli.tautology',
     /['"`)]\s*(?:or|and|xor|\|\||&&)\s*\(?\s*['"`]?[\w.]{0,64}['"`]?\s*(?:=|<>|!=|<=|>=|\blike\b|\bis\b|\brlike\b|\bregexp\b)|\b(?:or|and)\s+['"(]?\d+['")]?\s*(?:=|<>|<|>)\s*['"(]?\d+|\d\s+(?:or|and)\s+[\w.]+\s+(?:like|rlike|regexp)\s+['"]/,
@@ -120,14 +125,16 @@ const SQLI: Rule[] = [
   ],
   [
     'sqli.function',
-    /\b(?:information_schema|sysobjects|syscolumns|pg_catalog|sqlite_master|mysql\.user|xp_cmdshell|load_file|into\s+(?:out|dump)file|@@version|extractvalue|updatexml|group_concat|utl_inaddr|ctxsys\.|make_set|elt\s*\(|procedure\s+analyse)|\b(?:concat(?:_ws)?|char|chr|ascii|substring|substr|mid|ord|hex|unhex)\s*\(\s*(?:\d|0x|@|select\b|\()|\bcast\s*\(.{1,60}\bas\s+(?:char|varchar|int|signed|numeric|text)\b/,
+    /\b(?:information_schema|sysobjects|syscolumns|pg_catalog|sqlite_master|mysql\.user|xp_cmdshell|load_file|into\s+(?:out|dump)file|@@version|extractvalue|updatexml|group_concat|utl_inaddr|ctxsys\.|make_set|elt\s*\(|procedure\s+analyse)|\b(?:concat(?:_ws)?|char|chr|ascii|substring|substr|mid|ord|hex|unhex)\(\s*(?:\d|0x|@|select\b|\()|\bcast\s*\(.{1,60}\bas\s+(?:char|varchar|int|signed|numeric|text)\b/,
   ],
+  // English can "select X from Y where": a query needs SQL punctuation as well (see injection()).
   [
     'sqli.select_from',
     /\bselect\b[\s\S]{1,120}?\bfrom\b[\s\S]{0,120}?(?:\bwhere\b|--|#|\/\*|;|\bdual\b|\blimit\b|\)\s*(?:a|t|x)?\s*$)/,
   ],
   ['sqli.order_by_probe', /\border\s+by\s+\d+\s*(?:--|#|\/\*|$)|\bgroup\s+by\s+\d+\s*(?:--|#|having)/],
 ];
+const SQL_PUNCTUATION = /['"`();=*@]|--|\/\*|0x/;
 /** A value that is a number (or nothing) followed by a lone quote: the first question of every SQLi scanner. */
 const SQLI_QUOTE_PROBE = /^-?\d*\s*['"`\\]+\)*\s*$/;
 
@@ -151,11 +158,12 @@ const XSS: Rule[] = [
 const COMMAND: Rule[] = [
   [
     'cmd.shell_chain',
-    /(?:[;|`\n]|&&|\$\()\s*(?:id|whoami|uname|cat|ls|pwd|wget|curl|nc|ncat|netcat|bash|sh|zsh|ping|nslookup|sleep|echo|perl|python[23]?|php|ruby|rm|chmod|busybox|tftp|ifconfig|ipconfig|systeminfo|powershell|cmd|dir|type|ver|net\s+user)(?:\s|$|[;|&`)<>])/,
+    /(?:[;|`]|&&|\$\()\s*(?:id|whoami|uname|cat|ls|pwd|wget|curl|nc|ncat|netcat|bash|sh|zsh|ping|nslookup|sleep|echo|perl|python[23]?|php|ruby|rm|chmod|busybox|tftp|ifconfig|ipconfig|systeminfo|powershell|cmd|dir|type|ver|net\s+user)(?:\s|$|[;|&`)<>])/,
   ],
   ['cmd.shellshock', /\(\)\s*\{\s*:?\s*;?\s*\}\s*;/],
-  // A value that starts by ending a command: "; mshta ...", "| id", "&& curl ...", "$(...)".
-  ['cmd.leading_separator', /^\s*(?:[;|`\n]|&&|\|\||\$\()\s*\$?[a-z]/],
+  // A value that starts by ending a command: "; mshta ...", "| id", "&& curl ...", "$(...)"; not a
+  // newline, which may start a message field (nor is a newline a separator in cmd.shell_chain).
+  ['cmd.leading_separator', /^\s*(?:[;|`]|&&|\|\||\$\()\s*\$?[a-z]/],
   ['cmd.process_substitution', /<\(\s*[a-z]|\$\(\s*[a-z]+\s/],
   // Globs and brace expansion hiding a path or command: /etc/[m-z]asswd, /usr/[a-z]in/bash, {cd,/etc}.
   [
@@ -204,8 +212,9 @@ const SHELLCODE = /%u9090|(?:%90){8}|(?:\\x90){8}|(?:\\x[0-9a-f]{2}){16}/i;
 const TRAVERSAL = /(?:^|[/\\=:;,])\.{2,}[/\\]|[/\\]\.{2,}(?:$|[?;#])|\.\.;\//;
 
 /** Query parameter names an include or template takes: a remote URL there is an RFI attempt. */
+/** Not url/redirect/next/ref/src/source/content: share and tracking links carry foreign URLs there. */
 const RFI_PARAM =
-  /^(?:\w*_)?(?:page|file|filename|include|inc|incl|template|tpl|path|dir|document|doc|root|folder|mod|module|conf|config|lang|language|layout|theme|skin|load|read|show|view|content|cat|style|pg|base|basedir|abspath|mosconfig_absolute_path|document_root|globals|src|source)(?:_?\w*)?$/i;
+  /^(?:\w*_)?(?:page|file|filename|include|inc|incl|template|tpl|path|dir|document|doc|root|folder|mod|module|conf|config|lang|language|layout|theme|skin|style|pg|base|basedir|abspath|mosconfig_absolute_path|document_root|globals)(?:_?\w*)?$/i;
 const REMOTE_URL = /^(?:https?|ftps?|ldaps?|gopher|dict|tftp|jar|netdoc|rmi|dns|iiop):\/\/([^/?#:]+)/i;
 const IP_HOST = /^(?:\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-f:.]+\]|\d{8,10}|0x[0-9a-f]{8})$/i;
 
@@ -277,7 +286,7 @@ function callPhrase(m: PhraseMatcher, text: string): string | undefined {
 function injection(v: string, isValue: boolean): SignatureHit | undefined {
   if (v.length < 2) return undefined;
   let id = firstRule(SQLI, v);
-  if (id) return hit('sqli', id);
+  if (id && (id !== 'sqli.select_from' || SQL_PUNCTUATION.test(v))) return hit('sqli', id);
   if (isValue && SQLI_QUOTE_PROBE.test(v) && /['"`\\]/.test(v)) return hit('sqli', 'sqli.quote_probe');
   if ((id = firstRule(XSS, v))) return hit('xss', id);
   if ((id = firstRule(COMMAND, v))) return hit('command_injection', id);
