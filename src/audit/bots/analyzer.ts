@@ -266,7 +266,7 @@ export class BotAnalyzer {
     if (vhost && c.domains.size < MAX_DOMAINS_PER_IP) c.domains.add(vhost);
     const sig =
       this.requestSignature(e.method, e.path, vhost) ??
-      this.headerSignature(e.userAgent) ??
+      cls.uaAttack ??
       (e.referer.includes('${') || e.referer.includes('() {') ? this.headerSignature(e.referer) : undefined);
     if (sig) recordAttack(c, sig, e);
     // A login POST is the flood's evidence, not a probe: counting it twice would double the score.
@@ -285,7 +285,9 @@ export class BotAnalyzer {
    * the virtual host. Bounded like the UA cache.
    */
   private requestSignature(method: string, target: string, vhost: string | null): SignatureHit | undefined {
-    const key = target.startsWith('/') ? `${method} ${target}` : `${method} ${target} ${vhost ?? ''}`;
+    // Most lines are GETs of a path: the target alone is the key, no string is built.
+    const key =
+      method === 'GET' && target.charCodeAt(0) === 47 ? target : `${method} ${target} ${vhost ?? ''}`;
     let h = this.requestHits.get(key);
     if (h === undefined) {
       h = matchRequest(method, target, vhost) ?? null;

@@ -5,7 +5,7 @@
  */
 import crawlers from 'crawler-user-agents';
 import { isbot } from 'isbot';
-import { scannerOf } from './signatures.js';
+import { matchHeader, scannerOf, type SignatureHit } from './signatures.js';
 
 export const CLIENT_CLASSES = [
   'human',
@@ -123,14 +123,18 @@ export function classifyUserAgent(ua: string): Classification {
   };
 }
 
-/** A bounded cache: at most `max` distinct UAs are remembered (scanners can send millions). */
+/**
+ * A bounded cache: at most `max` distinct UAs are remembered (scanners can send millions). It
+ * also keeps the UA's attack payload verdict (Shellshock, Log4Shell ... in the header): one
+ * lookup per line for both.
+ */
 export class UaClassifier {
-  private readonly cache = new Map<string, Classification>();
+  private readonly cache = new Map<string, Classification & { uaAttack: SignatureHit | null }>();
   constructor(private readonly max = 50_000) {}
-  classify(ua: string): Classification {
+  classify(ua: string): Classification & { uaAttack: SignatureHit | null } {
     let c = this.cache.get(ua);
     if (!c) {
-      c = classifyUserAgent(ua);
+      c = { ...classifyUserAgent(ua), uaAttack: matchHeader(ua) ?? null };
       if (this.cache.size >= this.max) this.cache.clear();
       this.cache.set(ua, c);
     }
