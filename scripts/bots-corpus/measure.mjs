@@ -50,7 +50,7 @@ const sets = [
   { name: 'CRS regression requests', files: ['crs/access.log.gz'], labels: readLabels('crs/labels.tsv') },
   {
     name: 'elastic apache 10k (real)',
-    files: ['elastic/access.log'],
+    files: ['elastic/access.log.gz'],
     labels: readLabels('elastic/labels.tsv'),
   },
 ];

@@ -124,7 +124,7 @@ describe('analyze_bots on the labelled corpus', () => {
   });
 
   it('the real elastic Apache sample (labelled by hand)', async () => {
-    const m = await measure(['elastic/access.log'], labels('elastic/labels.tsv'));
+    const m = await measure(['elastic/access.log.gz'], labels('elastic/labels.tsv'));
     print('elastic apache 10k', m);
     expect(m.recallMedium).toBe(1);
     expect(m.innocents).toBeGreaterThan(100);
