@@ -8,7 +8,13 @@ import {
   type VerifyOutcome,
 } from '../audit/bots/analyzer.js';
 import { CLIENT_CLASSES } from '../audit/bots/classify.js';
-import { detectFormat, type LineParser, PRESET_FORMATS, parserFor } from '../audit/logs/logFormat.js';
+import {
+  detectFormat,
+  ERROR_FORMATS,
+  type LineParser,
+  PRESET_FORMATS,
+  parserFor,
+} from '../audit/logs/logFormat.js';
 import { LogPathError, resolveLogFiles, streamLines } from '../host/logFiles.js';
 import { checkLogWindow, LogReadBudget, logWindowInput } from './logWindow.js';
 import { defineTool, type ToolContext, ToolError } from './types.js';
@@ -25,11 +31,28 @@ const counts = z.record(z.string(), z.number());
 
 export const analyzeBotsOutput = {
   summary: z.object({
-    files: z.array(z.object({ path: z.string(), bytes: z.number(), format: z.string().nullable() })),
+    files: z.array(
+      z.object({
+        path: z.string(),
+        bytes: z.number(),
+        format: z.string().nullable(),
+        note: z
+          .string()
+          .nullable()
+          .describe(
+            'Why the file was skipped or read only in part (empty, format not recognised, read error)',
+          ),
+      }),
+    ),
     lines: z.number().describe('Lines read'),
     parsed: z.number(),
+    errorLogEvents: z
+      .number()
+      .describe(
+        'Error-log lines about a client (auth failures, rate limits, missing files, WAF rules): evidence, not requests',
+      ),
     skipped: counts.describe(
-      'Lines not counted, by reason: unparsable, too_long, before_since, after_until, other_domain',
+      'Lines not counted, by reason: unparsable, empty, too_long, before_since, after_until, other_domain, unrecognised_file (a file skipped whole, see files[].note), error_log_other (error-log lines naming no client)',
     ),
     timeRange: z.object({ from: z.string(), to: z.string() }).nullable(),
     requests: z.number(),
@@ -53,7 +76,19 @@ export const analyzeBotsOutput = {
         userAgents: z.array(z.string()).describe('Most used first, at most 5'),
         threatScore: z.number().describe("0-100: the sum of the reasons' points"),
         threatLevel: levels,
-        reasons: z.array(z.object({ id: z.string(), points: z.number(), evidence: z.string() })),
+        reasons: z.array(
+          z.object({
+            id: z.string(),
+            points: z.number(),
+            evidence: z.string().describe('The numbers, or for attacks the matched request and its status'),
+            signature: z
+              .string()
+              .optional()
+              .describe(
+                'For attack_* reasons: the signature id matched, e.g. iis.nimda, sqli.union_select, modsecurity.942100',
+              ),
+          }),
+        ),
         verified: z
           .enum(['not_claimed', 'verified', 'failed', 'unknown'])
           .describe(
@@ -120,9 +155,11 @@ export const analyzeBotsTool = defineTool({
   title: 'Analyze bot traffic',
   description:
     'Who is hammering my site and what should I block? Streams web access logs (combined, common, vhost_combined, ' +
-    'nginx, JSON lines, or an Apache LogFormat string; .gz and rotated sets; auto-detected), classifies clients ' +
+    'nginx, JSON lines, or an Apache LogFormat string; .gz and rotated sets; auto-detected) and Apache/nginx error logs ' +
+    '(auth failures, rate-limit rejections, missing-file probes, ModSecurity rules), classifies clients ' +
     '(humans, search engines, AI crawlers, SEO tools, monitors, feed readers, libraries, scanners, unknown automation), ' +
-    'scores each IP 0-100 with reasons (sensitive-path probes, login POST floods, rates, error ratios, UA rotation, ' +
+    'scores each IP 0-100 with reasons (attack signatures per request: known exploits, traversal, SQLi/XSS/RFI/LFI/command ' +
+    'injection, proxy abuse, odd methods, oversized URIs; sensitive-path probes, login POST floods, rates, error ratios, UA rotation, ' +
     'scanner or empty UAs), finds botnets (many IPs sharing a UA, dense hostile subnets) and prints block commands ' +
     'for nftables, iptables, CSF and nginx. Paths must lie under AUDIT_ALLOWED_PATHS. Reads ~200k lines/s on one core; big ' +
     'logs report progress and stop at the deadline with partial results.',
@@ -138,7 +175,7 @@ export const analyzeBotsTool = defineTool({
       .max(500)
       .default('auto')
       .describe(
-        `auto (default), ${Object.keys(PRESET_FORMATS).join(', ')}, json, or an Apache LogFormat string like '%h %l %u %t "%r" %>s %b'`,
+        `auto (default: per file; empty or unrecognised files are skipped with a note), ${Object.keys(PRESET_FORMATS).join(', ')}, json, ${ERROR_FORMATS.join(', ')}, or an Apache LogFormat string like '%h %l %u %t "%r" %>s %b'`,
       ),
     ...logWindowInput('requests', 100_000_000),
     top: z
@@ -176,7 +213,7 @@ export const analyzeBotsTool = defineTool({
         fixedParser = parserFor(args.format);
       } catch (err) {
         throw new ToolError(
-          `format "${args.format}": ${(err as Error).message}. Use auto, ${Object.keys(PRESET_FORMATS).join(', ')}, json or an Apache LogFormat string.`,
+          `format "${args.format}": ${(err as Error).message}. Use auto, ${Object.keys(PRESET_FORMATS).join(', ')}, json, ${ERROR_FORMATS.join(', ')} or an Apache LogFormat string.`,
         );
       }
     }
@@ -201,34 +238,61 @@ export const analyzeBotsTool = defineTool({
     );
     let lines = 0;
     let parsed = 0;
-    const summaryFiles: Array<{ path: string; bytes: number; format: string | null }> = [];
+    const summaryFiles: Array<{ path: string; bytes: number; format: string | null; note: string | null }> =
+      [];
+    const unrecognised: string[] = [];
 
     for (const file of files) {
       if (budget.stoppedBecause) break;
-      const fileInfo = { path: file.hostPath, bytes: file.size, format: fixedParser ? args.format : null };
+      const fileInfo = {
+        path: file.hostPath,
+        bytes: file.size,
+        format: fixedParser ? args.format : null,
+        note: null as string | null,
+      };
       summaryFiles.push(fileInfo);
+      // An empty rotated file (a 0-byte .gz is not even valid gzip) has nothing to say: skip it.
+      if (file.size === 0) {
+        fileInfo.note = 'skipped: empty file';
+        continue;
+      }
       let parser = fixedParser;
       let pending: string[] | null = parser ? null : [];
       const handle = (line: string) => {
         lines++;
+        const before = fileSkipped;
         const e = (parser as LineParser)(line);
         if (e) {
           parsed++;
           analyzer.add(e);
-        } else if (line.trim() !== '') analyzer.skip('unparsable');
+        } else if (fileSkipped > before) analyzer.skip('unrecognised_file');
+        else if (line.trim() !== '')
+          analyzer.skip(fileInfo.format?.endsWith('_error') ? 'error_log_other' : 'unparsable');
         else analyzer.skip('empty');
       };
+      let fileSkipped = 0;
       const detect = () => {
         const found = detectFormat(pending ?? []);
+        const buffered = pending ?? [];
+        pending = null;
         if (!found) {
-          throw new ToolError(
-            `${file.hostPath}: could not recognise the log format from its first lines; pass format (combined, common, vhost_combined, nginx, json or a LogFormat string)`,
-          );
+          // One odd file in a set must not sink the call: skip it, say so, go on.
+          const blank = buffered.every((l) => l.trim() === '');
+          fileInfo.note = blank
+            ? 'skipped: only blank lines'
+            : 'skipped: log format not recognised from its first lines; pass format (combined, common, vhost_combined, nginx, json, nginx_error, apache_error or a LogFormat string)';
+          if (!blank) unrecognised.push(file.hostPath);
+          parser = () => {
+            fileSkipped++;
+            return undefined;
+          };
+          lines += buffered.length;
+          fileSkipped += buffered.length;
+          for (let i = 0; i < buffered.length; i++) analyzer.skip(blank ? 'empty' : 'unrecognised_file');
+          return;
         }
         parser = found.parser;
         fileInfo.format = found.name;
-        const buffered = pending ?? [];
-        pending = null;
         for (const l of buffered) handle(l);
       };
       await streamLines(
@@ -257,14 +321,25 @@ export const analyzeBotsTool = defineTool({
           shouldStop: () => budget.stoppedBecause !== null,
         },
       ).catch((err: unknown) => {
+        // A corrupt or truncated file in a set: what was read counts, the rest is noted.
+        if (err instanceof LogPathError && files.length > 1) {
+          fileInfo.note = `read stopped: ${err.message}`;
+          return;
+        }
         if (err instanceof LogPathError) throw new ToolError(err.message);
         throw err;
       });
       // A short file: detect from what there is.
       if (pending && (pending as string[]).length > 0) detect();
+      if (fileInfo.format === null && fileInfo.note === null) fileInfo.note = 'skipped: no lines';
       if (ctx.signal.aborted) throw new ToolError('Cancelled by the client');
     }
 
+    // Nothing readable at all: the caller must hear it, as before.
+    if (parsed === 0 && unrecognised.length > 0 && summaryFiles.every((f) => f.format === null))
+      throw new ToolError(
+        `${unrecognised.join(', ')}: could not recognise the log format from its first lines; pass format (combined, common, vhost_combined, nginx, json, nginx_error, apache_error or a LogFormat string)`,
+      );
     const verification = args.verifyBots
       ? await verifyClaims(ctx, analyzer.claimedEngines(), budget.deadline)
       : { verdicts: new Map<string, VerifyOutcome>(), note: 'not requested (verifyBots: false)' };
@@ -279,6 +354,7 @@ export const analyzeBotsTool = defineTool({
         files: summaryFiles,
         lines,
         parsed,
+        errorLogEvents: analyzer.errorEvents,
         skipped: analyzer.skipped,
         timeRange: result.timeRange,
         requests: result.requests,

@@ -4,7 +4,7 @@
  */
 import { blockRecommendations, type BlockRecommendations, canonicalAddress, subnetOf } from './blockRules.js';
 import { CLIENT_CLASSES, type ClientClass, UaClassifier } from './classify.js';
-import type { LogEntry } from '../logs/logFormat.js';
+import type { ErrorEvent, LogEntry } from '../logs/logFormat.js';
 
 export type Verdict = 'verified' | 'failed' | 'unknown';
 export interface VerifyOutcome {
@@ -12,6 +12,7 @@ export interface VerifyOutcome {
   detail: string;
 }
 import { LOGIN_PATH, probeOf } from './sensitivePaths.js';
+import { type AttackFamily, matchHeader, matchRequest, type SignatureHit } from './signatures.js';
 
 export const THREAT_LEVELS = ['none', 'low', 'medium', 'high', 'critical'] as const;
 export type ThreatLevel = (typeof THREAT_LEVELS)[number];
@@ -20,6 +21,25 @@ export interface Reason {
   id: string;
   points: number;
   evidence: string;
+  /** For attack reasons: the id of the signature the request matched (e.g. "iis.nimda", "sqli.union_select"). */
+  signature?: string;
+}
+
+/** What one IP sent of one attack family. */
+interface AttackState {
+  count: number;
+  strength: SignatureHit['strength'];
+  /** Distinct signature ids, at most MAX_SIGNATURES_PER_FAMILY. */
+  signatures: string[];
+  /** The first matching request, as evidence: method, target (cut) and status. */
+  example: string;
+  /** The first request of the family answered 2xx where that means it may have worked. */
+  success: string | null;
+  /**
+   * Attempts seen in error logs. Counted apart: the same request is often in the access log
+   * too, so a family's attempts are the larger of the two counts, never their sum.
+   */
+  fromErrors: number;
 }
 
 /** Per-IP state; every collection in it is capped. */
@@ -37,15 +57,25 @@ interface ClientState {
   uaOverflow: number;
   /** Distinct browser-looking UAs: a bot cycling its own declared UAs (Googlebot does) is no disguise. */
   browserUas: number;
-  probes: Map<string, { count: number; example: string }>;
+  probes: Map<string, { count: number; example: string; fromErrors: number }>;
   classes: Set<ClientClass>;
   claimsEngine: string | null;
   emptyUa: boolean;
   scannerUa: string | null;
   domains: Set<string>;
+  /** Attack signatures matched, by family (at most one entry per family, so bounded). */
+  attacks: Map<AttackFamily, AttackState>;
+  /** From error logs: failed logins (a wrong password or user), requests a rate limit refused. */
+  authFailures: number;
+  rateLimited: number;
+  /** The last WAF transaction id seen: ModSecurity writes one line per matched rule. */
+  lastWafTx: string | null;
 }
 
 const MAX_UAS_PER_IP = 20;
+const MAX_SIGNATURES_PER_FAMILY = 5;
+/** Evidence keeps this much of a request target: enough to recognise it, not a flood of text. */
+const EVIDENCE_TARGET = 200;
 /** Distinct clients tracked (~1 KB each); past this, new ones are counted as skipped, not kept. */
 export const MAX_CLIENTS = 250_000;
 const MAX_DOMAINS_PER_IP = 10;
@@ -131,6 +161,9 @@ interface DomainState {
 export class BotAnalyzer {
   private readonly clients = new Map<string, ClientState>();
   private readonly ua = new UaClassifier();
+  /** Header payload verdicts by value (UAs repeat); cleared when full, like the UA cache. */
+  private readonly headerHits = new Map<string, SignatureHit | null>();
+  private readonly requestHits = new Map<string, SignatureHit | null>();
   private readonly paths = new Counter();
   private readonly agents = new Counter();
   private readonly status: Record<string, number> = {};
@@ -155,6 +188,9 @@ export class BotAnalyzer {
   /** True once MAX_CLIENTS was reached and new clients were skipped. */
   clientCapReached = false;
 
+  /** Error-log lines read (they are evidence, not requests). */
+  errorEvents = 0;
+
   add(e: LogEntry): void {
     // The client field must be an address: it ends up in firewall rules. Keys of `clients` are
     // canonical addresses already, so only an IP not seen before is parsed.
@@ -167,6 +203,7 @@ export class BotAnalyzer {
       if (this.opts.since !== undefined && e.time < this.opts.since) return this.skip('before_since');
       if (this.opts.until !== undefined && e.time >= this.opts.until) return this.skip('after_until');
     }
+    if (e.event) return this.addEvent(e as LogEntry & { event: ErrorEvent });
     const vhost = e.vhost?.toLowerCase() ?? null;
     if (this.opts.domains && this.opts.domains.length > 0 && (!vhost || !this.opts.domains.includes(vhost)))
       return this.skip('other_domain');
@@ -197,34 +234,8 @@ export class BotAnalyzer {
       if (cls.cls !== 'human') d.botRequests++;
     }
 
-    let c = this.clients.get(e.ip);
-    if (!c && this.clients.size >= MAX_CLIENTS) {
-      this.clientCapReached = true;
-      return this.skip('client_cap');
-    }
-    if (!c) {
-      c = {
-        requests: 0,
-        bytes: 0,
-        errors: 0,
-        loginPosts: 0,
-        first: Number.POSITIVE_INFINITY,
-        last: Number.NEGATIVE_INFINITY,
-        minute: -1,
-        minuteCount: 0,
-        peakPerMinute: 0,
-        userAgents: new Map(),
-        uaOverflow: 0,
-        browserUas: 0,
-        probes: new Map(),
-        classes: new Set(),
-        claimsEngine: null,
-        emptyUa: false,
-        scannerUa: null,
-        domains: new Set(),
-      };
-      this.clients.set(e.ip, c);
-    }
+    const c = this.client(e.ip);
+    if (!c) return;
     c.requests++;
     c.bytes += e.bytes;
     if (e.status >= 400) c.errors++;
@@ -253,12 +264,125 @@ export class BotAnalyzer {
     if (cls.emptyUa) c.emptyUa = true;
     if (cls.cls === 'scanner') c.scannerUa = cls.name;
     if (vhost && c.domains.size < MAX_DOMAINS_PER_IP) c.domains.add(vhost);
+    const sig =
+      this.requestSignature(e.method, e.path, vhost) ??
+      cls.uaAttack ??
+      (e.referer.includes('${') || e.referer.includes('() {') ? this.headerSignature(e.referer) : undefined);
+    if (sig) recordAttack(c, sig, e);
     // A login POST is the flood's evidence, not a probe: counting it twice would double the score.
-    const probe = loginPost ? undefined : probeOf(e.path);
+    // An exploit is its own (stronger) reason: the same request is not a probe as well.
+    const probe = loginPost || sig?.strength === 'exploit' ? undefined : probeOf(e.path);
     if (probe) {
       const p = c.probes.get(probe);
       if (p) p.count++;
-      else c.probes.set(probe, { count: 1, example: e.path.slice(0, 120) });
+      else c.probes.set(probe, { count: 1, example: e.path.slice(0, 120), fromErrors: 0 });
+    }
+  }
+
+  /**
+   * Signature verdicts by request line: real logs repeat their top paths (the home page, assets)
+   * many times, and a verdict depends only on the method, the target and, for an absolute URI,
+   * the virtual host. Bounded like the UA cache.
+   */
+  private requestSignature(method: string, target: string, vhost: string | null): SignatureHit | undefined {
+    // Most lines are GETs of a path: the target alone is the key, no string is built.
+    const key =
+      method === 'GET' && target.charCodeAt(0) === 47 ? target : `${method} ${target} ${vhost ?? ''}`;
+    let h = this.requestHits.get(key);
+    if (h === undefined) {
+      h = matchRequest(method, target, vhost) ?? null;
+      if (this.requestHits.size >= 50_000) this.requestHits.clear();
+      this.requestHits.set(key, h);
+    }
+    return h ?? undefined;
+  }
+
+  private headerSignature(value: string): SignatureHit | undefined {
+    if (value.length < 6) return undefined;
+    let h = this.headerHits.get(value);
+    if (h === undefined) {
+      h = matchHeader(value) ?? null;
+      if (this.headerHits.size >= 50_000) this.headerHits.clear();
+      this.headerHits.set(value, h);
+    }
+    return h ?? undefined;
+  }
+
+  /** The state of `ip`, created on first sight; undefined once MAX_CLIENTS are tracked. */
+  private client(ip: string): ClientState | undefined {
+    const known = this.clients.get(ip);
+    if (known) return known;
+    if (this.clients.size >= MAX_CLIENTS) {
+      this.clientCapReached = true;
+      this.skip('client_cap');
+      return undefined;
+    }
+    const c: ClientState = {
+      requests: 0,
+      bytes: 0,
+      errors: 0,
+      loginPosts: 0,
+      first: Number.POSITIVE_INFINITY,
+      last: Number.NEGATIVE_INFINITY,
+      minute: -1,
+      minuteCount: 0,
+      peakPerMinute: 0,
+      userAgents: new Map(),
+      uaOverflow: 0,
+      browserUas: 0,
+      probes: new Map(),
+      classes: new Set(),
+      claimsEngine: null,
+      emptyUa: false,
+      scannerUa: null,
+      domains: new Set(),
+      attacks: new Map(),
+      authFailures: 0,
+      rateLimited: 0,
+      lastWafTx: null,
+    };
+    this.clients.set(ip, c);
+    return c;
+  }
+
+  /** An error-log line: evidence about a client, never a request of its own. */
+  private addEvent(e: LogEntry & { event: ErrorEvent }): void {
+    this.errorEvents++;
+    const c = this.client(e.ip);
+    if (!c) return;
+    if (Number.isFinite(e.time)) {
+      if (e.time < c.first) c.first = e.time;
+      if (e.time > c.last) c.last = e.time;
+    }
+    const ev = e.event;
+    if (ev.kind === 'auth_failure') c.authFailures++;
+    else if (ev.kind === 'rate_limited') c.rateLimited++;
+    else if (ev.kind === 'waf' && ev.ruleId) {
+      const family = wafFamily(ev.ruleId);
+      if (!family) return;
+      if (family === 'scanner') {
+        c.scannerUa ??= `ModSecurity rule ${ev.ruleId}${ev.message ? ` (${ev.message})` : ''}`;
+        return;
+      }
+      // One request, many rule lines: the transaction is the URI plus the second it was logged.
+      const tx = `${e.path}@${Math.floor(e.time / 1000)}`;
+      const again = tx === c.lastWafTx;
+      c.lastWafTx = tx;
+      recordAttack(
+        c,
+        { family, signature: `modsecurity.${ev.ruleId}`, strength: 'exploit', successMatters: false },
+        { ...e, method: e.method || 'GET', path: `${e.path}${ev.message ? ` (${ev.message})` : ''}` },
+        again ? 0 : 1,
+      );
+    } else if ((ev.kind === 'not_found' || ev.kind === 'other') && e.path) {
+      const sig = matchRequest(e.method || 'GET', e.path, null);
+      if (sig?.strength === 'exploit') return recordAttack(c, sig, e, 1);
+      const probe = probeOf(e.path);
+      if (probe) {
+        const p = c.probes.get(probe);
+        if (p) p.fromErrors++;
+        else c.probes.set(probe, { count: 0, example: e.path.slice(0, 120), fromErrors: 1 });
+      }
     }
   }
 
@@ -389,7 +513,7 @@ export class BotAnalyzer {
       ip,
       requests: c.requests,
       bytes: c.bytes,
-      errorPercent: round1((c.errors / c.requests) * 100),
+      errorPercent: c.requests > 0 ? round1((c.errors / c.requests) * 100) : 0,
       peakPerMinute: c.peakPerMinute,
       classification: cls.cls,
       botName: cls.name,
@@ -433,6 +557,105 @@ export type AnalysisResult = {
 
 const round1 = (n: number) => Math.round(n * 10) / 10;
 
+/** `fromErrors`: 0 for an access-log request; 1 for an error-log attempt; 0 too for a repeated WAF line of one request. */
+function recordAttack(c: ClientState, sig: SignatureHit, e: LogEntry, fromErrors?: number): void {
+  const fromError = fromErrors !== undefined;
+  const target = e.path.length > EVIDENCE_TARGET ? `${e.path.slice(0, EVIDENCE_TARGET)}...` : e.path;
+  const request = fromError
+    ? `error log: ${e.method ? `${e.method.slice(0, 20)} ` : ''}${target}`
+    : `"${e.method.slice(0, 20)} ${target}" ${e.status || '-'}`;
+  const succeeded = sig.successMatters && e.status >= 200 && e.status < 300;
+  let a = c.attacks.get(sig.family);
+  if (!a) {
+    a = { count: 0, strength: sig.strength, signatures: [], example: request, success: null, fromErrors: 0 };
+    c.attacks.set(sig.family, a);
+  } else if (a.strength === 'anomaly' && sig.strength === 'exploit') {
+    // An exploit outranks an oddity of the same family: it becomes the evidence.
+    a.strength = 'exploit';
+    a.example = request;
+  }
+  if (fromError) a.fromErrors += fromErrors;
+  else a.count++;
+  if (!a.signatures.includes(sig.signature) && a.signatures.length < MAX_SIGNATURES_PER_FAMILY)
+    a.signatures.push(sig.signature);
+  if (succeeded && !a.success) a.success = request;
+}
+
+/**
+ * Attack reasons: one confirmed exploit attempt is "medium" on its own (35); a second family
+ * (20 each) or a repeated attempt (20) makes "high"; a 2xx answer to a path exploit or a proxy
+ * request (it may have worked) adds 25. Oddities alone (a WebDAV method, a lower-case method)
+ * stay low unless many kinds pile up.
+ */
+function attackReasons(c: ClientState): Reason[] {
+  const r: Reason[] = [];
+  const exploits = [...c.attacks]
+    .filter(([, a]) => a.strength === 'exploit')
+    .sort((x, y) => Math.max(y[1].count, y[1].fromErrors) - Math.max(x[1].count, x[1].fromErrors));
+  const anomalies = [...c.attacks].filter(([, a]) => a.strength === 'anomaly');
+  let hits = 0;
+  exploits.forEach(([family, a], i) => {
+    const n = Math.max(a.count, a.fromErrors);
+    hits += n;
+    r.push({
+      id: `attack_${family}`,
+      points: i === 0 ? 35 : 20,
+      evidence: `${n} request(s) matching ${a.signatures.join(', ')}, e.g. ${a.example}`,
+      signature: a.signatures[0] as string,
+    });
+  });
+  if (exploits.length === 1 && hits >= 2) {
+    const [family, a] = exploits[0] as [AttackFamily, AttackState];
+    r.push({
+      id: 'attack_repeated',
+      points: 20,
+      evidence: `${hits} ${family} attempts`,
+      signature: a.signatures[0] as string,
+    });
+  }
+  const success = exploits.find(([, a]) => a.success);
+  if (success) {
+    r.push({
+      id: 'attack_success',
+      points: 25,
+      evidence: `answered 2xx, the attack may have worked: ${success[1].success}`,
+      signature: success[1].signatures[0] as string,
+    });
+  }
+  if (anomalies.length > 0 && exploits.length === 0) {
+    const kinds = anomalies.flatMap(([, a]) => a.signatures);
+    const count = anomalies.reduce((s, [, a]) => s + Math.max(a.count, a.fromErrors), 0);
+    const first = anomalies[0] as [AttackFamily, AttackState];
+    r.push({
+      id: 'unusual_request',
+      points: kinds.length >= 3 ? 30 : count >= 5 ? 20 : 10,
+      evidence: `${count} unusual request(s): ${kinds.join(', ')}, e.g. ${first[1].example}`,
+      signature: kinds[0] as string,
+    });
+  }
+  return r;
+}
+
+/** The attack family of a ModSecurity/CRS rule id (its hundreds), or 'scanner'; undefined for
+ * protocol checks (920-922), method policy (911) and the scoring rules (949, 959, 980), which
+ * are policy or bookkeeping, not an attack named. */
+export function wafFamily(ruleId: string): AttackFamily | 'scanner' | undefined {
+  const block = Math.floor(Number(ruleId) / 1000);
+  const map: Record<number, AttackFamily | 'scanner'> = {
+    913: 'scanner',
+    930: 'lfi',
+    931: 'rfi',
+    932: 'command_injection',
+    933: 'code_injection',
+    934: 'code_injection',
+    941: 'xss',
+    942: 'sqli',
+    943: 'code_injection',
+    944: 'code_injection',
+  };
+  return map[block];
+}
+
 export function levelOf(score: number): ThreatLevel {
   if (score >= 80) return 'critical';
   if (score >= 55) return 'high';
@@ -446,10 +669,10 @@ export function levelOf(score: number): ThreatLevel {
  * Volume alone tops out at "medium": a busy human or a crawler is not an attacker by rate.
  */
 export function scoreClient(c: ClientState): Reason[] {
-  const r: Reason[] = [];
+  const r: Reason[] = attackReasons(c);
   if (c.scannerUa)
     r.push({ id: 'scanner_user_agent', points: 60, evidence: `user agent of the scanner ${c.scannerUa}` });
-  const probeHits = [...c.probes.values()].reduce((s, p) => s + p.count, 0);
+  const probeHits = [...c.probes.values()].reduce((s, p) => s + Math.max(p.count, p.fromErrors), 0);
   if (c.probes.size > 0) {
     const kinds = [...c.probes.keys()];
     const points = c.probes.size >= 3 ? 60 : c.probes.size === 2 ? 45 : probeHits >= 3 ? 35 : 25;
@@ -467,6 +690,20 @@ export function scoreClient(c: ClientState): Reason[] {
       id: 'login_post_flood',
       points: c.loginPosts >= 50 ? 60 : c.loginPosts >= 20 ? 45 : 20,
       evidence: `${c.loginPosts} POSTs to login endpoints`,
+    });
+  }
+  if (c.authFailures >= 5) {
+    r.push({
+      id: 'auth_failures',
+      points: c.authFailures >= 100 ? 55 : c.authFailures >= 20 ? 40 : 20,
+      evidence: `${c.authFailures} failed logins in the error log (wrong user or password)`,
+    });
+  }
+  if (c.rateLimited >= 10) {
+    r.push({
+      id: 'rate_limited',
+      points: c.rateLimited >= 100 ? 25 : 15,
+      evidence: `${c.rateLimited} requests refused by the server's rate or connection limit`,
     });
   }
   if (c.peakPerMinute >= 60) {
@@ -548,13 +785,14 @@ function findClusters(
   );
 }
 
-/** Reasons that are hostile on their own (volume and errors alone are not). */
+/** Reasons that are hostile on their own (volume and errors alone are not); attack_* are too. */
 const HOSTILE_REASONS = new Set([
   'sensitive_paths',
   'login_post_flood',
   'scanner_user_agent',
   'user_agent_rotation',
 ]);
+const isHostile = (id: string) => HOSTILE_REASONS.has(id) || id.startsWith('attack_');
 
 function makeCluster(
   kind: Cluster['kind'],
@@ -571,7 +809,7 @@ function makeCluster(
   const minutes = members.map((m) => states.get(m.ip)?.minute ?? -1).filter((x) => x >= 0);
   const synchronized = minutes.length >= 2 && Math.max(...minutes) - Math.min(...minutes) <= 5;
   if (synchronized) traits.push('active in the same few minutes');
-  const sharedHostile = [...reasonIds].some(([id, n]) => HOSTILE_REASONS.has(id) && n * 2 > members.length);
+  const sharedHostile = [...reasonIds].some(([id, n]) => isHostile(id) && n * 2 > members.length);
   const scores = members.map((m) => m.threatScore).sort((a, b) => a - b);
   const median = scores[Math.floor(scores.length / 2)] ?? 0;
   // Acting together raises the stakes: many IPs, in step, with the same hostile trait are one threat.

@@ -5,6 +5,7 @@
  */
 import crawlers from 'crawler-user-agents';
 import { isbot } from 'isbot';
+import { matchHeader, scannerOf, type SignatureHit } from './signatures.js';
 
 export const CLIENT_CLASSES = [
   'human',
@@ -36,7 +37,10 @@ const TAG_CLASS: Array<[string, ClientClass]> = [
   ['academic', 'other_crawler'],
 ];
 
-/** What the data sets lack (checked against crawler-user-agents 1.60): scanners seen in the wild. */
+/**
+ * What the data sets lack (checked against crawler-user-agents 1.60 and the CRS scanner list in
+ * ./data/crs.ts, which is checked first): scanners seen in the wild.
+ */
 const EXTRA: Array<{ pattern: RegExp; cls: ClientClass; name: string }> = [
   { pattern: /\bnuclei\b/i, cls: 'scanner', name: 'Nuclei' },
   { pattern: /\bl9explore\b|\bl9tcpid\b/i, cls: 'scanner', name: 'LeakIX' },
@@ -103,6 +107,10 @@ export function classifyUserAgent(ua: string): Classification {
   const emptyUa = trimmed === '' || trimmed === '-';
   const engine = VERIFIABLE_ENGINES.find((e) => e.pattern.test(trimmed));
   if (emptyUa) return { cls: 'unknown_automation', name: null, claimsEngine: null, emptyUa };
+  // The OWASP CRS scanner list first: isbot and crawler-user-agents miss Nikto, wapiti, whatweb,
+  // Nmap's NSE ... (Nikto's "Mozilla/5.00 (Nikto/2.1.6)" passed for a browser).
+  const scanner = scannerOf(trimmed);
+  if (scanner) return { cls: 'scanner', name: scanner, claimsEngine: engine?.name ?? null, emptyUa };
   // isbot is one combined pattern: most (human) UAs leave here without the 1,500-pattern scan.
   const extra = EXTRA.find((e) => e.pattern.test(trimmed));
   if (!extra && !isbot(trimmed)) return { cls: 'human', name: null, claimsEngine: null, emptyUa };
@@ -115,14 +123,18 @@ export function classifyUserAgent(ua: string): Classification {
   };
 }
 
-/** A bounded cache: at most `max` distinct UAs are remembered (scanners can send millions). */
+/**
+ * A bounded cache: at most `max` distinct UAs are remembered (scanners can send millions). It
+ * also keeps the UA's attack payload verdict (Shellshock, Log4Shell ... in the header): one
+ * lookup per line for both.
+ */
 export class UaClassifier {
-  private readonly cache = new Map<string, Classification>();
+  private readonly cache = new Map<string, Classification & { uaAttack: SignatureHit | null }>();
   constructor(private readonly max = 50_000) {}
-  classify(ua: string): Classification {
+  classify(ua: string): Classification & { uaAttack: SignatureHit | null } {
     let c = this.cache.get(ua);
     if (!c) {
-      c = classifyUserAgent(ua);
+      c = { ...classifyUserAgent(ua), uaAttack: matchHeader(ua) ?? null };
       if (this.cache.size >= this.max) this.cache.clear();
       this.cache.set(ua, c);
     }

@@ -16,6 +16,20 @@ export interface LogEntry {
   referer: string;
   /** The virtual host, when the format carries one. */
   vhost: string | null;
+  /**
+   * Set for a line of a server error log: an event about a request (usually also in the access
+   * log), not a request of its own. Counted per IP, never as a request.
+   */
+  event?: ErrorEvent;
+}
+
+/** What an error-log line says about a client. */
+export interface ErrorEvent {
+  kind: 'auth_failure' | 'rate_limited' | 'not_found' | 'waf' | 'other';
+  /** The WAF rule id (ModSecurity `[id "942100"]`), for kind waf. */
+  ruleId?: string;
+  /** The WAF's message, cut, for kind waf. */
+  message?: string;
 }
 
 export type LineParser = (line: string) => LogEntry | undefined;
@@ -255,16 +269,108 @@ export const parseJsonLine: LineParser = (line) => {
   };
 };
 
-export type FormatName = PresetFormat | 'json' | 'auto';
+// ---- Error logs ---------------------------------------------------------------------------
+
+/** nginx: `2026/12/05 22:23:55 [error] 1#1: *17 open() "/x" failed (2: ...), client: 192.0.2.1, server: s, request: "GET /x HTTP/1.1", host: "h"` */
+const NGINX_ERROR =
+  /^(\d{4})\/(\d{2})\/(\d{2}) (\d{2}):(\d{2}):(\d{2}) \[(\w+)\] \d+#\d+: (?:\*\d+ )?(.*?), client: ([0-9a-fA-F:.]+)(?:, server: [^,]*)?(?:, request: "((?:[^"\\]|\\.)*)")?(?:, (?:upstream|host|referrer): .*)?$/;
+/** Apache 2.4 `[Sat Dec 05 22:23:55.797842 2026] [core:info] [pid 1:tid 2] [client 192.0.2.1:0] AH00128: ...` and 2.2 `[Sat Dec 05 22:23:55 2026] [error] [client 192.0.2.1] ...` */
+const APACHE_ERROR =
+  /^\[\w{3} (\w{3}) (\d{2}) (\d{2}):(\d{2}):(\d{2})(?:\.\d+)? (\d{4})\] \[([\w:]+)\](?: \[pid \d+(?::tid \d+)?\])?(?: [^[\]]*\(\d+\):?)? \[client ([^\]]+)\] (.*)$/;
+
+function errorEvent(message: string): { event: ErrorEvent; path?: string } {
+  // ModSecurity (Apache or nginx connector): the rule id, its message and the URI.
+  if (message.includes('ModSecurity')) {
+    const id = /\[id "(\d+)"\]/.exec(message)?.[1];
+    const msg = /\[msg "((?:[^"\\]|\\.)*)"\]/.exec(message)?.[1];
+    const uri = /\[uri "((?:[^"\\]|\\.)*)"\]/.exec(message)?.[1];
+    return { event: { kind: 'waf', ruleId: id, message: msg?.slice(0, 160) }, path: uri };
+  }
+  if (
+    /user .* (?:was )?not found|password mismatch|authentication failure|no user\/password was provided|AH0161[78]/i.test(
+      message,
+    )
+  )
+    return { event: { kind: /no user\/password was provided/i.test(message) ? 'other' : 'auth_failure' } };
+  if (/limiting (?:requests|connections)/.test(message)) return { event: { kind: 'rate_limited' } };
+  const missing =
+    /(?:File does not exist|script not found or unable to stat|AH00128|AH01264): ([^,]+)/.exec(message) ??
+    /open\(\) "([^"]+)" failed \(2: No such file/.exec(message) ??
+    /"([^"]+)" is not found \(2: No such file/.exec(message);
+  if (missing) return { event: { kind: 'not_found' }, path: missing[1] };
+  return { event: { kind: 'other' } };
+}
+
+/** nginx error.log lines that name a client; other lines (start-up, worker notices) are not entries. */
+export const parseNginxErrorLine: LineParser = (line) => {
+  const m = NGINX_ERROR.exec(line);
+  if (!m) return undefined;
+  const { event, path } = errorEvent(m[8] as string);
+  const request = m[10] ? unescape(m[10]) : '';
+  const sp1 = request.indexOf(' ');
+  const sp2 = request.lastIndexOf(' ');
+  const time = Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!);
+  return {
+    ip: m[9] as string,
+    // nginx writes local time without a zone: read as UTC (the window is approximate for error logs).
+    time,
+    method: sp1 > 0 ? request.slice(0, sp1) : '',
+    path: sp1 > 0 ? request.slice(sp1 + 1, sp2 > sp1 ? sp2 : undefined) : (path ?? ''),
+    status: 0,
+    bytes: 0,
+    userAgent: '',
+    referer: '',
+    vhost: null,
+    event,
+  };
+};
+
+/** Apache error_log lines with a `[client ...]` field (2.2 and 2.4 layouts). */
+export const parseApacheErrorLine: LineParser = (line) => {
+  const m = APACHE_ERROR.exec(line);
+  if (!m) return undefined;
+  const month = MONTHS[m[1] as string];
+  if (month === undefined) return undefined;
+  // `192.0.2.1:51234`, `2001:db8::1:51234` (2.4 adds the port) or a bare address (2.2).
+  let ip = m[8] as string;
+  if (/^\d+\.\d+\.\d+\.\d+:\d+$/.test(ip) || (/:.*:.*:\d+$/.test(ip) && !ip.endsWith('::'))) {
+    const cut = ip.replace(/:\d+$/, '');
+    if (/^\d+\.\d+\.\d+\.\d+$/.test(cut) || cut.includes('::') || cut.split(':').length === 8) ip = cut;
+  }
+  const { event, path } = errorEvent(m[9] as string);
+  return {
+    ip,
+    time: Date.UTC(+m[6]!, month, +m[2]!, +m[3]!, +m[4]!, +m[5]!),
+    method: '',
+    path: path ?? '',
+    status: 0,
+    bytes: 0,
+    userAgent: '',
+    referer: '',
+    vhost: null,
+    event,
+  };
+};
+
+export type FormatName = PresetFormat | 'json' | 'nginx_error' | 'apache_error' | 'auto';
+
+/** Error-log formats, beside the access-log presets. */
+export const ERROR_FORMATS = ['nginx_error', 'apache_error'] as const;
 
 /** The parser for a format name or custom LogFormat string. */
 export function parserFor(format: string): LineParser {
   if (format === 'json') return parseJsonLine;
+  if (format === 'nginx_error') return parseNginxErrorLine;
+  if (format === 'apache_error') return parseApacheErrorLine;
   if (format in PRESET_FORMATS) return compileFormat(PRESET_FORMATS[format as PresetFormat]);
   return compileFormat(format);
 }
 
-/** Picks the format that parses most of the sample lines (ties go to the richer format). */
+/**
+ * Picks the format that parses most of the sample lines (ties go to the richer format). Error
+ * logs are recognised by their line heads, not by parsed entries: most of their lines (start-up
+ * notices) name no client, yet the file is an error log.
+ */
 export function detectFormat(sample: string[]): { name: string; parser: LineParser } | undefined {
   const lines = sample.filter((l) => l.trim() !== '');
   if (lines.length === 0) return undefined;
@@ -275,5 +381,14 @@ export function detectFormat(sample: string[]): { name: string; parser: LinePars
     const hits = lines.filter((l) => parser(l) !== undefined).length;
     if (hits > 0 && (!best || hits > best.hits)) best = { name, parser, hits };
   }
-  return best && best.hits * 2 >= lines.length ? best : undefined;
+  if (best && best.hits * 2 >= lines.length) return best;
+  const nginxHeads = lines.filter((l) =>
+    /^\d{4}\/\d{2}\/\d{2} \d{2}:\d{2}:\d{2} \[\w+\] \d+#\d+: /.test(l),
+  ).length;
+  if (nginxHeads * 2 >= lines.length) return { name: 'nginx_error', parser: parseNginxErrorLine };
+  const apacheHeads = lines.filter((l) =>
+    /^\[\w{3} \w{3} \d{2} \d{2}:\d{2}:\d{2}(?:\.\d+)? \d{4}\] \[[\w:]+\]/.test(l),
+  ).length;
+  if (apacheHeads * 2 >= lines.length) return { name: 'apache_error', parser: parseApacheErrorLine };
+  return undefined;
 }
