@@ -357,14 +357,23 @@ describe('deploy/haproxy/haproxy.cfg', () => {
     expect(cfg).toContain('bind :3000');
   });
 
-  it('keeps GET streams (SSE) open for long and never replays a request that reached a replica', () => {
+  it('keeps GET streams (SSE) open for long and replays only what is safe to run twice', () => {
     const timeout = (name: string) => {
       const l = cfg.find((x) => x.startsWith(`timeout ${name} `));
       return seconds((l ?? '').split(/\s+/)[2] ?? 'x', 'ms');
     };
     for (const t of ['client', 'server', 'tunnel']) expect(timeout(t), t).toBeGreaterThanOrEqual(600);
     expect(timeout('connect')).toBeLessThanOrEqual(10);
-    expect(cfg.some((l) => l.startsWith('retry-on'))).toBe(false);
+    // Replays (issue 17): a request that died with its replica is sent again, with its body,
+    // unless it may write: every 2025 POST (its tool is only in the body), and 2026-07-28 calls
+    // of the tools that write.
+    expect(cfg).toContain('option http-buffer-request');
+    expect(cfg.find((l) => l.startsWith('retry-on'))).toMatch(/conn-failure/);
+    expect(cfg).toContain('http-request disable-l7-retry if METH_POST !modern_request');
+    expect(cfg).toContain('http-request disable-l7-retry if tool_call writing_tool');
+    const writing = cfg.find((l) => l.startsWith('acl writing_tool')) ?? '';
+    for (const tool of ['delete_baselines', 'run_health_check', 'check_database'])
+      expect(writing).toContain(tool);
   });
 
   it.skipIf(!haveHaproxy)('passes haproxy -c offline (init-addr none, Docker DNS resolvers)', async () => {
