@@ -92,12 +92,18 @@ export interface HostRegistryData {
  */
 export function loadHostsFile(path: string, env: NodeJS.ProcessEnv = process.env): HostRegistryData {
   const fail = (why: string) => new ConfigError(`Invalid HOSTS_FILE (got "${path}"): ${why}`);
+  let text: string;
+  try {
+    text = readOperatorFileSync(path, MAX_HOSTS_BYTES).toString('utf8');
+  } catch (err) {
+    throw fail(`cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
   let raw: unknown;
   try {
-    raw = parse(readOperatorFileSync(path, MAX_HOSTS_BYTES).toString('utf8')) ?? { hosts: [] };
+    // Parsed apart from the read: YAML errors carry a `code` too (e.g. MISSING_CHAR).
+    raw = parse(text) ?? { hosts: [] };
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    throw fail(e.code ? `cannot read it (${e.code})` : `not valid YAML: ${e.message.split('\n')[0]}`);
+    throw fail(`not valid YAML: ${(err as Error).message.split('\n')[0]}`);
   }
   const result = hostsFileSchema.safeParse(raw);
   if (!result.success) {
