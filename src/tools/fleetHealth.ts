@@ -47,6 +47,7 @@ export const fleetHealthTool = defineTool({
     findings: z.array(findingSchema).describe('Fleet-level findings: unreachable hosts'),
     counts: z.record(z.enum(['critical', 'unreachable', 'warning', 'ok', 'not_checked']), z.number()),
     partial: z.boolean().describe('True when the deadline came before every host answered'),
+    notChecked: z.array(z.string()).describe('Hosts without an answer at the deadline (partial)'),
     durationMs: z.number(),
   },
   scope: 'audit:read',
@@ -117,7 +118,9 @@ export const fleetHealthTool = defineTool({
     results.sort(
       (a, b) => STATUS_RANK[a.status] - STATUS_RANK[b.status] || (a.score ?? -1) - (b.score ?? -1),
     );
-    const notChecked = targets.length - results.length;
+    const answered = new Set(results.map((r) => r.host));
+    const notCheckedHosts = targets.filter((h) => !answered.has(h.name)).map((h) => h.name);
+    const notChecked = notCheckedHosts.length;
     const counts = { critical: 0, unreachable: 0, warning: 0, ok: 0, not_checked: notChecked };
     for (const r of results) counts[r.status]++;
     const findings = results
@@ -140,7 +143,14 @@ export const fleetHealthTool = defineTool({
       (partial ? `, ${notChecked} not checked before the deadline (partial)` : '') +
       `. ${worst.length ? `Needs attention: ${worst.join(', ')}.` : 'All healthy.'}`;
     return {
-      structured: { hosts: results, findings, counts, partial, durationMs: Date.now() - started },
+      structured: {
+        hosts: results,
+        findings,
+        counts,
+        partial,
+        notChecked: notCheckedHosts,
+        durationMs: Date.now() - started,
+      },
       summary,
     };
   },

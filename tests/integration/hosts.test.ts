@@ -300,4 +300,53 @@ describe('host registry and forwarding (issue 19)', () => {
     // The open breaker fails fast: far below the 30 s deadline even on a loaded machine.
     expect(elapsed).toBeLessThan(15_000);
   });
+
+  it('fleet_health answers at the deadline with partial: true when an agent hangs', async () => {
+    // An "agent" that accepts the request and never answers, beside a real one.
+    const hung = createServer(() => undefined);
+    await new Promise<void>((r) => hung.listen(0, '127.0.0.1', r));
+    const dir = mkdtempSync(join(tmpdir(), 'fleet-partial-'));
+    const file = join(dir, 'hosts.yaml');
+    writeFileSync(
+      file,
+      [
+        'hosts:',
+        '  - name: healthy',
+        `    url: ${agents.healthy.url}`,
+        '    apiKeyEnv: HEALTHY_KEY',
+        '  - name: hung',
+        `    url: http://127.0.0.1:${(hung.address() as AddressInfo).port}/mcp`,
+        '    apiKeyEnv: HEALTHY_KEY',
+      ].join('\n'),
+    );
+    const keys = apiKeysFile({ operator: ['audit:read'] });
+    const second = await startInProcess({
+      HOSTS_FILE: file,
+      HEALTHY_KEY: agentKeys.healthy,
+      AUTH_API_KEYS_FILE: keys.path,
+      TOOL_DEADLINE_SECONDS: '3',
+    });
+    const client = await authedClient(second.url, keys.keys.operator as string);
+    try {
+      const t0 = Date.now();
+      const a = (await client.callTool({ name: 'fleet_health', arguments: { cpuSampleMs: 0 } })) as Answer;
+      const elapsed = Date.now() - t0;
+      expect(a.isError, text(a)).toBeFalsy();
+      const s = a.structuredContent as {
+        partial: boolean;
+        notChecked: string[];
+        hosts: Array<{ host: string }>;
+      };
+      expect(s.partial).toBe(true);
+      expect(s.notChecked).toEqual(['hung']);
+      expect(s.hosts.map((h) => h.host)).toEqual(['healthy']);
+      expect(elapsed).toBeGreaterThanOrEqual(2000);
+      expect(elapsed).toBeLessThan(20_000);
+    } finally {
+      await client.close();
+      await second.shutdown('test done');
+      hung.closeAllConnections();
+      hung.close();
+    }
+  });
 });
