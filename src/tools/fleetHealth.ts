@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { z } from 'zod';
 import { CHECK_GROUPS } from '../audit/health/types.js';
 import { agentDeadlineMs } from '../hosts/forwarding.js';
@@ -68,6 +69,8 @@ export const fleetHealthTool = defineTool({
       );
     const deadlineMs = agentDeadlineMs(ctx);
     const deadline = AbortSignal.any([ctx.signal, AbortSignal.timeout(deadlineMs)]);
+    // Every call in flight listens on it (two listeners each): not a leak.
+    setMaxListeners(2 * args.concurrency + 10, deadline);
     const callArgs: Record<string, unknown> = {
       saveBaseline: args.saveBaseline,
       cpuSampleMs: args.cpuSampleMs,
