@@ -12,6 +12,7 @@ import { ConfigError } from './configError.js';
 import type { AuthSettings } from './auth/authenticator.js';
 import { loadAuthSettings } from './auth/authSettings.js';
 import { type DbTarget, loadDbTargetsFile } from './dbTargetsFile.js';
+import { type HostRegistryData, loadHostsFile } from './hosts/registry.js';
 
 export { ConfigError };
 
@@ -109,6 +110,8 @@ export const envSchema = z.object({
     })
     .default(['/var/log']),
   THRESHOLDS_FILE: z.string().min(1).optional(),
+  /** The audited hosts and their agents (src/hosts/registry.ts); absent: this machine only. */
+  HOSTS_FILE: absolutePath.optional(),
   BASELINE_MAX_COUNT: intInRange(1, 1_000_000).default(1000),
   BASELINE_MAX_BYTES: intInRange(1024 * 1024, 100 * 1024 ** 3).default(50 * 1024 * 1024),
   BASELINE_MAX_PER_PRINCIPAL: intInRange(1, 1_000_000).default(100),
@@ -217,6 +220,8 @@ export interface Config extends Env {
   transport: 'http' | 'stdio';
   /** Defaults merged with THRESHOLDS_FILE, validated at start-up. */
   thresholds: Thresholds;
+  /** HOSTS_FILE as read at start-up (re-read on change by src/hosts/hostRouter.ts). */
+  hosts?: HostRegistryData;
   /** Host names accepted in the Host header (DNS-rebinding protection). */
   allowedHosts: string[];
   /** Origins accepted in the Origin header; `null` means "any loopback origin". */
@@ -293,6 +298,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CliAction {
       ...e,
       transport,
       thresholds: e.THRESHOLDS_FILE ? loadThresholdsFile(e.THRESHOLDS_FILE) : DEFAULT_THRESHOLDS,
+      ...(e.HOSTS_FILE ? { hosts: loadHostsFile(e.HOSTS_FILE, env) } : {}),
       allowedHosts: (e.ALLOWED_HOSTS ?? LOOPBACK_NAMES).map(normaliseHostName),
       allowedOrigins: e.ALLOWED_ORIGINS ? e.ALLOWED_ORIGINS.map(normaliseOrigin) : null,
       botAllowlist: loadAllowlistFiles(e.BOT_ALLOWLIST_FILES ?? []),

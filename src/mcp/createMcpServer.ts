@@ -22,6 +22,8 @@ import { registerBaselineResources } from './baselineResources.js';
 import { registerPrompts } from './prompts.js';
 import type { SessionSlot } from './httpSessions.js';
 import { type ToolContext, type ToolDefinition, ToolError } from '../tools/types.js';
+import { hostRouterFor, HOST_TOOLS } from '../hosts/hostRouter.js';
+import { forwardHostCall, withHostArg } from '../hosts/forwarding.js';
 
 /** package.json sits one level above both src/ (tests) and dist/ (built). */
 export const VERSION: string = JSON.parse(
@@ -92,12 +94,15 @@ export function createMcpServer(deps: ServerDeps): McpServer {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- see tools/index.ts
 function registerTool(server: McpServer, tool: ToolDefinition<any, any>, deps: ServerDeps): void {
   const { config, logger, metrics, baselines, outbound, session, events } = deps;
+  // Issue 19: host tools take `host`; a named host's call goes to its agent (src/hosts/).
+  const router = hostRouterFor(config, outbound.resilience, logger, VERSION);
+  const hostTool = HOST_TOOLS.has(tool.name);
   server.registerTool(
     tool.name,
     {
       title: tool.title,
       description: tool.description,
-      ...schemasOf(tool),
+      ...schemasOf(tool, hostTool),
       annotations: tool.annotations,
     },
     async (args: Record<string, unknown>, extra: ServerContext): Promise<CallToolResult> => {
@@ -110,6 +115,7 @@ function registerTool(server: McpServer, tool: ToolDefinition<any, any>, deps: S
       const ctx: ToolContext = {
         // Who asked: baseline retention lets a caller without audit:admin prune only its own.
         principal: principalOf(extra.http?.authInfo),
+        ...(router ? { fleet: router } : {}),
         config,
         host: { proc: config.HOST_PROC, sys: config.HOST_SYS, root: config.HOST_ROOT },
         logger: log,
@@ -134,6 +140,14 @@ function registerTool(server: McpServer, tool: ToolDefinition<any, any>, deps: S
         },
       };
       try {
+        if (hostTool) {
+          const forwarded = await forwardHostCall(router, tool.name, args, ctx);
+          if (forwarded) {
+            metrics?.toolCalls.inc({ tool: tool.name, outcome: forwarded.isError ? 'refused' : 'ok' });
+            return forwarded;
+          }
+          delete args.host;
+        }
         const result = await tool.handler(args, ctx);
         metrics?.toolCalls.inc({ tool: tool.name, outcome: 'ok' });
         return {
@@ -159,11 +173,13 @@ const schemaCache = new WeakMap<object, { inputSchema: z.ZodObject; outputSchema
  * cost more than the rest of a listing, so each conversion is done once and kept.
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- see tools/index.ts
-function schemasOf(tool: ToolDefinition<any, any>) {
+function schemasOf(tool: ToolDefinition<any, any>, hostTool = false) {
   let s = schemaCache.get(tool);
   if (!s) {
     s = {
-      inputSchema: withCachedJsonSchema(z.object(tool.inputSchema)),
+      inputSchema: withCachedJsonSchema(
+        z.object(hostTool ? withHostArg(tool.inputSchema) : tool.inputSchema),
+      ),
       outputSchema: withCachedJsonSchema(z.object(tool.outputSchema)),
     };
     schemaCache.set(tool, s);

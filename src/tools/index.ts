@@ -10,6 +10,8 @@ import { checkTlsTool } from './checkTls.js';
 import { compareBaselinesTool } from './compareBaselines.js';
 import { deleteBaselinesTool } from './deleteBaselines.js';
 import { detectSystemTool } from './detectSystem.js';
+import { fleetHealthTool } from './fleetHealth.js';
+import { listHostsTool } from './listHosts.js';
 import { runHealthCheckTool } from './runHealthCheck.js';
 import { scanSecretsTool } from './scanSecrets.js';
 import type { Scope } from '../auth/scopes.js';
@@ -32,6 +34,8 @@ export const tools: ToolDefinition<any, any>[] = [
   checkDatabaseTool,
   analyzeSlowQueriesTool,
   deleteBaselinesTool,
+  listHostsTool,
+  fleetHealthTool,
 ];
 
 /** The scope each tool needs, for the authorization gate. */

@@ -7,6 +7,7 @@ import type { Outbound } from '../net/outbound.js';
 import type { Logger } from '../observability/logger.js';
 import type { Scope } from '../auth/scopes.js';
 import type { Principal } from '../auth/principal.js';
+import type { FleetAccess } from '../hosts/forwarding.js';
 
 /** What a handler may use. Tools never see express, transports or Redis. */
 export interface ToolContext {
@@ -23,6 +24,8 @@ export interface ToolContext {
    * as an unknown caller without audit:admin (fail safe).
    */
   principal?: Principal;
+  /** The host registry and its agents (HOSTS_FILE, src/hosts/); absent without one. */
+  fleet?: FleetAccess;
   /** Aborted when the client cancels the call or the session ends. */
   signal: AbortSignal;
   /**

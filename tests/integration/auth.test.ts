@@ -37,6 +37,8 @@ const ALL_TOOLS = [
   'compare_baselines',
   'delete_baselines',
   'detect_system',
+  'fleet_health',
+  'list_hosts',
   'run_health_check',
   'scan_secrets',
 ];
@@ -45,6 +47,8 @@ const READ_TOOLS = [
   'check_permissions',
   'compare_baselines',
   'detect_system',
+  'fleet_health',
+  'list_hosts',
   'run_health_check',
   'scan_secrets',
 ];

@@ -1,0 +1,213 @@
+/**
+ * Calls to host agents (issue 19): one SDK v2 client per agent, pinned to MCP 2026-07-28
+ * (stateless, so one client serves concurrent calls), reused across calls and sessions. Each
+ * call runs behind the resilience layer (a breaker per agent, retries of connection failures),
+ * within the caller's deadline and cancellation. The credential sent is the agent's own key
+ * from HOSTS_FILE, never the caller's token; redirects are refused, so a registry entry cannot
+ * be bounced to another address.
+ */
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import type { Resilience } from '../resilience/resilience.js';
+import type { HostEntry, HostRegistry } from './registry.js';
+
+export const AGENT_DEPENDENCY = 'agent';
+const MODERN = '2026-07-28';
+
+/**
+ * Failures before the request reached the agent: safe to retry even for a tool that writes (a
+ * baseline). A reset mid-call is not retried: the agent may have saved a baseline already.
+ */
+const BEFORE_REQUEST = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND']);
+
+export interface AgentAnswer {
+  isError: boolean;
+  /** The agent's text content, joined. */
+  text: string;
+  structured?: Record<string, unknown>;
+}
+
+export interface AgentStatus {
+  breaker: 'closed' | 'open' | 'half_open';
+  lastContact: string | null;
+  lastError: string | null;
+  agentVersion: string | null;
+  lastHealth: { status: string; score: number; at: string } | null;
+}
+
+interface Slot {
+  url: string;
+  apiKey: string;
+  client?: Promise<Client>;
+  status: Omit<AgentStatus, 'breaker'>;
+}
+
+export class AgentUnreachableError extends Error {
+  override name = 'AgentUnreachableError';
+}
+
+export class AgentPool {
+  private readonly slots = new Map<string, Slot>();
+
+  constructor(
+    readonly registry: HostRegistry,
+    private readonly resilience: Resilience,
+    private readonly clientVersion: string,
+  ) {
+    // A changed URL or key gets a new client; a removed host's client is closed.
+    registry.onChange(() => {
+      for (const [name, slot] of this.slots) {
+        const h = registry.find(name);
+        if (!h || h.url !== slot.url || h.apiKey !== slot.apiKey) {
+          this.slots.delete(name);
+          void slot.client?.then((c) => c.close()).catch(() => undefined);
+        }
+      }
+    });
+  }
+
+  status(name: string): AgentStatus {
+    const slot = this.slots.get(name);
+    return {
+      breaker: this.resilience.state(AGENT_DEPENDENCY, name),
+      lastContact: slot?.status.lastContact ?? null,
+      lastError: slot?.status.lastError ?? null,
+      agentVersion: slot?.status.agentVersion ?? null,
+      lastHealth: slot?.status.lastHealth ?? null,
+    };
+  }
+
+  /**
+   * Calls `tool` on the host's agent. A tool error on the agent is an answer (returned, not a
+   * breaker failure); no answer (refused, timed out, 401) throws AgentUnreachableError.
+   */
+  async call(
+    host: HostEntry,
+    tool: string,
+    args: Record<string, unknown>,
+    opts: { signal: AbortSignal; deadlineMs: number },
+  ): Promise<AgentAnswer> {
+    const slot = this.slot(host);
+    try {
+      const answer = await this.resilience.guarded(
+        AGENT_DEPENDENCY,
+        host.name,
+        async (signal) => {
+          const client = await this.client(slot, signal);
+          try {
+            const r = await client.callTool(
+              { name: tool, arguments: args },
+              { signal, timeout: opts.deadlineMs },
+            );
+            const content = (r.content ?? []) as Array<{ type: string; text?: string }>;
+            return {
+              isError: r.isError === true,
+              text: content
+                .filter((c) => c.type === 'text')
+                .map((c) => c.text ?? '')
+                .join('\n'),
+              structured: r.structuredContent as Record<string, unknown> | undefined,
+            };
+          } catch (err) {
+            throw connectPhase(err);
+          }
+        },
+        { signal: opts.signal, deadlineMs: opts.deadlineMs, timeoutMs: opts.deadlineMs },
+      );
+      slot.status.lastContact = new Date().toISOString();
+      slot.status.lastError = null;
+      if (tool === 'run_health_check' && !answer.isError && answer.structured) {
+        const s = answer.structured;
+        if (typeof s.status === 'string' && typeof s.score === 'number')
+          slot.status.lastHealth = { status: s.status, score: s.score, at: String(s.checkedAt ?? '') };
+      }
+      return answer;
+    } catch (err) {
+      if (opts.signal.aborted) throw err;
+      const why = describe(err);
+      slot.status.lastError = why;
+      // A broken connection is not reused: the next call connects afresh.
+      if (slot.client) {
+        const c = slot.client;
+        slot.client = undefined;
+        void c.then((cl) => cl.close()).catch(() => undefined);
+      }
+      throw new AgentUnreachableError(`host ${host.name}: agent unreachable (${why})`);
+    }
+  }
+
+  close(): void {
+    for (const slot of this.slots.values()) void slot.client?.then((c) => c.close()).catch(() => undefined);
+    this.slots.clear();
+  }
+
+  private slot(host: HostEntry): Slot {
+    let slot = this.slots.get(host.name);
+    if (!slot || slot.url !== host.url || slot.apiKey !== host.apiKey) {
+      slot = {
+        url: host.url,
+        apiKey: host.apiKey,
+        status: slot?.status ?? { lastContact: null, lastError: null, agentVersion: null, lastHealth: null },
+      };
+      this.slots.set(host.name, slot);
+    }
+    return slot;
+  }
+
+  private async client(slot: Slot, signal: AbortSignal): Promise<Client> {
+    if (!slot.client) {
+      const pending = (async () => {
+        const client = new Client(
+          { name: 'server-audit-mcp-fleet', version: this.clientVersion },
+          { versionNegotiation: { mode: { pin: MODERN } } },
+        );
+        await client.connect(
+          new StreamableHTTPClientTransport(new URL(slot.url), {
+            // The agent's key, set here and nowhere else: the caller's token is never forwarded.
+            requestInit: { headers: { Authorization: `Bearer ${slot.apiKey}` }, redirect: 'error' },
+          }),
+          { signal },
+        );
+        slot.status.agentVersion = client.getServerVersion()?.version ?? null;
+        return client;
+      })();
+      slot.client = pending;
+      pending.catch(() => {
+        if (slot.client === pending) slot.client = undefined;
+      });
+    }
+    try {
+      return await slot.client;
+    } catch (err) {
+      throw connectPhase(err);
+    }
+  }
+}
+
+/** fetch wraps socket errors in `cause`; surface the code the resilience layer retries on. */
+function connectPhase(err: unknown): unknown {
+  let e: unknown = err;
+  for (let i = 0; i < 4 && e; i++) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (typeof code === 'string' && BEFORE_REQUEST.has(code))
+      return Object.assign(new Error((e as Error).message), { code });
+    e = (e as { cause?: unknown }).cause;
+  }
+  // Anything else must not be retried as transient (the agent may have acted).
+  if (err instanceof Error && typeof (err as NodeJS.ErrnoException).code === 'string') {
+    const copy = new Error(err.message);
+    return Object.assign(copy, { agentCode: (err as NodeJS.ErrnoException).code });
+  }
+  return err;
+}
+
+function describe(err: unknown): string {
+  let e: unknown = err;
+  const parts: string[] = [];
+  for (let i = 0; i < 3 && e; i++) {
+    const code = (e as NodeJS.ErrnoException).code ?? (e as { agentCode?: string }).agentCode;
+    const msg = (e as Error).message;
+    if (msg) parts.push(code && !msg.includes(String(code)) ? `${msg} (${code})` : msg);
+    e = (e as { cause?: unknown }).cause;
+  }
+  return (parts.join(': ') || 'unknown error').slice(0, 300);
+}

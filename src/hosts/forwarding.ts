@@ -1,0 +1,86 @@
+/**
+ * The `host` argument, added to every host tool in one place (the tool wrapper calls these),
+ * so the tools themselves stay unaware of the fleet.
+ */
+import { z } from 'zod';
+import { type ToolContext, ToolError } from '../tools/types.js';
+import { AgentUnreachableError } from './agentPool.js';
+import { type HostRouter, UnknownHostError } from './hostRouter.js';
+
+/** What tools (list_hosts, fleet_health) may use of the fleet. */
+export type FleetAccess = Pick<HostRouter, 'registry' | 'pool' | 'resolve'>;
+
+export const hostArgSchema = z
+  .string()
+  .max(63)
+  .optional()
+  .describe(
+    'Which host to audit: a name from the host registry (list_hosts). Omit for this server itself when no registry, or one with a single host, is configured.',
+  );
+
+export function withHostArg<S extends z.ZodRawShape>(shape: S): S & { host: typeof hostArgSchema } {
+  return { ...shape, host: hostArgSchema };
+}
+
+/** Time left for the agent: the caller's deadline, less a margin to answer within it. */
+export function agentDeadlineMs(ctx: ToolContext): number {
+  return Math.max(1000, ctx.config.TOOL_DEADLINE_SECONDS * 1000 - 500);
+}
+
+export interface ForwardedResult {
+  [key: string]: unknown;
+  isError?: boolean;
+  content: Array<{ type: 'text'; text: string }>;
+  structuredContent?: Record<string, unknown>;
+}
+
+/**
+ * Runs the call on the named host's agent; undefined when it is for this machine. Throws
+ * ToolError for a host outside the registry or an agent that does not answer.
+ */
+export async function forwardHostCall(
+  router: HostRouter | undefined,
+  tool: string,
+  args: Record<string, unknown>,
+  ctx: ToolContext,
+): Promise<ForwardedResult | undefined> {
+  const host = args.host as string | undefined;
+  if (!router) {
+    if (host === undefined) return undefined;
+    throw new ToolError(
+      `"host" needs a host registry: set HOSTS_FILE (see README "Auditing many hosts"); without it this server audits only itself.`,
+    );
+  }
+  let route;
+  try {
+    route = router.resolve(host);
+  } catch (err) {
+    if (err instanceof UnknownHostError) throw new ToolError(err.message);
+    throw err;
+  }
+  if (route.kind === 'local') return undefined;
+  const { host: _omit, ...rest } = args;
+  void _omit;
+  // Who asked, which host, which tool: the audit trail's record has the args digest (with host);
+  // this line ties the forwarded call to the agent's own log.
+  ctx.logger.info(
+    { caller: ctx.principal?.id ?? 'unknown', host: route.host.name, tool },
+    'forwarding to agent',
+  );
+  try {
+    const answer = await router.pool.call(route.host, tool, rest, {
+      signal: ctx.signal,
+      deadlineMs: agentDeadlineMs(ctx),
+    });
+    const text = `[host ${route.host.name}] ${answer.text}`;
+    return answer.isError
+      ? { isError: true, content: [{ type: 'text', text }] }
+      : {
+          content: [{ type: 'text', text }],
+          ...(answer.structured ? { structuredContent: answer.structured } : {}),
+        };
+  } catch (err) {
+    if (err instanceof AgentUnreachableError) throw new ToolError(err.message);
+    throw err;
+  }
+}

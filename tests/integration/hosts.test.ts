@@ -1,0 +1,352 @@
+/**
+ * Issue 19 with real processes: three agents (the built server, each with its own API keys file
+ * and its own fixture host tree) on loopback ports, and a serving instance with a HOSTS_FILE.
+ * A fourth registry entry points at a header-recording HTTP server, to prove which credential
+ * leaves the serving instance.
+ */
+import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { apiKeysFile, authedClient } from '../helpers/authTestBed.js';
+import { FIXTURES, type SpawnedServer, spawnServer, startInProcess } from '../helpers/servers.js';
+import type { RunningHttp } from '../../src/runtime.js';
+
+interface Answer {
+  isError?: boolean;
+  content: Array<{ type: string; text?: string }>;
+  structuredContent?: Record<string, unknown>;
+}
+
+/** A host root of its own (copied fixture root, distinct machine-id), so hostIds differ. */
+function rootWithId(from: string | undefined, id: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'fleet-root-'));
+  if (from) cpSync(from, dir, { recursive: true });
+  else cpSync(join(FIXTURES, 'health', 'healthy', 'root', 'etc'), join(dir, 'etc'), { recursive: true });
+  writeFileSync(join(dir, 'etc', 'machine-id'), `${id}\n`);
+  return dir;
+}
+
+const TREES = {
+  healthy: {
+    HOST_PROC: join(FIXTURES, 'health', 'healthy', 'proc'),
+    HOST_SYS: join(FIXTURES, 'health', 'healthy', 'sys'),
+    HOST_ROOT: rootWithId(join(FIXTURES, 'health', 'healthy', 'root'), '11111111111111111111111111111111'),
+  },
+  stressed: {
+    HOST_PROC: join(FIXTURES, 'health', 'stressed', 'proc'),
+    HOST_SYS: join(FIXTURES, 'health', 'stressed', 'sys'),
+    HOST_ROOT: rootWithId(join(FIXTURES, 'health', 'stressed', 'root'), '22222222222222222222222222222222'),
+  },
+  // node_exporter's real fixture: an md array with a failed member.
+  raid: {
+    HOST_PROC: join(FIXTURES, 'node_exporter', 'proc'),
+    HOST_SYS: join(FIXTURES, 'node_exporter', 'sys'),
+    HOST_ROOT: rootWithId(undefined, '33333333333333333333333333333333'),
+  },
+};
+type HostName = keyof typeof TREES;
+
+const agents = {} as Record<HostName, SpawnedServer>;
+const agentKeys = {} as Record<HostName, string>;
+let serving: RunningHttp;
+let callerKey: string;
+let caller: Client;
+let spy: Server;
+const spyHeaders: IncomingHttpHeaders[] = [];
+let hostsFile: string;
+const spyKey = 'spy-agent-key-0123456789';
+
+async function call(name: string, args: Record<string, unknown>): Promise<Answer> {
+  return (await caller.callTool({ name, arguments: args })) as Answer;
+}
+
+function text(a: Answer): string {
+  return a.content.map((c) => c.text ?? '').join('\n');
+}
+
+beforeAll(async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fleet-'));
+  await Promise.all(
+    (Object.keys(TREES) as HostName[]).map(async (name) => {
+      // Each agent accepts only its own key; the serving instance holds it in HOSTS_FILE.
+      const keys = apiKeysFile({ fleet: ['audit:read', 'audit:logs'] });
+      agentKeys[name] = keys.keys.fleet as string;
+      writeFileSync(join(dir, `${name}.key`), `${agentKeys[name]}\n`, { mode: 0o600 });
+      agents[name] = await spawnServer({ ...TREES[name], AUTH_API_KEYS_FILE: keys.path });
+    }),
+  );
+  spy = createServer((req, res) => {
+    spyHeaders.push(req.headers);
+    res.writeHead(401, { 'content-type': 'application/json' }).end('{"error":"invalid_token"}');
+  });
+  await new Promise<void>((r) => spy.listen(0, '127.0.0.1', r));
+  const spyUrl = `http://127.0.0.1:${(spy.address() as AddressInfo).port}/mcp`;
+  process.env.FLEET_TEST_SPY_KEY = spyKey;
+  hostsFile = join(dir, 'hosts.yaml');
+  writeFileSync(
+    hostsFile,
+    [
+      'hosts:',
+      ...(Object.keys(TREES) as HostName[]).flatMap((n) => [
+        `  - name: ${n}`,
+        `    url: ${agents[n].url}`,
+        `    apiKeyFile: ${join(dir, `${n}.key`)}`,
+        `    labels: {role: ${n === 'raid' ? 'db' : 'web'}, env: test}`,
+      ]),
+      '  - name: spy',
+      `    url: ${spyUrl}`,
+      '    apiKeyEnv: FLEET_TEST_SPY_KEY',
+      '    labels: {role: spy}',
+    ].join('\n'),
+  );
+  const callerKeys = apiKeysFile({ operator: ['audit:read', 'audit:logs'] });
+  callerKey = callerKeys.keys.operator as string;
+  serving = await startInProcess({
+    HOSTS_FILE: hostsFile,
+    FLEET_TEST_SPY_KEY: spyKey,
+    AUTH_API_KEYS_FILE: callerKeys.path,
+    // Small numbers so a dead agent trips its breaker within the test.
+    RETRY_COUNT: '1',
+    RETRY_MIN_MS: '50',
+    RETRY_MAX_MS: '100',
+    BREAKER_VOLUME: '2',
+    BREAKER_ERROR_PERCENT: '50',
+    BREAKER_RESET_MS: '600000',
+    TOOL_DEADLINE_SECONDS: '30',
+  });
+  caller = await authedClient(serving.url, callerKey);
+}, 120_000);
+
+afterAll(async () => {
+  await caller?.close();
+  await serving?.shutdown('test done');
+  for (const a of Object.values(agents)) if (a.child.exitCode === null) a.child.kill();
+  await Promise.all(Object.values(agents).map((a) => a.exit));
+  spy?.close();
+  delete process.env.FLEET_TEST_SPY_KEY;
+});
+
+describe('host registry and forwarding (issue 19)', () => {
+  it('run_health_check {host} returns each host its own findings and hostId', async () => {
+    const ids = new Set<string>();
+    const byHost: Record<string, Answer> = {};
+    for (const name of Object.keys(TREES) as HostName[]) {
+      const a = await call('run_health_check', { host: name, saveBaseline: false, cpuSampleMs: 0 });
+      expect(a.isError, text(a)).toBeFalsy();
+      expect(text(a)).toContain(`[host ${name}]`);
+      byHost[name] = a;
+      ids.add(a.structuredContent?.hostId as string);
+    }
+    expect(ids).toEqual(
+      new Set([
+        '11111111111111111111111111111111',
+        '22222222222222222222222222222222',
+        '33333333333333333333333333333333',
+      ]),
+    );
+    const findingIds = (a: Answer) =>
+      (a.structuredContent?.findings as Array<{ id: string }>).map((f) => f.id);
+    expect(byHost.stressed?.structuredContent?.status).toBe('critical');
+    expect(findingIds(byHost.stressed!)).toEqual(
+      expect.arrayContaining(['memory.oom_kills', 'processes.zombies']),
+    );
+    // node_exporter's md arrays (md9, md11 with failed members) are only on the raid host.
+    expect(findingIds(byHost.raid!).some((id) => id.startsWith('raid.failed_device:'))).toBe(true);
+    for (const other of [byHost.healthy!, byHost.stressed!])
+      expect(findingIds(other).some((id) => id.startsWith('raid.failed_device:'))).toBe(false);
+    expect(findingIds(byHost.healthy!)).not.toContain('memory.oom_kills');
+    expect(byHost.healthy!.structuredContent?.score as number).toBeGreaterThan(
+      byHost.stressed!.structuredContent?.score as number,
+    );
+  });
+
+  it('host tools list the host argument; an omitted host with several hosts names them', async () => {
+    const { tools } = await caller.listTools();
+    for (const name of ['detect_system', 'run_health_check', 'scan_secrets', 'analyze_bots']) {
+      const t = tools.find((x) => x.name === name);
+      expect(Object.keys((t?.inputSchema as { properties: object }).properties)).toContain('host');
+    }
+    expect(
+      Object.keys(
+        (tools.find((x) => x.name === 'list_hosts')?.inputSchema as { properties: object }).properties,
+      ),
+    ).not.toContain('host');
+    const a = await call('detect_system', {});
+    expect(a.isError).toBe(true);
+    expect(text(a)).toMatch(/several hosts.*healthy, stressed, raid, spy/);
+  });
+
+  it('refuses a host outside the registry, addresses included', async () => {
+    for (const host of ['web9', '127.0.0.1', agents.healthy.url]) {
+      const a = await call('detect_system', { host });
+      expect(a.isError).toBe(true);
+      expect(text(a)).toMatch(/Unknown host|too_big|at most|Invalid/i);
+    }
+    const a = await call('detect_system', { host: '127.0.0.1' });
+    expect(text(a)).toContain('must be a name from HOSTS_FILE');
+  });
+
+  it("an agent refuses calls without its key; the caller's token never reaches an agent", async () => {
+    const anon = new Client(
+      { name: 'no-key', version: '1' },
+      { versionNegotiation: { mode: { pin: '2026-07-28' } } },
+    );
+    const attempt = (async () => {
+      await anon.connect(new StreamableHTTPClientTransport(new URL(agents.healthy.url)));
+      return anon.callTool({ name: 'detect_system', arguments: {} });
+    })();
+    await expect(attempt).rejects.toThrow(/401|nauthori/);
+    await anon.close().catch(() => undefined);
+    // The caller's own key is not an agent key either.
+    const wrong = new Client(
+      { name: 'caller-key', version: '1' },
+      { versionNegotiation: { mode: { pin: '2026-07-28' } } },
+    );
+    const attempt2 = (async () => {
+      await wrong.connect(
+        new StreamableHTTPClientTransport(new URL(agents.healthy.url), {
+          requestInit: { headers: { Authorization: `Bearer ${callerKey}` } },
+        }),
+      );
+      return wrong.callTool({ name: 'detect_system', arguments: {} });
+    })();
+    await expect(attempt2).rejects.toThrow(/401|nauthori/);
+    await wrong.close().catch(() => undefined);
+
+    spyHeaders.length = 0;
+    const a = await call('detect_system', { host: 'spy' });
+    expect(a.isError).toBe(true);
+    expect(text(a)).toContain('host spy: agent unreachable');
+    expect(spyHeaders.length).toBeGreaterThan(0);
+    for (const h of spyHeaders) {
+      expect(h.authorization).toBe(`Bearer ${spyKey}`);
+      expect(JSON.stringify(h)).not.toContain(callerKey);
+    }
+  });
+
+  it('list_hosts shows the registry with labels and what is known of each agent', async () => {
+    const a = await call('list_hosts', { labels: { role: 'web' } });
+    expect(a.isError, text(a)).toBeFalsy();
+    const hosts = a.structuredContent?.hosts as Array<Record<string, unknown>>;
+    expect(hosts.map((h) => h.name).sort()).toEqual(['healthy', 'stressed']);
+    for (const h of hosts) {
+      expect(h.lastContact).toEqual(expect.any(String));
+      expect(h.agentVersion).toEqual(expect.any(String));
+      expect(h.breaker).toBe('closed');
+      expect(JSON.stringify(h)).not.toContain(agentKeys.healthy);
+    }
+    expect(hosts.find((h) => h.name === 'stressed')?.lastHealth).toMatchObject({ status: 'critical' });
+  });
+
+  it('fleet_health ranks hosts worst first, unreachable ones as findings', async () => {
+    const a = await call('fleet_health', { labels: { env: 'test' }, cpuSampleMs: 0 });
+    expect(a.isError, text(a)).toBeFalsy();
+    const s = a.structuredContent as {
+      hosts: Array<{ host: string; status: string; score: number | null; topFindings: unknown[] }>;
+      partial: boolean;
+    };
+    expect(s.partial).toBe(false);
+    expect(s.hosts.map((h) => h.host)).toHaveLength(3);
+    // Both troubled hosts are critical (OOM kills and zombies; failed RAID members), ranked by
+    // score among themselves; the healthy one comes last.
+    expect(
+      s.hosts
+        .slice(0, 2)
+        .map((h) => h.host)
+        .sort(),
+    ).toEqual(['raid', 'stressed']);
+    expect(s.hosts.slice(0, 2).map((h) => h.status)).toEqual(['critical', 'critical']);
+    expect(s.hosts.at(-1)?.host).toBe('healthy');
+    expect(s.hosts.at(-1)?.status).not.toBe('critical');
+    const scores = s.hosts.map((h) => h.score as number);
+    expect(scores[0]).toBeLessThanOrEqual(scores[1] as number);
+    expect(scores[1]).toBeLessThan(scores[2] as number);
+    expect(s.hosts[0]?.topFindings.length).toBeGreaterThan(0);
+
+    const all = await call('fleet_health', { cpuSampleMs: 0 });
+    const t = all.structuredContent as {
+      hosts: Array<{ host: string; status: string }>;
+      findings: Array<{ id: string }>;
+    };
+    expect(t.hosts.find((h) => h.host === 'spy')?.status).toBe('unreachable');
+    expect(t.findings.map((f) => f.id)).toContain('fleet.host_unreachable:spy');
+  });
+
+  it('a killed agent trips its breaker; fleet_health answers promptly with it unreachable', async () => {
+    agents.raid.child.kill('SIGKILL');
+    await agents.raid.exit;
+    // Failures count against earlier successes in the breaker's rolling window: a few calls open it.
+    let row: Record<string, unknown> | undefined;
+    for (let i = 0; i < 10 && row?.breaker !== 'open'; i++) {
+      const a = await call('detect_system', { host: 'raid' });
+      expect(a.isError).toBe(true);
+      const listed = await call('list_hosts', { labels: { role: 'db' } });
+      row = (listed.structuredContent?.hosts as Array<Record<string, unknown>>)[0];
+    }
+    expect(row?.breaker).toBe('open');
+    expect(String(row?.lastError)).toMatch(/ECONNREFUSED|fetch failed|paused/);
+
+    const t0 = Date.now();
+    const a = await call('fleet_health', { labels: { env: 'test' }, cpuSampleMs: 0 });
+    const elapsed = Date.now() - t0;
+    const s = a.structuredContent as { hosts: Array<{ host: string; status: string; error: string | null }> };
+    expect(s.hosts.find((h) => h.host === 'raid')).toMatchObject({ status: 'unreachable' });
+    expect(s.hosts.find((h) => h.host === 'raid')?.error).toMatch(/paused/);
+    expect(s.hosts.filter((h) => h.status !== 'unreachable')).toHaveLength(2);
+    // The open breaker fails fast: far below the 30 s deadline even on a loaded machine.
+    expect(elapsed).toBeLessThan(15_000);
+  });
+
+  it('fleet_health answers at the deadline with partial: true when an agent hangs', async () => {
+    // An "agent" that accepts the request and never answers, beside a real one.
+    const hung = createServer(() => undefined);
+    await new Promise<void>((r) => hung.listen(0, '127.0.0.1', r));
+    const dir = mkdtempSync(join(tmpdir(), 'fleet-partial-'));
+    const file = join(dir, 'hosts.yaml');
+    writeFileSync(
+      file,
+      [
+        'hosts:',
+        '  - name: healthy',
+        `    url: ${agents.healthy.url}`,
+        '    apiKeyEnv: HEALTHY_KEY',
+        '  - name: hung',
+        `    url: http://127.0.0.1:${(hung.address() as AddressInfo).port}/mcp`,
+        '    apiKeyEnv: HEALTHY_KEY',
+      ].join('\n'),
+    );
+    const keys = apiKeysFile({ operator: ['audit:read'] });
+    const second = await startInProcess({
+      HOSTS_FILE: file,
+      HEALTHY_KEY: agentKeys.healthy,
+      AUTH_API_KEYS_FILE: keys.path,
+      TOOL_DEADLINE_SECONDS: '3',
+    });
+    const client = await authedClient(second.url, keys.keys.operator as string);
+    try {
+      const t0 = Date.now();
+      const a = (await client.callTool({ name: 'fleet_health', arguments: { cpuSampleMs: 0 } })) as Answer;
+      const elapsed = Date.now() - t0;
+      expect(a.isError, text(a)).toBeFalsy();
+      const s = a.structuredContent as {
+        partial: boolean;
+        notChecked: string[];
+        hosts: Array<{ host: string }>;
+      };
+      expect(s.partial).toBe(true);
+      expect(s.notChecked).toEqual(['hung']);
+      expect(s.hosts.map((h) => h.host)).toEqual(['healthy']);
+      expect(elapsed).toBeGreaterThanOrEqual(2000);
+      expect(elapsed).toBeLessThan(20_000);
+    } finally {
+      await client.close();
+      await second.shutdown('test done');
+      hung.closeAllConnections();
+      hung.close();
+    }
+  });
+});
