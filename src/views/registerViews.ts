@@ -85,7 +85,7 @@ type Handler = (request: unknown, ctx: ServerContext) => Promise<Record<string, 
 
 /**
  * Registers the view resources and decorates tools/list and resources/list per request. Call it
- * after every tool and resource is registered (it wraps the SDK's list handlers).
+ * after the tools are registered (it wraps the SDK's list handlers, which read the registries live).
  */
 export function registerViews(
   server: McpServer,
@@ -114,8 +114,8 @@ export function registerViews(
   };
   const wrap = (method: string, decorate: (result: Record<string, unknown>, apps: boolean) => void) => {
     const inner = proto._getRequestHandler(method);
-    if (!inner)
-      throw new Error(`registerViews: no ${method} handler to wrap (register tools/resources first)`);
+    // A server built with no tools (some tests) has no tools/list to decorate.
+    if (!inner) return;
     proto.setRequestHandler(method, async (request, ctx) => {
       const result = await inner(request, ctx);
       decorate(result, declaresApps(server, ctx));
