@@ -36,6 +36,13 @@ export const VIEWS: readonly ViewSpec[] = [
     description: 'Status, score, gauges and findings by severity with their evidence',
     tools: ['run_health_check'],
   },
+  {
+    uri: 'ui://server-audit/slow-queries.html',
+    name: 'Slow queries view',
+    file: 'slow-queries.html',
+    description: 'Top query fingerprints by total time, their count, times, rows examined and flags',
+    tools: ['analyze_slow_queries'],
+  },
 ];
 
 /**

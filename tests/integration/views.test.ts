@@ -39,6 +39,8 @@ const port: Record<string, number> = {};
 let dns: DnsStub;
 let tlsServer: RunningHttp;
 let healthServer: RunningHttp;
+let slowServer: RunningHttp;
+const slowDir = join(root, 'mysql');
 const clients: Client[] = [];
 const hasChromium = requireChromium();
 let host: ViewHost | undefined;
@@ -78,6 +80,32 @@ beforeAll(async () => {
     HOST_SYS: `${FIXTURES}/health/stressed/sys`,
     HOST_ROOT: `${FIXTURES}/health/stressed/root`,
   });
+  // A MariaDB slow log as mariadbd writes it: one heavy scan fingerprint, one cheap lookup.
+  mkdirSync(slowDir);
+  const entry = (t: number, sql: string, qt: number, examined: number) =>
+    [
+      '# User@Host: app[app] @ web1 [192.0.2.7]',
+      '# Thread_id: 31  Schema: shop  QC_hit: No',
+      `# Query_time: ${qt.toFixed(6)}  Lock_time: 0.000010  Rows_sent: 1  Rows_examined: ${examined}`,
+      '# Rows_affected: 0  Bytes_sent: 100',
+      `SET timestamp=${t};`,
+      `${sql};`,
+    ].join('\n');
+  const T0 = 1795168801;
+  const lines = ['/usr/sbin/mariadbd, Version: 10.11.6-MariaDB-log (Debian 12). started with:'];
+  for (let i = 0; i < 30; i++)
+    lines.push(
+      entry(
+        T0 + i * 60,
+        `SELECT * FROM orders WHERE customer_email = 'u${i}@example.org'`,
+        0.5 + i / 100,
+        250_000,
+      ),
+    );
+  for (let i = 0; i < 12; i++)
+    lines.push(entry(T0 + 2000 + i, `SELECT id FROM products WHERE id = ${i}`, 0.2, 1));
+  writeFileSync(join(slowDir, 'mariadb-slow.log'), `${lines.join('\n')}\n`);
+  slowServer = await startInProcess({ AUDIT_ALLOWED_PATHS: root, HOST_ROOT: '/' });
   if (hasChromium) host = await startViewHost({ width: 420 });
 }, 60_000);
 
@@ -86,6 +114,7 @@ afterAll(async () => {
   for (const c of clients) await c.close().catch(() => undefined);
   await tlsServer?.shutdown('test done');
   await healthServer?.shutdown('test done');
+  await slowServer?.shutdown('test done');
   await dns?.close();
   for (const s of tlsServers) s.close();
   rmSync(root, { recursive: true, force: true });
@@ -113,8 +142,12 @@ describe.each([
     const views = resources.filter((r) => r.uri.startsWith('ui://'));
     expect(views.map((r) => r.uri).sort()).toEqual([
       'ui://server-audit/health.html',
+      'ui://server-audit/slow-queries.html',
       'ui://server-audit/tls.html',
     ]);
+    expect(byName.get('analyze_slow_queries')?._meta?.ui?.resourceUri).toBe(
+      'ui://server-audit/slow-queries.html',
+    );
     for (const v of views) {
       expect(v.mimeType).toBe(RESOURCE_MIME_TYPE);
       const read = await client.readResource({ uri: v.uri });
@@ -265,6 +298,54 @@ describe('views in headless chromium, fed real results through the ext-apps host
     await item.locator('summary').click();
     expect(await item.locator('pre').first().textContent()).toBe(worst.evidence);
     console.log(`screenshot: ${await host.screenshot('health')}`);
+  });
+
+  it('Slow queries: fingerprints by total time with their count, times, rows examined and flags', async (t) => {
+    if (!host) return t.skip();
+    const client = track(await appsClient(slowServer.url, true));
+    const args = { paths: [join(slowDir, 'mariadb-slow.log')] };
+    const result = await client.callTool({ name: 'analyze_slow_queries', arguments: args });
+    expect(result.isError, JSON.stringify(result.content)).toBeFalsy();
+    const { contents } = await client.readResource({ uri: 'ui://server-audit/slow-queries.html' });
+    const frame = await host.show(
+      (contents[0] as { text: string }).text,
+      { name: 'analyze_slow_queries', arguments: args, result },
+      '[data-query]',
+    );
+    const s = result.structuredContent as {
+      summary: { entries: number; distinctFingerprints: number };
+      queries: Array<{
+        id: string;
+        count: number;
+        totalTime: number;
+        rowsExaminedAvg: number | null;
+        flags: string[];
+      }>;
+      findings: Array<{ id: string }>;
+    };
+    expect(s.summary.entries).toBe(42);
+    expect(await frame.locator('[data-field=entries]').textContent()).toBe(String(s.summary.entries));
+    expect(await frame.locator('[data-field=fingerprints]').textContent()).toBe(
+      String(s.summary.distinctFingerprints),
+    );
+    const shown = await frame
+      .locator('[data-query]')
+      .evaluateAll((els) => els.map((e) => e.getAttribute('data-query')));
+    expect(shown).toEqual(s.queries.map((q) => q.id));
+    expect(await frame.locator('[data-bar]').count()).toBe(Math.min(10, s.queries.length));
+    for (const q of s.queries) {
+      const row = frame.locator(`[data-query="${q.id}"]`);
+      expect(await row.locator('[data-field=count]').textContent()).toBe(String(q.count));
+      expect(await row.locator('[data-field=examined]').textContent()).toBe(
+        q.rowsExaminedAvg === null ? '–' : String(Math.round(q.rowsExaminedAvg)),
+      );
+      if (q.flags.length)
+        expect(await row.locator('[data-field=flags] .chip').allTextContents()).toEqual(q.flags);
+    }
+    // The heavy scan (30 x 250,000 rows examined) tops the list.
+    expect(s.queries[0]?.count).toBe(30);
+    expect(await frame.locator('[data-finding]').count()).toBe(s.findings.length);
+    console.log(`screenshot: ${await host.screenshot('slow-queries')}`);
   });
 
   it('screenshots are written under test-artifacts/views', () => {
