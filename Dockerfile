@@ -56,6 +56,8 @@ RUN npm ci --omit=dev --no-audit --no-fund \
     && mkdir -p /data \
     && chown node:node /data
 COPY --from=build /app/dist ./dist
+# The MCP Apps view pages, read at run time (src/views/registerViews.ts).
+COPY views ./views
 # Numeric, so Kubernetes' runAsNonRoot can verify it without a runAsUser (1000 is `node`).
 USER 1000:1000
 EXPOSE 3000

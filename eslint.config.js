@@ -33,4 +33,13 @@ export default tseslint.config(
       globals: globals.node,
     },
   },
+  {
+    // MCP Apps views: browser scripts, inlined into each view page (src/views/registerViews.ts).
+    files: ['views/**/*.js'],
+    languageOptions: { sourceType: 'script', globals: globals.browser },
+  },
+  {
+    files: ['tests/helpers/viewHostEntry.mjs'],
+    languageOptions: { globals: globals.browser },
+  },
 );

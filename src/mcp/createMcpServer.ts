@@ -20,6 +20,7 @@ import { redactUrlsInText } from '../observability/argDigest.js';
 import { principalOf } from '../auth/principal.js';
 import { registerBaselineResources } from './baselineResources.js';
 import { registerPrompts } from './prompts.js';
+import { registerViews } from '../views/registerViews.js';
 import type { SessionSlot } from './httpSessions.js';
 import { type ToolContext, type ToolDefinition, ToolError } from '../tools/types.js';
 import { hostRouterFor, HOST_TOOLS } from '../hosts/hostRouter.js';
@@ -87,6 +88,7 @@ export function createMcpServer(deps: ServerDeps): McpServer {
   for (const tool of deps.tools ?? allTools) registerTool(server, tool, deps);
   registerBaselineResources(server, deps.baselines);
   registerPrompts(server, deps);
+  registerViews(server, deps.tools ?? allTools);
   if (deps.extension) deps.extension.register(server, deps.events ?? new InMemoryServerEventBus());
   return server;
 }

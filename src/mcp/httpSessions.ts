@@ -560,7 +560,7 @@ function boundedString(v: unknown): string | undefined {
 }
 
 /** The capability keys the protocol defines, and only while they stay small. */
-const CAPABILITY_KEYS = ['roots', 'sampling', 'elicitation', 'tasks', 'experimental'];
+const CAPABILITY_KEYS = ['roots', 'sampling', 'elicitation', 'tasks', 'experimental', 'extensions'];
 const MAX_CAPABILITIES_BYTES = 4096;
 
 function boundedCapabilities(v: unknown): Record<string, unknown> {

@@ -1,0 +1,355 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { EXTENSION_ID, RESOURCE_MIME_TYPE } from '@modelcontextprotocol/ext-apps/server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningHttp } from '../../src/runtime.js';
+import { type DnsStub, startDnsStub } from '../helpers/dnsStub.js';
+import { FIXTURES, startInProcess } from '../helpers/servers.js';
+import { serveTls, TlsTestBed } from '../helpers/tlsTestBed.js';
+import { ARTIFACTS, requireChromium, startViewHost, type ViewHost } from '../helpers/viewHost.js';
+
+/**
+ * MCP Apps views (issue 21): offered only to clients declaring the extension, served as
+ * self-contained pages, and rendering real tool results in a real browser through ext-apps'
+ * host bridge. Screenshots land in test-artifacts/views/.
+ */
+const MODERN = '2026-07-28';
+const APPS = { extensions: { [EXTENSION_ID]: { mimeTypes: [RESOURCE_MIME_TYPE] } } };
+
+async function appsClient(url: string, modern: boolean): Promise<Client> {
+  const client = new Client(
+    { name: 'apps-host', version: '1.0.0' },
+    { capabilities: APPS, ...(modern ? { versionNegotiation: { mode: { pin: MODERN } } } : {}) },
+  );
+  await client.connect(new StreamableHTTPClientTransport(new URL(url)));
+  return client;
+}
+
+interface ListedTool {
+  name: string;
+  _meta?: Record<string, unknown> & { ui?: { resourceUri?: string; visibility?: string[] } };
+}
+
+const root = mkdtempSync(join(tmpdir(), 'views-it-'));
+const tlsServers: Server[] = [];
+const port: Record<string, number> = {};
+let dns: DnsStub;
+let tlsServer: RunningHttp;
+let healthServer: RunningHttp;
+let slowServer: RunningHttp;
+const slowDir = join(root, 'mysql');
+const clients: Client[] = [];
+const hasChromium = requireChromium();
+let host: ViewHost | undefined;
+
+beforeAll(async () => {
+  const bed = new TlsTestBed(join(root, 'ca'));
+  mkdirSync(join(root, 'certs'));
+  writeFileSync(join(root, 'certs', 'root.pem'), bed.rootPem);
+  const full = (spec: Parameters<TlsTestBed['leaf']>[0]) => {
+    const l = bed.leaf(spec);
+    return { key: l.key, cert: bed.fullChain(l) };
+  };
+  for (const [name, spec, extra] of [
+    ['valid', { toDays: 200 }, {}],
+    ['soon', { toDays: 5 }, {}],
+    ['old', { toDays: 40 }, { minVersion: 'TLSv1' as const }],
+  ] as const) {
+    const s = await serveTls({
+      ...full({ name: `${name}.tls.test`, sans: [`${name}.tls.test`], ...spec }),
+      ...extra,
+    });
+    tlsServers.push(s.server);
+    port[name] = s.port;
+  }
+  dns = await startDnsStub({
+    a: Object.fromEntries(Object.keys(port).map((n) => [`${n}.tls.test`, ['127.0.0.1']])),
+  });
+  tlsServer = await startInProcess({
+    HOST_ROOT: root,
+    AUDIT_ALLOWED_PATHS: '/certs',
+    DNS_SERVERS: dns.server,
+    OUTBOUND_TIMEOUT_MS: '2000',
+    RETRY_COUNT: '0',
+  });
+  healthServer = await startInProcess({
+    HOST_PROC: `${FIXTURES}/health/stressed/proc`,
+    HOST_SYS: `${FIXTURES}/health/stressed/sys`,
+    HOST_ROOT: `${FIXTURES}/health/stressed/root`,
+  });
+  // A MariaDB slow log as mariadbd writes it: one heavy scan fingerprint, one cheap lookup.
+  mkdirSync(slowDir);
+  const entry = (t: number, sql: string, qt: number, examined: number) =>
+    [
+      '# User@Host: app[app] @ web1 [192.0.2.7]',
+      '# Thread_id: 31  Schema: shop  QC_hit: No',
+      `# Query_time: ${qt.toFixed(6)}  Lock_time: 0.000010  Rows_sent: 1  Rows_examined: ${examined}`,
+      '# Rows_affected: 0  Bytes_sent: 100',
+      `SET timestamp=${t};`,
+      `${sql};`,
+    ].join('\n');
+  const T0 = 1795168801;
+  const lines = ['/usr/sbin/mariadbd, Version: 10.11.6-MariaDB-log (Debian 12). started with:'];
+  for (let i = 0; i < 30; i++)
+    lines.push(
+      entry(
+        T0 + i * 60,
+        `SELECT * FROM orders WHERE customer_email = 'u${i}@example.org'`,
+        0.5 + i / 100,
+        250_000,
+      ),
+    );
+  for (let i = 0; i < 12; i++)
+    lines.push(entry(T0 + 2000 + i, `SELECT id FROM products WHERE id = ${i}`, 0.2, 1));
+  writeFileSync(join(slowDir, 'mariadb-slow.log'), `${lines.join('\n')}\n`);
+  slowServer = await startInProcess({ AUDIT_ALLOWED_PATHS: root, HOST_ROOT: '/' });
+  if (hasChromium) host = await startViewHost({ width: 420 });
+}, 60_000);
+
+afterAll(async () => {
+  await host?.close();
+  for (const c of clients) await c.close().catch(() => undefined);
+  await tlsServer?.shutdown('test done');
+  await healthServer?.shutdown('test done');
+  await slowServer?.shutdown('test done');
+  await dns?.close();
+  for (const s of tlsServers) s.close();
+  rmSync(root, { recursive: true, force: true });
+});
+
+const track = <T extends Client>(c: T): T => (clients.push(c), c);
+
+describe.each([
+  ['2025-11-25', false],
+  [MODERN, true],
+])('MCP Apps negotiation on %s', (_era, modern) => {
+  it('a client declaring the extension sees the views on their tools, and reads them', async () => {
+    const client = track(await appsClient(healthServer.url, modern));
+    const { tools } = (await client.listTools()) as { tools: ListedTool[] };
+    const byName = new Map(tools.map((t) => [t.name, t]));
+    expect(byName.get('check_tls')?._meta?.ui?.resourceUri).toBe('ui://server-audit/tls.html');
+    expect(byName.get('check_tls')?._meta?.['ui/resourceUri']).toBe('ui://server-audit/tls.html');
+    expect(byName.get('check_tls')?._meta?.ui?.visibility).toEqual(['model', 'app']);
+    expect(byName.get('run_health_check')?._meta?.ui?.resourceUri).toBe('ui://server-audit/health.html');
+    // Views are read-only: a tool that writes is the model's only.
+    expect(byName.get('run_health_check')?._meta?.ui?.visibility).toEqual(['model']);
+    expect(byName.get('delete_baselines')?._meta?.ui?.visibility).toEqual(['model']);
+
+    const { resources } = await client.listResources();
+    const views = resources.filter((r) => r.uri.startsWith('ui://'));
+    expect(views.map((r) => r.uri).sort()).toEqual([
+      'ui://server-audit/health.html',
+      'ui://server-audit/slow-queries.html',
+      'ui://server-audit/tls.html',
+    ]);
+    expect(byName.get('analyze_slow_queries')?._meta?.ui?.resourceUri).toBe(
+      'ui://server-audit/slow-queries.html',
+    );
+    for (const v of views) {
+      expect(v.mimeType).toBe(RESOURCE_MIME_TYPE);
+      const read = await client.readResource({ uri: v.uri });
+      const content = read.contents[0] as { text: string; mimeType: string; _meta?: Record<string, unknown> };
+      expect(content.mimeType).toBe(RESOURCE_MIME_TYPE);
+      expect(content._meta).toEqual({
+        ui: { csp: { connectDomains: [], resourceDomains: [] }, prefersBorder: true },
+      });
+      // Self-contained: the shared code is inlined and nothing is loaded from anywhere.
+      expect(content.text).toContain('const Bridge');
+      expect(content.text).not.toContain('/*@shared');
+      expect(content.text).not.toMatch(
+        /<script[^>]+src=|<link[^>]+href=|https?:\/\/(?!www\.w3\.org\/2000\/svg)/,
+      );
+      expect(content.text).toContain("default-src 'none'");
+    }
+  });
+
+  it('a client without the extension sees no _meta.ui and no view resources', async () => {
+    const client = track(
+      new Client(
+        { name: 'plain', version: '1.0.0' },
+        modern ? { versionNegotiation: { mode: { pin: MODERN } } } : {},
+      ),
+    );
+    await client.connect(new StreamableHTTPClientTransport(new URL(healthServer.url)));
+    const { tools } = (await client.listTools()) as { tools: ListedTool[] };
+    expect(tools.length).toBeGreaterThan(10);
+    for (const t of tools) {
+      expect(t._meta?.ui, t.name).toBeUndefined();
+      expect(t._meta?.['ui/resourceUri'], t.name).toBeUndefined();
+    }
+    const { resources } = await client.listResources();
+    expect(resources.filter((r) => r.uri.startsWith('ui://'))).toEqual([]);
+  });
+});
+
+describe('views in headless chromium, fed real results through the ext-apps host bridge', () => {
+  it('TLS: one row per target with the grade, days left, protocols and findings of the result', async (t) => {
+    if (!host) return t.skip();
+    const client = track(await appsClient(tlsServer.url, false));
+    const args = {
+      targets: ['valid', 'soon', 'old'].map((n) => `https://${n}.tls.test:${port[n]}/`),
+      caFile: '/certs/root.pem',
+      warnDays: 30,
+      criticalDays: 14,
+    };
+    const result = await client.callTool({ name: 'check_tls', arguments: args });
+    expect(result.isError, JSON.stringify(result.content)).toBeFalsy();
+    const { contents } = await client.readResource({ uri: 'ui://server-audit/tls.html' });
+    const frame = await host.show(
+      (contents[0] as { text: string }).text,
+      { name: 'check_tls', arguments: args, result },
+      '[data-target]',
+    );
+    const s = result.structuredContent as {
+      status: string;
+      findingCounts: Record<string, number>;
+      results: Array<{
+        target: string;
+        grade: string | null;
+        status: string;
+        daysRemaining: number | null;
+        protocols: Record<string, string>;
+        findings: Array<{ id: string }>;
+      }>;
+    };
+    expect(await frame.locator('[data-target]').count()).toBe(s.results.length);
+    expect(await frame.locator('[data-field=overall]').textContent()).toBe(s.status);
+    for (const [sev, n] of Object.entries(s.findingCounts))
+      expect(await frame.locator(`#summary [data-count=${sev}] b`).textContent()).toBe(String(n));
+    for (const r of s.results) {
+      const row = frame.locator(`[data-target="${r.target}"]`);
+      expect(await row.locator('[data-field=grade]').textContent()).toBe(r.grade);
+      expect(await row.locator('[data-field=status]').textContent()).toBe(r.status);
+      expect(await row.locator('[data-field=days]').textContent()).toBe(String(r.daysRemaining));
+      for (const mark of ['today', 'warn', 'critical', 'expiry'])
+        expect(await row.locator(`[data-mark=${mark}]`).count()).toBe(1);
+      for (const [p, state] of Object.entries(r.protocols))
+        expect(await row.locator(`[data-protocol="${p}"]`).getAttribute('data-state')).toBe(state);
+      expect(
+        await row
+          .locator('[data-finding]')
+          .evaluateAll((els) => els.map((e) => e.getAttribute('data-finding'))),
+      ).toEqual(r.findings.map((f) => f.id));
+    }
+    // The real results differ where the peers do: 5 days left, TLS 1.0 accepted.
+    const soon = s.results.find((r) => r.target.includes('soon'));
+    expect(soon?.daysRemaining).toBeLessThanOrEqual(5);
+    expect(s.results.find((r) => r.target.includes('old'))?.protocols.TLSv1).toBe('accepted');
+    // Soonest expiry first.
+    expect(await frame.locator('[data-target]').first().getAttribute('data-target')).toBe(soon?.target);
+    // Evidence is one click away.
+    const first = frame.locator('[data-target] details').first();
+    await first.locator('summary').click();
+    expect(await first.getAttribute('open')).not.toBeNull();
+    console.log(`screenshot: ${await host.screenshot('tls')}`);
+  });
+
+  it('Health: score, status, gauges and findings by severity of the stressed host', async (t) => {
+    if (!host) return t.skip();
+    const client = track(await appsClient(healthServer.url, true));
+    const args = { cpuSampleMs: 0, saveBaseline: false };
+    const result = await client.callTool({ name: 'run_health_check', arguments: args });
+    expect(result.isError, JSON.stringify(result.content)).toBeFalsy();
+    const { contents } = await client.readResource({ uri: 'ui://server-audit/health.html' });
+    const frame = await host.show(
+      (contents[0] as { text: string }).text,
+      { name: 'run_health_check', arguments: args, result },
+      '[data-field=score]',
+    );
+    const s = result.structuredContent as {
+      status: string;
+      score: number;
+      findingCounts: Record<string, number>;
+      findings: Array<{ id: string; severity: string; evidence: string }>;
+      metrics: Record<string, number>;
+    };
+    expect(s.status).toBe('critical');
+    expect(await frame.locator('[data-field=score]').textContent()).toBe(String(s.score));
+    expect(await frame.locator('[data-field=status]').textContent()).toBe(s.status);
+    for (const [sev, n] of Object.entries(s.findingCounts))
+      expect(await frame.locator(`#top [data-count=${sev}] b`).textContent()).toBe(String(n));
+    for (const sev of ['critical', 'high', 'medium', 'low', 'info']) {
+      const ids = s.findings.filter((f) => f.severity === sev).map((f) => f.id);
+      const shown = await frame
+        .locator(`section[data-severity=${sev}] [data-finding]`)
+        .evaluateAll((els) => els.map((e) => e.getAttribute('data-finding')));
+      expect(shown, sev).toEqual(ids);
+    }
+    expect(s.metrics['memory.used_percent']).toBeTypeOf('number');
+    expect(await frame.locator('[data-metric="memory.used_percent"] [data-field=value]').textContent()).toBe(
+      s.metrics['memory.used_percent']?.toFixed(1),
+    );
+    expect(await frame.locator('[data-metric="load.per_core.5"] [data-field=value]').textContent()).toBe(
+      s.metrics['load.per_core.5']?.toFixed(2),
+    );
+    expect(await frame.getByText('null', { exact: true }).count()).toBe(0);
+    const disks = Object.keys(s.metrics).filter((k) => /^disk\..+\.used_percent$/.test(k));
+    expect(disks.length).toBeGreaterThan(0);
+    const fullest = disks.sort((a, b) => (s.metrics[b] ?? 0) - (s.metrics[a] ?? 0))[0] as string;
+    expect(await frame.locator(`[data-metric="${fullest}"] [data-field=value]`).textContent()).toBe(
+      s.metrics[fullest]?.toFixed(1),
+    );
+    // Expanding a finding shows its evidence, as the result has it.
+    const worst = s.findings[0]!;
+    const item = frame.locator(`[data-finding="${worst.id}"]`).first();
+    await item.locator('summary').click();
+    expect(await item.locator('pre').first().textContent()).toBe(worst.evidence);
+    console.log(`screenshot: ${await host.screenshot('health')}`);
+  });
+
+  it('Slow queries: fingerprints by total time with their count, times, rows examined and flags', async (t) => {
+    if (!host) return t.skip();
+    const client = track(await appsClient(slowServer.url, true));
+    const args = { paths: [join(slowDir, 'mariadb-slow.log')] };
+    const result = await client.callTool({ name: 'analyze_slow_queries', arguments: args });
+    expect(result.isError, JSON.stringify(result.content)).toBeFalsy();
+    const { contents } = await client.readResource({ uri: 'ui://server-audit/slow-queries.html' });
+    const frame = await host.show(
+      (contents[0] as { text: string }).text,
+      { name: 'analyze_slow_queries', arguments: args, result },
+      '[data-query]',
+    );
+    const s = result.structuredContent as {
+      summary: { entries: number; distinctFingerprints: number };
+      queries: Array<{
+        id: string;
+        count: number;
+        totalTime: number;
+        rowsExaminedAvg: number | null;
+        flags: string[];
+      }>;
+      findings: Array<{ id: string }>;
+    };
+    expect(s.summary.entries).toBe(42);
+    expect(await frame.locator('[data-field=entries]').textContent()).toBe(String(s.summary.entries));
+    expect(await frame.locator('[data-field=fingerprints]').textContent()).toBe(
+      String(s.summary.distinctFingerprints),
+    );
+    const shown = await frame
+      .locator('[data-query]')
+      .evaluateAll((els) => els.map((e) => e.getAttribute('data-query')));
+    expect(shown).toEqual(s.queries.map((q) => q.id));
+    expect(await frame.locator('[data-bar]').count()).toBe(Math.min(10, s.queries.length));
+    for (const q of s.queries) {
+      const row = frame.locator(`[data-query="${q.id}"]`);
+      expect(await row.locator('[data-field=count]').textContent()).toBe(String(q.count));
+      expect(await row.locator('[data-field=examined]').textContent()).toBe(
+        q.rowsExaminedAvg === null ? '–' : String(Math.round(q.rowsExaminedAvg)),
+      );
+      if (q.flags.length)
+        expect(await row.locator('[data-field=flags] .chip').allTextContents()).toEqual(q.flags);
+    }
+    // The heavy scan (30 x 250,000 rows examined) tops the list.
+    expect(s.queries[0]?.count).toBe(30);
+    expect(await frame.locator('[data-finding]').count()).toBe(s.findings.length);
+    console.log(`screenshot: ${await host.screenshot('slow-queries')}`);
+  });
+
+  it('screenshots are written under test-artifacts/views', () => {
+    if (!host) return;
+    expect(ARTIFACTS.endsWith(join('test-artifacts', 'views'))).toBe(true);
+  });
+});
