@@ -224,7 +224,8 @@ describe.skipIf(!haveRedis)('fleet mode: two instances, one Redis', () => {
       expect(JSON.parse(fresh.body).error.message).toContain('Session store unavailable');
       // A session B never saw cannot be checked while Redis is away.
       expect((await call(b.url, id, 'ping')).status).toBe(503);
-      expect(performance.now() - t).toBeLessThan(5000);
+      // Quick answers, not a hang on a dead Redis (generous: the machine may be busy).
+      expect(performance.now() - t).toBeLessThan(30_000);
       // Degraded, not unready: a balancer keeps sending it what it can serve (issue 17: a Redis
       // outage used to mark every instance down at once).
       const ready = await fetch(a.url.replace('/mcp', '/ready'));
@@ -235,10 +236,14 @@ describe.skipIf(!haveRedis)('fleet mode: two instances, one Redis', () => {
     } finally {
       await redis.start();
     }
-    const readyBody = async () => (await (await fetch(a.url.replace('/mcp', '/ready'))).json()) as object;
-    for (let i = 0; i < 100 && 'degraded' in (await readyBody()); i++)
-      await new Promise((r) => setTimeout(r, 100));
-    expect(await readyBody()).toEqual({ status: 'ready' });
+    // Both instances reconnect by themselves; wait (generously) until neither is degraded.
+    const readyBody = async (u: string) =>
+      (await (await fetch(u.replace('/mcp', '/ready'))).json()) as object;
+    for (const u of [a.url, b.url])
+      for (let i = 0; i < 300 && 'degraded' in (await readyBody(u)); i++)
+        await new Promise((r) => setTimeout(r, 100));
+    expect(await readyBody(a.url)).toEqual({ status: 'ready' });
+    expect(await readyBody(b.url)).toEqual({ status: 'ready' });
     const again = await initialize(b.url);
     expect((await call(a.url, again, 'ping')).status).toBe(200);
   });
