@@ -121,7 +121,8 @@ export const runHealthCheckTool = defineTool({
     '`thresholds` overrides the defaults below for one call; `limit` caps the findings. A missing ' +
     'file, command or permission degrades that one check with a hint; it never fails the tool. Takes ' +
     'about cpuSampleMs plus a few ms; smartctl adds up to a few seconds per disk. The baseline is ' +
-    'written under DATA_DIR (or Redis in fleet mode).',
+    'written under DATA_DIR (or Redis in fleet mode).' +
+    ` Threshold names for \`thresholds\`: ${thresholdKeys.join(', ')}.`,
   inputSchema: {
     checks: z.array(z.enum(CHECK_GROUPS)).min(1).optional().describe('Default all'),
     thresholds: overridesSchema
