@@ -1,5 +1,4 @@
 import { isIP } from 'node:net';
-import { parseArgs } from 'node:util';
 import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 import { DEFAULT_THRESHOLDS, type Thresholds } from './audit/health/thresholds.js';
@@ -8,16 +7,24 @@ import { splitHostPort } from './net/hostPort.js';
 import { type Allowlist, emptyAllowlist, parseAllowlist } from './audit/bots/allowlist.js';
 import { readOperatorFileSync } from './host/verifiedFile.js';
 
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
+import { HELP, parseCli } from './cli.js';
 import { ConfigError } from './configError.js';
 import type { AuthSettings } from './auth/authenticator.js';
 import { loadAuthSettings } from './auth/authSettings.js';
 import { type DbTarget, loadDbTargetsFile } from './dbTargetsFile.js';
 import { type HostRegistryData, loadHostsFile } from './hosts/registry.js';
 
-export { ConfigError };
+export { ConfigError, HELP };
 
 /** Variables whose values are, or may contain, credentials. */
 const SECRET_VARS = new Set(['AUTH_JWT_SECRET', 'REDIS_URL']);
+
+/** Groups of tools an operator may offer (TOOLSETS); tools/index.ts maps each tool to one. */
+export const TOOLSET_NAMES = ['health', 'logs', 'network', 'config', 'database'] as const;
+export type Toolset = (typeof TOOLSET_NAMES)[number];
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -93,6 +100,16 @@ export const envSchema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: intInRange(0, 65535).default(3000),
   LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+  /** Unset: pretty on a terminal, JSON lines otherwise (services, log shippers). */
+  LOG_FORMAT: z.enum(['json', 'pretty'], { error: 'must be json or pretty' }).optional(),
+  TOOLSETS: z
+    .string()
+    .transform(splitList)
+    .refine((a) => a.length > 0 && a.every((t) => (TOOLSET_NAMES as readonly string[]).includes(t)), {
+      error: `must be a comma-separated list of ${TOOLSET_NAMES.join(', ')}`,
+    })
+    .transform((a) => a as Toolset[])
+    .default([...TOOLSET_NAMES]),
   ALLOWED_HOSTS: csv,
   ALLOWED_ORIGINS: csv,
   SESSION_TTL_SECONDS: intInRange(10, 7 * 24 * 3600).default(1800),
@@ -101,7 +118,8 @@ export const envSchema = z.object({
   HOST_PROC: absolutePath.default('/proc'),
   HOST_SYS: absolutePath.default('/sys'),
   HOST_ROOT: absolutePath.default('/'),
-  DATA_DIR: z.string().min(1).default('./data'),
+  /** Unset: the per-user data folder (defaultDataDir), so a desktop client starting us from / works. */
+  DATA_DIR: z.string().min(1).optional(),
   AUDIT_ALLOWED_PATHS: z
     .string()
     .transform(splitList)
@@ -216,7 +234,9 @@ export const envSchema = z.object({
 
 export type Env = z.infer<typeof envSchema>;
 
-export interface Config extends Env {
+export interface Config extends Omit<Env, 'DATA_DIR'> {
+  /** Absolute: DATA_DIR resolved against the working directory, or the per-user default. */
+  DATA_DIR: string;
   transport: 'http' | 'stdio';
   /** Defaults merged with THRESHOLDS_FILE, validated at start-up. */
   thresholds: Thresholds;
@@ -242,17 +262,6 @@ export function isLoopbackHost(host: string): boolean {
   if (host === 'localhost' || host === '::1' || host === '[::1]') return true;
   return isIP(host) === 4 && host.startsWith('127.');
 }
-
-export const HELP = `server-audit-mcp: an MCP server for auditing servers
-
-Usage:
-  server-audit-mcp [--host ADDR] [--port N]   serve streamable HTTP at http://ADDR:N/mcp
-  server-audit-mcp --stdio                    serve over stdin/stdout (logs on stderr)
-  server-audit-mcp keygen --name NAME --scopes audit:read[,...]   print a new API key
-  server-audit-mcp --help | --version
-
-Settings come from environment variables (see README.md); --host and --port override HOST and PORT.
-`;
 
 /** Parses argv and the environment into a validated Config, or throws ConfigError with one line. */
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CliAction {
@@ -296,6 +305,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CliAction {
     kind: 'run',
     config: {
       ...e,
+      DATA_DIR: e.DATA_DIR ? resolve(e.DATA_DIR) : defaultDataDir(env),
       transport,
       thresholds: e.THRESHOLDS_FILE ? loadThresholdsFile(e.THRESHOLDS_FILE) : DEFAULT_THRESHOLDS,
       ...(e.HOSTS_FILE ? { hosts: loadHostsFile(e.HOSTS_FILE, env) } : {}),
@@ -306,21 +316,6 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CliAction {
       dbTargets: e.DB_TARGETS_FILE ? loadDbTargetsFile(e.DB_TARGETS_FILE, env) : [],
     },
   };
-}
-
-function parseCli(argv: string[]) {
-  return parseArgs({
-    args: argv,
-    strict: true,
-    allowPositionals: false,
-    options: {
-      stdio: { type: 'boolean' },
-      host: { type: 'string' },
-      port: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-      version: { type: 'boolean', short: 'v' },
-    },
-  });
 }
 
 /** Host names compare as the URL parser prints them (lower case, IPv6 in brackets). */
@@ -369,4 +364,36 @@ function loadAllowlistFiles(paths: string[]): Allowlist {
     }
   }
   return list;
+}
+
+/**
+ * The per-user data folder (XDG Base Directory): $XDG_DATA_HOME/server-audit-mcp, else
+ * ~/.local/share/server-audit-mcp. Never the working directory, which is / under a desktop client.
+ */
+export function defaultDataDir(env: NodeJS.ProcessEnv): string {
+  const xdg = env.XDG_DATA_HOME?.trim();
+  // The spec says a relative XDG_DATA_HOME is invalid and must be ignored.
+  const base = xdg && isAbsolute(xdg) ? xdg : join(env.HOME?.trim() || homedir(), '.local', 'share');
+  return join(base, 'server-audit-mcp');
+}
+
+/**
+ * Creates DATA_DIR (0700) and proves it writable with a real write, so a wrong folder stops
+ * start-up with one line instead of failing the first run_health_check. Skipped in fleet mode,
+ * where baselines live in Redis and DATA_DIR is never written.
+ */
+export function prepareDataDir(config: Config): void {
+  if (config.REDIS_URL || config.REDIS_SENTINELS || config.REDIS_CLUSTER_NODES) return;
+  const dir = config.DATA_DIR;
+  const probe = join(dir, `.write-test-${process.pid}`);
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    writeFileSync(probe, '');
+    rmSync(probe, { force: true });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    throw new ConfigError(
+      `Invalid DATA_DIR (got "${dir}"): cannot create or write it (${code}); set DATA_DIR to a folder this user can write`,
+    );
+  }
 }

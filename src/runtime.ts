@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serveStdio } from '@modelcontextprotocol/server/stdio';
+import { DrainingStdioTransport } from './stdioTransport.js';
 import { type App, type AppDeps, createApp } from './app.js';
 import { createFleet } from './fleet/fleet.js';
 import { rateLimit, unauthenticatedRateLimit } from './http/rateLimit.js';
@@ -133,6 +134,7 @@ export async function runStdio(config: Config, logger: Logger): Promise<() => Pr
   const baselines = fleet.baselines;
   const outbound = createOutbound(config);
   const audit = createAuditLog(config.AUDIT_LOG_FILE, 'stderr');
+  const wire = new DrainingStdioTransport(config.SHUTDOWN_GRACE_SECONDS * 1000);
   // One connection, either era: the SDK pins it to the era of the client's opening message.
   const handle = serveStdio(
     ({ era }) =>
@@ -146,10 +148,15 @@ export async function runStdio(config: Config, logger: Logger): Promise<() => Pr
           modern: era === 'modern',
         }),
       ),
-    { onerror: (err) => logger.debug({ err: err.message }, 'stdio message rejected or failed') },
+    {
+      // Requests already read are answered before the server exits on stdin EOF (issue 18).
+      transport: wire,
+      onerror: (err) => logger.debug({ err: err.message }, 'stdio message rejected or failed'),
+    },
   );
   logger.info('serving on stdio');
   return async () => {
+    await wire.drain();
     await handle.close();
     await baselines.close();
     outbound.close();

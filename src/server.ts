@@ -1,35 +1,81 @@
 #!/usr/bin/env node
-import { keygen } from './auth/keygen.js';
-import { ConfigError, HELP, loadConfig } from './config.js';
-import { VERSION } from './mcp/createMcpServer.js';
-import { createLogger } from './observability/logger.js';
-import { runStdio, startHttp } from './runtime.js';
+// Only node built-ins and the tiny cli module load before the arguments are read: --help and
+// --version answer at once, and a bad setting fails before the SDK, express and pino load.
+import { existsSync, readFileSync } from 'node:fs';
+import { HELP, parseCli } from './cli.js';
+
+/** package.json sits one level above dist/ (and src/). */
+function version(): string {
+  return (
+    JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+  ).version;
+}
+
+function fail(message: string): never {
+  process.stderr.write(`server-audit-mcp: ${message}\n`);
+  process.exit(2);
+}
+
+/**
+ * `.env` in the working directory, as `npm start` runs it from the project folder; variables
+ * already in the environment win (Node's own parser, Node >= 20.12).
+ */
+function loadDotEnv(): void {
+  if (!existsSync('.env')) return;
+  if (typeof process.loadEnvFile !== 'function')
+    return fail(
+      '.env found but this Node.js cannot read it (needs 20.12 or newer); export the variables instead',
+    );
+  try {
+    process.loadEnvFile('.env');
+  } catch (err) {
+    fail(`cannot read .env (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+}
 
 async function main(): Promise<void> {
-  if (process.argv[2] === 'keygen') {
+  const argv = process.argv.slice(2);
+  if (argv[0] === 'keygen') {
+    const { keygen } = await import('./auth/keygen.js');
     try {
-      process.stdout.write(keygen(process.argv.slice(3)));
+      process.stdout.write(keygen(argv.slice(1)));
       return;
     } catch (err) {
       process.stderr.write(`server-audit-mcp keygen: ${(err as Error).message}\n`);
       process.exit(2);
     }
   }
+  let cli: ReturnType<typeof parseCli>;
+  try {
+    cli = parseCli(argv);
+  } catch (err) {
+    fail(`${(err as Error).message} (see --help)`);
+  }
+  if (cli.values.help) return void process.stdout.write(HELP);
+  if (cli.values.version) return void process.stdout.write(`${version()}\n`);
+
+  loadDotEnv();
+  const { ConfigError, loadConfig, prepareDataDir } = await import('./config.js');
   let action: ReturnType<typeof loadConfig>;
   try {
-    action = loadConfig(process.argv.slice(2), process.env);
+    action = loadConfig(argv, process.env);
+    if (action.kind === 'run') prepareDataDir(action.config);
   } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`server-audit-mcp: ${err.message}\n`);
-      process.exit(2);
-    }
+    if (err instanceof ConfigError) fail(err.message);
     throw err;
   }
-  if (action.kind === 'help') return void process.stdout.write(HELP);
-  if (action.kind === 'version') return void process.stdout.write(`${VERSION}\n`);
+  if (action.kind !== 'run') return; // help and version were answered above
   const { config } = action;
 
-  const logger = createLogger(config.LOG_LEVEL, config.transport === 'stdio' ? 'stderr' : 'stdout');
+  const [{ createLogger }, { runStdio, startHttp }] = await Promise.all([
+    import('./observability/logger.js'),
+    import('./runtime.js'),
+  ]);
+  const logger = createLogger(
+    config.LOG_LEVEL,
+    config.transport === 'stdio' ? 'stderr' : 'stdout',
+    config.LOG_FORMAT,
+  );
   process.on('uncaughtException', (err) => {
     logger.fatal({ err }, 'uncaught exception');
     process.exit(1);

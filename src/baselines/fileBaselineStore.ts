@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import * as nodeFs from 'node:fs/promises';
-import { join, resolve, sep } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
 import { z } from 'zod';
 import { SEVERITIES } from '../audit/findings.js';
 import {
@@ -11,6 +11,7 @@ import {
   type Saver,
   SYSTEM_SAVER,
 } from './retention.js';
+import { ToolError } from '../tools/types.js';
 import { type Baseline, type BaselineStore, type BaselineSummary, summarize } from './types.js';
 
 /**
@@ -127,6 +128,22 @@ function stamp(createdAt: string): string {
 
 const errCode = (e: unknown): string | undefined => (e as NodeJS.ErrnoException | undefined)?.code;
 
+/** Failures the operator fixes through DATA_DIR (another folder, its permissions, disk space). */
+const SETTING_ERRORS = new Set(['EACCES', 'EPERM', 'EROFS', 'ENOSPC', 'EDQUOT', 'ENOTDIR']);
+
+/** A caller-facing ToolError naming DATA_DIR for those; anything else stays an internal error. */
+function asSettingError(e: unknown, root: string, doing: string): unknown {
+  const code = errCode(e);
+  if (code === undefined || !SETTING_ERRORS.has(code)) return e;
+  const fix =
+    code === 'ENOSPC' || code === 'EDQUOT'
+      ? 'free space there or set DATA_DIR to another folder'
+      : 'set DATA_DIR to a folder the server user can write (or fix its permissions)';
+  return new ToolError(
+    `Cannot ${doing}: ${code} under DATA_DIR (${dirname(root)}); ${fix}, then restart the server. A health check can run without saving: saveBaseline: false.`,
+  );
+}
+
 function deepFreeze(b: Baseline): Baseline {
   Object.freeze(b.metrics);
   for (const f of b.findings) Object.freeze(f);
@@ -187,7 +204,11 @@ export class FileBaselineStore implements BaselineStore {
     const ts = stamp(body.createdAt);
     const hostDir = hostDirName(body.hostId);
     const host = this.host(hostDir);
-    const run = host.lock.then(() => this.saveLocked(host, hostDir, ts, body, by));
+    const run = host.lock
+      .then(() => this.saveLocked(host, hostDir, ts, body, by))
+      .catch((e: unknown) => {
+        throw asSettingError(e, this.root, 'save the baseline');
+      });
     host.lock = run.catch(() => undefined);
     return run;
   }

@@ -14,9 +14,7 @@ export const hostArgSchema = z
   .string()
   .max(63)
   .optional()
-  .describe(
-    'Which host to audit: a name from the host registry (list_hosts). Omit for this server itself when no registry, or one with a single host, is configured.',
-  );
+  .describe('Registry host (list_hosts); default: this server');
 
 export function withHostArg<S extends z.ZodRawShape>(shape: S): S & { host: typeof hostArgSchema } {
   return { ...shape, host: hostArgSchema };

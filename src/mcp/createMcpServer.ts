@@ -15,7 +15,7 @@ import type { Config } from '../config.js';
 import type { Outbound } from '../net/outbound.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import { tools as allTools } from '../tools/index.js';
+import { selectTools, tools as allTools } from '../tools/index.js';
 import { redactUrlsInText } from '../observability/argDigest.js';
 import { principalOf } from '../auth/principal.js';
 import { registerBaselineResources } from './baselineResources.js';
@@ -66,6 +66,10 @@ export function createMcpServer(deps: ServerDeps): McpServer {
     { name: 'server-audit-mcp', title: 'Server audit', version: VERSION },
     {
       ...extra,
+      // `logging` stays declared although no tool logs to the client yet: the SDK answers the 2025
+      // revisions' logging/setLevel only when it is, and the conformance suite's required
+      // 2025-11-25 scenario logging-set-level sends it (scripts/conformance.mjs). Server logs go
+      // to stdout/stderr (pino). Dropping it would fail that scenario.
       capabilities: { logging: {}, ...extra?.capabilities },
       // 2026-07-28 caching hints. Every list depends on the caller's scopes (the gate filters
       // it), so only the caller may cache it; the tool and prompt lists change only on upgrade,
@@ -80,12 +84,13 @@ export function createMcpServer(deps: ServerDeps): McpServer {
       instructions:
         'Audit tools for the host this server runs on (or the host whose /proc, /sys and / it mounts). ' +
         'Start with detect_system to learn what the box is, run_health_check to judge it, and compare_baselines ' +
-        'to see what changed. Nothing changes the audited host; run_health_check saves a baseline (history) and ' +
-        'delete_baselines removes them. The prompts full_server_audit, ' +
+        'to see what changed. No tool changes the audited host; run_health_check (and check_database when ' +
+        'asked) saves a baseline, delete_baselines deletes them. The prompts full_server_audit, ' +
         'bot_incident_triage and tls_renewal_check walk through common audits.',
     },
   );
-  for (const tool of deps.tools ?? allTools) registerTool(server, tool, deps);
+  for (const tool of selectTools(deps.tools ?? allTools, deps.config.TOOLSETS))
+    registerTool(server, tool, deps);
   registerBaselineResources(server, deps.baselines);
   registerPrompts(server, deps);
   registerViews(server, deps.tools ?? allTools);

@@ -18,6 +18,7 @@ import {
 import { LogPathError, resolveLogFiles, streamLines } from '../host/logFiles.js';
 import { checkLogWindow, LogReadBudget, logWindowInput } from './logWindow.js';
 import { defineTool, type ToolContext, ToolError } from './types.js';
+import { boundedString, orNull } from './schemas.js';
 
 const MAX_LINE_BYTES = 16 * 1024;
 const DETECT_SAMPLE = 50;
@@ -35,13 +36,8 @@ export const analyzeBotsOutput = {
       z.object({
         path: z.string(),
         bytes: z.number(),
-        format: z.string().nullable(),
-        note: z
-          .string()
-          .nullable()
-          .describe(
-            'Why the file was skipped or read only in part (empty, format not recognised, read error)',
-          ),
+        format: orNull(z.string()),
+        note: orNull(z.string()),
       }),
     ),
     lines: z.number().describe('Lines read'),
@@ -72,7 +68,7 @@ export const analyzeBotsOutput = {
         errorPercent: z.number(),
         peakPerMinute: z.number(),
         classification: classes,
-        botName: z.string().nullable().describe('The matched crawler/tool pattern'),
+        botName: orNull(z.string()).describe('The matched crawler/tool pattern'),
         userAgents: z.array(z.string()).describe('Most used first, at most 5'),
         threatScore: z.number().describe("0-100: the sum of the reasons' points"),
         threatLevel: levels,
@@ -94,13 +90,10 @@ export const analyzeBotsOutput = {
           .describe(
             'For UAs claiming Google/Bing/Apple/Yandex/Baidu: reverse+forward DNS verdict (failed = a fake bot; unknown = DNS did not answer or not checked)',
           ),
-        verification: z
-          .string()
-          .nullable()
-          .describe('The verifying host name, or why it failed or is unknown'),
+        verification: orNull(z.string()).describe('The verifying host name, or why it failed or is unknown'),
         allowlisted: z.boolean().describe('Reported, never recommended for blocking'),
-        firstSeen: z.string().nullable(),
-        lastSeen: z.string().nullable(),
+        firstSeen: orNull(z.string()),
+        lastSeen: orNull(z.string()),
       }),
     )
     .describe('Top clients by threat score, then requests'),
@@ -145,7 +138,7 @@ export const analyzeBotsOutput = {
     .describe('Commands for the operator to review and run; nothing is applied'),
   truncated: z.boolean().describe('True when clients or clusters were cut to `top`'),
   partial: z.boolean().describe('True when reading stopped early: maxLines, maxBytes or the deadline'),
-  stoppedBecause: z.string().nullable(),
+  stoppedBecause: orNull(z.string()),
   bytesRead: z.number(),
   durationMs: z.number(),
 };
@@ -154,28 +147,48 @@ export const analyzeBotsTool = defineTool({
   name: 'analyze_bots',
   title: 'Analyze bot traffic',
   description:
-    'Who is hammering my site and what should I block? Streams web access logs (combined, common, vhost_combined, ' +
-    'nginx, JSON lines, or an Apache LogFormat string; .gz and rotated sets; auto-detected) and Apache/nginx error logs ' +
-    '(auth failures, rate-limit rejections, missing-file probes, ModSecurity rules), classifies clients ' +
-    '(humans, search engines, AI crawlers, SEO tools, monitors, feed readers, libraries, scanners, unknown automation), ' +
-    'scores each IP 0-100 with reasons (attack signatures per request: known exploits, traversal, SQLi/XSS/RFI/LFI/command ' +
-    'injection, proxy abuse, odd methods, oversized URIs; sensitive-path probes, login POST floods, rates, error ratios, UA rotation, ' +
-    'scanner or empty UAs), finds botnets (many IPs sharing a UA, dense hostile subnets) and prints block commands ' +
-    'for nftables, iptables, CSF and nginx. Paths must lie under AUDIT_ALLOWED_PATHS. Reads ~200k lines/s on one core; big ' +
-    'logs report progress and stop at the deadline with partial results.',
+    'Who is hammering my site and what should I block? Streams access and error logs under ' +
+    'AUDIT_ALLOWED_PATHS, classifies clients, scores each IP 0-100 with reasons (attack signatures, ' +
+    'probes, rates), finds botnets and prints firewall block commands. Partial at the deadline.',
+  details:
+    'Who is hammering my site and what should I block? Streams access logs and nginx/Apache error ' +
+    'logs (`paths`: files or globs in the file name, under `AUDIT_ALLOWED_PATHS`; `.gz` and ' +
+    'rotated sets read oldest first) in `format` `auto` (default, per file: an empty, blank or ' +
+    'unrecognised file in a set is skipped with a note in `summary.files[].note`), `combined`, ' +
+    '`common`, `vhost_combined`, `nginx`, `json` (one object per line), `nginx_error`, ' +
+    '`apache_error` or an Apache LogFormat string. Error-log lines (failed logins, ' +
+    '`limit_req`/`limit_conn` refusals, missing-file probes, ModSecurity rules) are evidence ' +
+    'about an IP, never requests (`summary.errorLogEvents`). Classifies clients with the ' +
+    '`crawler-user-agents` and `isbot` data (human, search_engine, ai_crawler, seo_tool, monitor, ' +
+    'feed_reader, library, scanner, other_crawler, unknown_automation), scores every IP 0-100 ' +
+    'with reasons and evidence (attack signatures per request, each reason with the matched ' +
+    'request and a `signature` id: known exploits such as Code Red, Nimda, PHP-CGI, Struts, ' +
+    'router and VPN exploits, traversal and encoding tricks, SQLi, XSS, command and code ' +
+    'injection, LFI, RFI, proxy abuse with CONNECT or absolute URIs, TRACE/TRACK, WebDAV ' +
+    'overflows and oversized URIs, TrackBack spam; one attempt makes an IP medium, repeated or ' +
+    'varied attempts or a 2xx on an exploit path high; scanner UA, including the OWASP CRS ' +
+    'scanner list, sensitive-path probes, login POST floods, failed logins and rate-limit ' +
+    'refusals from error logs, request rate, error ratio, browser-UA rotation, empty UA, acting ' +
+    'in a cluster), finds clusters (many IPs sharing a UA, hostile /24 or /48 subnets with no ' +
+    'innocent client in them) and prints block commands for nftables, iptables, CSF and nginx ' +
+    'built from validated addresses only. `verifyBots` (default true) checks claimed ' +
+    'Google/Bing/Apple/Yandex/Baidu crawlers by reverse and forward DNS: a failed claim is a fake ' +
+    'bot and scores high, a verified one is capped at low, an unanswered one is `unknown`. ' +
+    '`since`/`until`, `domains`, `allowlist` (IPs, CIDRs, `ua:substring`; merged with ' +
+    '`BOT_ALLOWLIST_FILES`), `top`, `maxLines`, `maxBytes`. Reports progress (bytes read) and ' +
+    'stops at `TOOL_DEADLINE_SECONDS` with `partial: true`; client fields that are not IP ' +
+    'addresses are skipped (they would end up in firewall rules), and past 250,000 distinct ' +
+    'clients new ones are counted, not analysed (also `partial`).',
   inputSchema: {
     paths: z
-      .array(z.string().min(1).max(4096))
+      .array(boundedString(1, 4096))
       .min(1)
       .max(50)
-      .describe('Log files or globs in the file name, e.g. ["/var/log/nginx/access.log*"]'),
-    format: z
-      .string()
-      .min(1)
-      .max(500)
+      .describe('Log files or file-name globs, e.g. ["/var/log/nginx/access.log*"]'),
+    format: boundedString(1, 500)
       .default('auto')
       .describe(
-        `auto (default: per file; empty or unrecognised files are skipped with a note), ${Object.keys(PRESET_FORMATS).join(', ')}, json, ${ERROR_FORMATS.join(', ')}, or an Apache LogFormat string like '%h %l %u %t "%r" %>s %b'`,
+        `auto, ${Object.keys(PRESET_FORMATS).join(', ')}, json, ${ERROR_FORMATS.join(', ')} or a LogFormat`,
       ),
     ...logWindowInput('requests', 100_000_000),
     top: z
@@ -184,25 +197,22 @@ export const analyzeBotsTool = defineTool({
       .min(1)
       .max(500)
       .default(25)
-      .describe('How many clients, clusters, domains and paths to list'),
-    domains: z.array(z.string().min(1).max(253)).max(100).optional().describe('Only these virtual hosts'),
+      .describe('Clients, clusters, domains and paths to list'),
+    domains: z.array(boundedString(1, 253)).max(100).optional().describe('Only these virtual hosts'),
     allowlist: z
-      .array(z.string().min(1).max(200))
+      .array(boundedString(1, 200))
       .max(1000)
       .optional()
-      .describe(
-        'IPs, CIDRs or ua:<substring>; merged with BOT_ALLOWLIST_FILES. Reported, never recommended for blocking',
-      ),
+      .describe('IPs, CIDRs or ua:<substring> never to block'),
     verifyBots: z
       .boolean()
       .default(true)
-      .describe(
-        `Check claimed search-engine crawlers by reverse+forward DNS (the ${MAX_VERIFY} busiest); unanswered checks give "unknown"`,
-      ),
+      .describe(`Verify claimed search-engine crawlers by reverse+forward DNS (the ${MAX_VERIFY} busiest)`),
   },
   outputSchema: analyzeBotsOutput,
   scope: 'audit:logs',
-  annotations: { readOnlyHint: true, openWorldHint: false, idempotentHint: true, destructiveHint: false },
+  // verifyBots (default on) asks DNS resolvers about the clients' addresses.
+  annotations: { readOnlyHint: true, openWorldHint: true, idempotentHint: true, destructiveHint: false },
   async handler(args, ctx) {
     const started = performance.now();
     checkLogWindow(args);

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { SEVERITIES } from '../audit/findings.js';
 import {
   MAX_CLASSES,
   ORDER_BY,
@@ -12,6 +11,7 @@ import type { SlowLogFormat, SlowLogParser } from '../audit/slowlog/types.js';
 import { LogPathError, resolveLogFiles, streamLines } from '../host/logFiles.js';
 import { checkLogWindow, LogReadBudget, logWindowInput } from './logWindow.js';
 import { defineTool, ToolError } from './types.js';
+import { boundedString, orNull, severitySchema } from './schemas.js';
 
 /** A statement line may be long (a bulk INSERT); past this it is dropped and the entry marked truncated. */
 const MAX_LINE_BYTES = 1024 * 1024;
@@ -24,7 +24,7 @@ const flags = z.enum(QUERY_FLAGS);
 
 export const analyzeSlowQueriesOutput = {
   summary: z.object({
-    files: z.array(z.object({ path: z.string(), bytes: z.number(), format: z.string().nullable() })),
+    files: z.array(z.object({ path: z.string(), bytes: z.number(), format: orNull(z.string()) })),
     lines: z.number().describe('Lines read'),
     entries: z.number().describe('Statement executions analysed (after since/until)'),
     skipped: z
@@ -60,15 +60,15 @@ export const analyzeSlowQueriesOutput = {
         p95Time: z.number().describe('Exact up to 256 executions, from a uniform sample past that'),
         maxTime: z.number(),
         minTime: z.number(),
-        lockTime: z.number().nullable().describe('Total seconds waiting for locks (MySQL/MariaDB)'),
-        rowsExaminedAvg: z.number().nullable().describe('MySQL/MariaDB only; null for PostgreSQL'),
-        rowsSentAvg: z.number().nullable(),
-        rowsAffectedAvg: z.number().nullable(),
-        examinedPerReturned: z.number().nullable().describe('Rows examined per row sent or changed'),
-        firstSeen: z.string().nullable(),
-        lastSeen: z.string().nullable(),
+        lockTime: orNull(z.number()).describe('Total seconds waiting for locks (MySQL/MariaDB)'),
+        rowsExaminedAvg: orNull(z.number()).describe('MySQL/MariaDB only; null for PostgreSQL'),
+        rowsSentAvg: orNull(z.number()),
+        rowsAffectedAvg: orNull(z.number()),
+        examinedPerReturned: orNull(z.number()).describe('Rows examined per row sent or changed'),
+        firstSeen: orNull(z.string()),
+        lastSeen: orNull(z.string()),
         peakPerMinute: z.number(),
-        peakMinute: z.string().nullable(),
+        peakMinute: orNull(z.string()),
         users: valueCounts.describe('Top 5 of at most 10 tracked'),
         hosts: valueCounts,
         databases: valueCounts,
@@ -82,7 +82,7 @@ export const analyzeSlowQueriesOutput = {
   findings: z.array(
     z.object({
       id: z.string(),
-      severity: z.enum(SEVERITIES),
+      severity: severitySchema,
       title: z.string(),
       evidence: z.string(),
       recommendation: z.string(),
@@ -95,7 +95,7 @@ export const analyzeSlowQueriesOutput = {
   partial: z
     .boolean()
     .describe('True when reading stopped early (maxLines, maxBytes, deadline) or fingerprints overflowed'),
-  stoppedBecause: z.string().nullable(),
+  stoppedBecause: orNull(z.string()),
   bytesRead: z.number(),
   durationMs: z.number(),
 };
@@ -104,31 +104,39 @@ export const analyzeSlowQueriesTool = defineTool({
   name: 'analyze_slow_queries',
   title: 'Analyze slow query logs',
   description:
-    'Why is the database slow? Streams MySQL/MariaDB slow query logs or PostgreSQL logs with log_min_duration_statement ' +
-    'lines (.gz and rotated sets; format auto-detected), groups statements by fingerprint the way pt-query-digest does ' +
-    '(literals as ?, IN/VALUES lists collapsed, comments stripped) and reports per fingerprint: count, total/avg/p95/max ' +
-    'time, lock time, rows examined vs sent, first/last seen, users, hosts, databases and a masked example. Flags full ' +
-    `scans (over ${THRESHOLDS.fullScanMinRowsExamined} rows examined and ${THRESHOLDS.fullScanMinRatio}x the rows returned), likely missing indexes ` +
-    '(a full scan with WHERE/JOIN), bursts, slow and lock-bound statements, with findings. Paths must lie under ' +
-    'AUDIT_ALLOWED_PATHS. Reads ~50 MB/s on one core; big logs report progress and stop at the deadline with partial results.',
+    'Why is the database slow? Streams MySQL/MariaDB slow logs or PostgreSQL duration logs under ' +
+    'AUDIT_ALLOWED_PATHS, groups statements by fingerprint like pt-query-digest, and ranks them by ' +
+    'time with counts, percentiles, rows examined vs sent and a masked example; flags full scans, ' +
+    'likely missing indexes, bursts and lock waits.',
+  details:
+    'Why is the database slow? Streams MySQL/MariaDB/Percona slow query logs and PostgreSQL logs with ' +
+    '`log_min_duration_statement` lines (`paths`: files or globs in the file name under ' +
+    '`AUDIT_ALLOWED_PATHS`; `.gz` and rotated sets oldest first; `format` `auto` (per file), `mysql` ' +
+    "or `postgres`; PostgreSQL prefixes `%m [%p]`, `%t [%p]: [%l-1] user=%u,db=%d` and Debian's " +
+    '`%u@%d`). Groups statements by fingerprint the way pt-query-digest does: comments stripped, ' +
+    "literals as `?`, `in(?+)`/`values(?+)`, multi-row INSERTs, lower case; the id is pt's checksum. " +
+    'Per fingerprint: count, total/avg/p95/max/min time, lock time, rows examined vs sent or changed, ' +
+    'first/last seen, peak per minute, top users/hosts/databases, and the slowest execution with ' +
+    'literals masked. Flags `full_scan` (over ' +
+    `${THRESHOLDS.fullScanMinRowsExamined} rows examined and ${THRESHOLDS.fullScanMinRatio}x the rows returned, or ` +
+    "MariaDB's `Full_scan: Yes`), `missing_index` (a full scan with WHERE/JOIN, naming candidate " +
+    'columns), `burst`, `slow` (p95 >= 1 s or max >= 10 s), `lock_wait` and `dominant` (>= 50% of ' +
+    'logged time), each as findings with a recommendation. `since`/`until`, `top` (20), `orderBy` ' +
+    '(totalTime, count, maxTime, avgTime, rowsExamined), `maxLines`, `maxBytes`. Streams in bounded ' +
+    'memory (10,000 fingerprints, then an "other" bucket and `partial`), reports progress, honours ' +
+    'cancellation and stops at `TOOL_DEADLINE_SECONDS` with `partial: true`. PostgreSQL logs carry no ' +
+    'row counts, so the full-scan and lock flags apply to MySQL/MariaDB. Reads about 50 MB/s on one ' +
+    'core.',
   inputSchema: {
     paths: z
-      .array(z.string().min(1).max(4096))
+      .array(boundedString(1, 4096))
       .min(1)
       .max(50)
-      .describe(
-        'Log files or globs in the file name, e.g. ["/var/log/mysql/mariadb-slow.log*"] or ["/var/log/postgresql/postgresql-16-main.log"]',
-      ),
-    format: z
-      .enum(['auto', 'mysql', 'postgres'])
-      .default('auto')
-      .describe('auto (default, per file), mysql (MySQL/MariaDB/Percona slow log) or postgres'),
+      .describe('Log files or file-name globs, e.g. ["/var/log/mysql/mariadb-slow.log*"]'),
+    format: z.enum(['auto', 'mysql', 'postgres']).default('auto'),
     ...logWindowInput('statements', 200_000_000),
-    top: z.number().int().min(1).max(200).default(20).describe('How many fingerprints to list'),
-    orderBy: z
-      .enum(ORDER_BY)
-      .default('totalTime')
-      .describe('Rank fingerprints by totalTime (default), count, maxTime, avgTime or rowsExamined'),
+    top: z.number().int().min(1).max(200).default(20).describe('Fingerprints to list'),
+    orderBy: z.enum(ORDER_BY).default('totalTime'),
   },
   outputSchema: analyzeSlowQueriesOutput,
   scope: 'audit:logs',

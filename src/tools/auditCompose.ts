@@ -17,6 +17,7 @@ import { scoreFindings } from '../audit/health/score.js';
 import { ComposePathError, composeReader, type ComposeReader, projectDir } from '../host/composeFiles.js';
 import { findingSchema } from './runHealthCheck.js';
 import { deadlineSignal, defineTool, type ToolContext, ToolError } from './types.js';
+import { boundedString, findingCountsSchema, orNull } from './schemas.js';
 
 const MAX_NOTES = 50;
 
@@ -33,7 +34,7 @@ const projectSchema = z.object({
   envFiles: z
     .array(z.string())
     .describe('Files variables were taken from (.env next to the first file, then env_file)'),
-  error: z.string().nullable().describe('Why this project could not be audited'),
+  error: orNull(z.string()).describe('Why this project could not be audited'),
   services: z.array(
     z.object({
       name: z.string(),
@@ -57,50 +58,51 @@ export const auditComposeTool = defineTool({
   name: 'audit_compose',
   title: 'Audit Docker Compose files',
   description:
-    'Is this compose deployment safe to ship? Reads compose files (or directories: compose.yaml/compose.yml/' +
-    'docker-compose.yml/docker-compose.yaml plus the override file, merged as Compose does) under AUDIT_ALLOWED_PATHS, ' +
-    'resolves extends, anchors, merge keys and ${VAR} interpolation (from the .env next to the file and env_file only), ' +
-    'and reports per service with the exact file:line:column: missing or disabled healthchecks, depends_on without ' +
-    'service_healthy, no memory/CPU limits, no log rotation, unpinned images, privileged mode, dangerous capabilities, ' +
-    'unconfined seccomp/AppArmor, host namespaces, docker.sock and sensitive host mounts, plaintext secrets (key only, ' +
-    'never the value; also literal passwords on command, entrypoint and healthcheck lines), databases, debuggers, ' +
-    'message brokers and admin APIs published on all interfaces, root users (USER and HEALTHCHECK read from the ' +
-    'Dockerfile of build: services and from a table of well-known images), missing restart policies, wide network ' +
-    'aliases and missing TZ. Never executes anything. Cheap: milliseconds per file; files are capped at 1 MiB, 50 per call. ' +
-    'Stops at the deadline (TOOL_DEADLINE_SECONDS) with the projects audited so far (partial: true).',
+    'Is this Docker Compose deployment safe to ship? Reads compose files or project directories under ' +
+    'AUDIT_ALLOWED_PATHS, merged and interpolated as Compose does, and reports with file:line: ' +
+    'healthchecks, resource limits, log rotation, unpinned images, privileged mode, capabilities, ' +
+    'docker.sock and host mounts, plaintext secrets (also on command lines), exposed databases, debuggers ' +
+    'and brokers, root users (Dockerfiles of build: services read too), restart policies. Never runs anything.',
+  details:
+    'Is this compose deployment safe to ship? `paths` (compose files, merged in order like `-f a ' +
+    '-f b`, or directories: compose.yaml/compose.yml/docker-compose.yml/docker-compose.yaml plus ' +
+    'the override file, as Compose picks them) under `AUDIT_ALLOWED_PATHS`; honours `extends` ' +
+    '(also across files), anchors and `<<` merge keys, `!reset`/`!override`, `profiles` (`["*"]` ' +
+    "for all) and `${VAR}`/`${VAR:-default}`/`${VAR:?err}`/`$$` interpolation from the project's " +
+    "`.env` and `env_file` only (never the server's environment). 27 rules " +
+    '([docs/rules.md](docs/rules.md)), each finding with its file, line and column: missing or ' +
+    "disabled healthchecks (an image's or Dockerfile's own `HEALTHCHECK` counts), depends_on " +
+    'without service_healthy, no memory/CPU limits, no log rotation, unpinned images, privileged, ' +
+    'dangerous cap_add, unconfined seccomp/AppArmor, host pid/network/ipc/userns, docker.sock ' +
+    '(critical) and writable sensitive host mounts, plaintext secrets (the key only, never the ' +
+    'value) and literal passwords on command, entrypoint and healthcheck lines (the flag only), ' +
+    'databases, debuggers (critical) and message brokers/admin APIs published on all interfaces, ' +
+    "root users (the `USER` of a `build:` service's Dockerfile, read confined like the compose " +
+    'files, or of a well-known image from a checked table), no restart policy, wide network ' +
+    'aliases, TZ. `findingCounts` by severity, `limit` (200). Never executes anything; 1 MiB per ' +
+    'file, 50 files per call.',
   inputSchema: {
     paths: z
-      .array(z.string().min(1).max(4096))
+      .array(boundedString(1, 4096))
       .min(1)
       .max(20)
-      .describe(
-        'Absolute host paths. Files are merged in the given order into one project (like docker compose -f a -f b); each directory is its own project',
-      ),
+      .describe('Compose files (merged in order, like -f a -f b) or project directories'),
     profiles: z
-      .array(z.string().min(1).max(100))
+      .array(boundedString(1, 100))
       .max(50)
       .optional()
-      .describe(
-        'Active Compose profiles; services with other profiles are skipped. ["*"] audits every service',
-      ),
-    env_file: z
-      .string()
-      .min(1)
-      .max(4096)
+      .describe('Active profiles; ["*"] audits every service'),
+    env_file: boundedString(1, 4096)
       .optional()
-      .describe(
-        'A .env-format file for interpolation (under AUDIT_ALLOWED_PATHS); its values win over the project .env',
-      ),
-    limit: z.number().int().min(1).max(1000).default(200).describe('Most findings to return, worst first'),
+      .describe('A .env file for interpolation, under AUDIT_ALLOWED_PATHS'),
+    limit: z.number().int().min(1).max(1000).default(200).describe('Max findings, worst first'),
   },
   outputSchema: {
     projects: z.array(projectSchema),
     status: z
       .enum(['ok', 'warning', 'critical'])
       .describe('critical with any critical finding, warning with high or medium'),
-    findingCounts: z
-      .record(z.enum(SEVERITIES), z.number())
-      .describe('All findings by severity, before the limit'),
+    findingCounts: findingCountsSchema.describe('All findings by severity, before the limit'),
     ruleCounts: z.record(z.string(), z.number()).describe('All findings by rule id, before the limit'),
     truncated: z.boolean().describe('True when findings were cut to `limit`'),
     partial: z

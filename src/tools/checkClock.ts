@@ -10,6 +10,7 @@ import { SsrfError } from '../net/ssrf.js';
 import { BreakerOpenError } from '../resilience/resilience.js';
 import { findingSchema } from './runHealthCheck.js';
 import { deadlineSignal, defineTool, type ToolContext } from './types.js';
+import { orNull } from './schemas.js';
 
 /** The issue's limits for this tool: medium from 100 ms off, high from 1 s. */
 const MEDIUM_MS = 100;
@@ -33,48 +34,40 @@ export const checkClockTool = defineTool({
   name: 'check_clock',
   title: 'Check clock',
   description:
-    "Is this host's clock right? Asks NTP servers directly (SNTP, RFC 4330, UDP 123) `samples` times each and keeps " +
-    'the lowest-delay sample: offset, delay, stratum and reference per server, the median offset and the skew between ' +
-    'servers, plus the local sync state (chronyc/timedatectl) when the server runs on the audited host. Findings: ' +
-    `offset over ${MEDIUM_MS} ms medium, over ${HIGH_MS} ms high, unreachable servers. Servers default to NTP_SERVERS.`,
+    "Is this host's clock right? Queries NTP servers (SNTP) and the local time daemon: offset, delay " +
+    'and stratum per server, median offset and skew. Offset over 100 ms is medium, over 1 s high.',
+  details:
+    "Is this host's clock right? An SNTP client (RFC 4330, UDP 123) asks each of `servers` (default " +
+    '`NTP_SERVERS`) `samples` times (default 4) and keeps the lowest-delay sample: offset, delay, ' +
+    'stratum and reference per server, the median offset and the skew between servers; replies with ' +
+    "the wrong mode, a kiss-o'-death, an unsynchronised leap indicator or a mismatched originate " +
+    "timestamp are rejected. Adds the local daemon's view (chronyc / timedatectl) when the server " +
+    'runs on the audited host. Findings: offset over 100 ms medium, over 1 s high, servers ' +
+    'disagreeing low, unreachable servers low (all unreachable high).',
   inputSchema: {
-    servers: z
-      .array(serverSpec)
-      .min(1)
-      .max(10)
-      .optional()
-      .describe('NTP servers (host or IP, optionally :port); default NTP_SERVERS'),
-    samples: z
-      .number()
-      .int()
-      .min(1)
-      .max(8)
-      .default(4)
-      .describe('Queries per server; the lowest-delay one counts'),
+    servers: z.array(serverSpec).min(1).max(10).optional().describe('Default NTP_SERVERS'),
+    samples: z.number().int().min(1).max(8).default(4).describe('Queries per server'),
   },
   outputSchema: {
     servers: z.array(
       z.object({
         server: z.string(),
-        address: z.string().nullable(),
+        address: orNull(z.string()),
         reachable: z.boolean(),
-        offsetMs: z
-          .number()
-          .nullable()
-          .describe('Server minus this host: positive means this host is behind'),
-        delayMs: z.number().nullable(),
-        stratum: z.number().nullable(),
-        refId: z.string().nullable(),
+        offsetMs: orNull(z.number()).describe('Server minus this host: positive means this host is behind'),
+        delayMs: orNull(z.number()),
+        stratum: orNull(z.number()),
+        refId: orNull(z.string()),
         samples: z.number().describe('Good replies received'),
-        error: z.string().nullable(),
+        error: orNull(z.string()),
       }),
     ),
-    medianOffsetMs: z.number().nullable(),
-    maxSkewMs: z.number().nullable().describe("Largest difference between the servers' offsets"),
+    medianOffsetMs: orNull(z.number()),
+    maxSkewMs: orNull(z.number()).describe("Largest difference between the servers' offsets"),
     localSync: z
       .object({
-        synchronized: z.boolean().nullable(),
-        offsetMs: z.number().nullable(),
+        synchronized: orNull(z.boolean()),
+        offsetMs: orNull(z.number()),
         notes: z.array(z.string()),
       })
       .describe("What the host's own time daemon reports (chronyc, timedatectl)"),

@@ -9,49 +9,61 @@ import { collectDatabase, DatabaseError, type DatabaseFacts } from '../net/datab
 import { BreakerOpenError } from '../resilience/resilience.js';
 import { findingSchema } from './runHealthCheck.js';
 import { deadlineSignal, defineTool, type ToolContext, ToolError } from './types.js';
+import { boundedString, findingCountsSchema, orNull } from './schemas.js';
 
 const queryShape = z.object({
   id: z.number().describe('MySQL connection id or PostgreSQL backend pid'),
-  user: z.string().nullable(),
-  database: z.string().nullable(),
+  user: orNull(z.string()),
+  database: orNull(z.string()),
   seconds: z.number(),
-  state: z.string().nullable(),
-  query: z.string().nullable().describe('Literals masked as ?, comments dropped, cut to 200 characters'),
+  state: orNull(z.string()),
+  query: orNull(z.string()).describe('Literals masked as ?, comments dropped, cut to 200 characters'),
 });
 
 export const checkDatabaseTool = defineTool({
   name: 'check_database',
   title: 'Check database',
   description:
-    'Why is the site slow, and is the database set up safely? Connects read-only to a configured MySQL/MariaDB or ' +
-    'PostgreSQL target (DB_TARGETS_FILE; clients name the target, never send credentials) and reports: version and ' +
-    'uptime, connections vs max_connections, long-running queries (text masked), InnoDB buffer pool or shared-buffer ' +
-    'hit ratio, replication state and lag, tables without primary keys, MyISAM tables, slow-log settings, temp tables ' +
-    'on disk, risky settings and accounts (local_infile, skip_name_resolve, anonymous, blank-password and %-host ALL ' +
-    'PRIVILEGES users), and for PostgreSQL idle-in-transaction sessions, blocked locks, replication slots, XID ' +
-    'wraparound, dead tuples, pg_stat_statements top queries and superuser/no-expiry roles. Findings with severity ' +
-    'and recommendations, a flat metrics map, and optionally a baseline for compare_baselines. One connection, about ' +
-    '20 small catalogue queries (tens of ms on a local server).',
+    'Why is the site slow, and is the database set up safely? Connects read-only to a MySQL/MariaDB ' +
+    'or PostgreSQL target named in DB_TARGETS_FILE (calls never carry credentials): connections, long ' +
+    'queries, cache hit ratio, replication lag, tables without primary keys, risky settings and ' +
+    'accounts, PostgreSQL locks and wraparound. Findings, metrics, optional baseline.',
+  details:
+    'Why is the site slow, and is the database set up safely? `target` names a connection in ' +
+    '`DB_TARGETS_FILE` (clients never send credentials). One short-lived read-only connection ' +
+    '(session set read-only and verified, statement/lock timeouts, a circuit breaker per target). ' +
+    '**MySQL/MariaDB**: version, uptime, connections vs max_connections, aborted connects, threads ' +
+    'running, long-running queries, InnoDB buffer pool hit ratio and dirty pages, replication state ' +
+    'and lag, tables without primary keys, MyISAM tables, slow log and long_query_time, temp tables ' +
+    'on disk, skip_name_resolve off, local_infile on, anonymous, blank-password and `%`-host ALL ' +
+    'PRIVILEGES accounts (by name, never hashes). **PostgreSQL**: connections by state, ' +
+    'idle-in-transaction sessions and oldest transaction, long-running queries, blocked locks, cache ' +
+    'hit ratio, replication slots and lag, XID wraparound, dead tuples of the largest tables, tables ' +
+    'without primary keys, pg_stat_statements top queries, extra superusers and roles without ' +
+    'password expiry. Query text has comments dropped and literals masked (`?`), cut to 200 ' +
+    'characters. `longQuerySeconds` (60), `idleInTransactionSeconds` (60), `limit` (50); flat ' +
+    '`metrics` (`db.<target>.connections_used_percent` ...) and, with `saveBaseline: true` (default ' +
+    'false), a baseline in the series `<host id>:db:<target>` for compare_baselines (by id and ' +
+    'trends; `latest`/`previous` stay the health series). Checks that need a privilege the user lacks ' +
+    'become `notes` naming the grant (PROCESS, pg_monitor, SELECT on mysql.user). One connection, ' +
+    'about 20 small catalogue queries (tens of ms on a local server).',
   inputSchema: {
-    target: z.string().min(1).max(64).describe('A target name from DB_TARGETS_FILE'),
+    target: boundedString(1, 64).describe('A target name from DB_TARGETS_FILE'),
     longQuerySeconds: z
       .number()
       .min(0.1)
       .max(86_400)
       .default(60)
-      .describe('Statements running at least this long are reported'),
+      .describe('Report statements running this long'),
     idleInTransactionSeconds: z
       .number()
       .min(0.1)
       .max(86_400)
       .default(60)
-      .describe('PostgreSQL sessions idle in a transaction at least this long are reported'),
-    saveBaseline: z
-      .boolean()
-      .default(false)
-      .describe('Store status, findings and metrics as a baseline (for compare_baselines)'),
-    label: z.string().max(100).optional().describe('A note stored with the baseline'),
-    limit: z.number().int().min(1).max(200).default(50).describe('At most this many findings (worst first)'),
+      .describe('Report sessions idle in a transaction this long (PostgreSQL)'),
+    saveBaseline: z.boolean().default(false).describe('Save a baseline for compare_baselines'),
+    label: boundedString(0, 100).optional().describe('Note saved with the baseline'),
+    limit: z.number().int().min(1).max(200).default(50).describe('Max findings, worst first'),
   },
   outputSchema: {
     target: z.string(),
@@ -66,7 +78,7 @@ export const checkDatabaseTool = defineTool({
       .number()
       .describe('100 minus penalties (critical 25, high 10, medium 4, low 1), as run_health_check'),
     findings: z.array(findingSchema).describe('Worst first'),
-    findingCounts: z.record(z.enum(SEVERITIES), z.number()),
+    findingCounts: findingCountsSchema,
     truncated: z.boolean().describe('True when findings were cut to `limit`'),
     metrics: z
       .record(z.string(), z.number())
@@ -85,18 +97,16 @@ export const checkDatabaseTool = defineTool({
       .nullable()
       .describe('PostgreSQL pg_stat_statements by total time (masked); null when unavailable'),
     notes: z.array(z.string()).describe('What could not be read, and which privilege would fix it'),
-    baselineId: z.string().nullable(),
-    baselineNotSaved: z
-      .string()
-      .nullable()
-      .describe(
-        'Why no baseline was saved although saveBaseline was true (the series is full of others’ baselines); null otherwise',
-      ),
+    baselineId: orNull(z.string()),
+    baselineNotSaved: orNull(z.string()).describe(
+      'Why saveBaseline saved nothing (the series is full of others’ baselines)',
+    ),
     checkedAt: z.string(),
     durationMs: z.number(),
   },
   scope: 'audit:network',
-  annotations: { readOnlyHint: true, openWorldHint: true, idempotentHint: false, destructiveHint: false },
+  // saveBaseline: true writes a baseline; the database itself is only read.
+  annotations: { readOnlyHint: false, openWorldHint: true, idempotentHint: false, destructiveHint: false },
   async handler(args, ctx) {
     const target = findTarget(ctx, args.target);
     const started = Date.now();

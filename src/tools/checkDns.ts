@@ -15,6 +15,7 @@ import { BreakerOpenError } from '../resilience/resilience.js';
 import { splitHostPort } from '../net/hostPort.js';
 import { findingSchema } from './runHealthCheck.js';
 import { deadlineSignal, defineTool, type ToolContext, ToolError } from './types.js';
+import { boundedString, orNull } from './schemas.js';
 
 /** NXDOMAIN and NODATA are answers, not failures of the resolver. */
 const ANSWER_CODES: Record<string, Rcode> = { ENOTFOUND: 'NXDOMAIN', ENODATA: 'NODATA' };
@@ -24,34 +25,32 @@ const FAILURE_CODES: Record<string, Rcode> = {
   ETIMEOUT: 'TIMEOUT',
 };
 
-const resolverSpec = z
-  .string()
-  .refine(
-    (s) => {
-      const hp = splitHostPort(s, 53);
-      return hp !== undefined && isIP(hp.host) !== 0;
-    },
-    { error: 'must be an IP or IP:port ([v6]:port), port 1-65535' },
-  )
-  .describe('A resolver to ask: IP or IP:port');
+const resolverSpec = z.string().refine(
+  (s) => {
+    const hp = splitHostPort(s, 53);
+    return hp !== undefined && isIP(hp.host) !== 0;
+  },
+  { error: 'must be an IP or IP:port ([v6]:port), port 1-65535' },
+);
 
 export const checkDnsTool = defineTool({
   name: 'check_dns',
   title: 'Check DNS',
   description:
-    'Does DNS say what it should, everywhere? Asks each resolver for each name and record type (A, AAAA, CNAME, MX, ' +
-    'TXT, NS, CAA): answers, response times, NXDOMAIN/SERVFAIL/timeouts, disagreement between resolvers, mismatches ' +
-    'with `expect`, and missing CAA, SPF and DMARC as info findings. Each resolver sits behind its own circuit breaker. ' +
-    'Cheap: one query per name, type and resolver.',
+    'Does DNS say what it should, everywhere? Asks each resolver for each name and type: answers, ' +
+    'rcode and timing, with findings for NXDOMAIN, SERVFAIL, timeouts, resolvers that disagree, ' +
+    'answers that miss `expect`, and missing CAA, SPF or DMARC.',
+  details:
+    'Does DNS say what it should, everywhere? `names` (1-50) x `types` (A, AAAA, CNAME, MX, TXT, NS, ' +
+    'CAA; default A, AAAA, MX, TXT, CAA) x `resolvers` (IP or IP:port, up to 5; default ' +
+    "`DNS_SERVERS`, else the system's): normalised answers, rcode (NOERROR, NODATA, NXDOMAIN, " +
+    'SERVFAIL, REFUSED, TIMEOUT), response time. Findings: NXDOMAIN, SERVFAIL and timeouts high, ' +
+    'resolvers that disagree medium, answers that miss `expect` high (`{"name": [addresses]}` or ' +
+    '`{"name MX": ["10 mx.example.org"]}`), and missing CAA, SPF and DMARC info. Each resolver has ' +
+    'its own circuit breaker. Cheap: one query per name, type and resolver.',
   inputSchema: {
     names: z
-      .array(
-        z
-          .string()
-          .min(1)
-          .max(253)
-          .regex(/^[A-Za-z0-9_.-]+$/, 'must be a DNS name'),
-      )
+      .array(boundedString(1, 253).regex(/^[A-Za-z0-9_.-]+$/, 'must be a DNS name'))
       .min(1)
       .max(50),
     types: z.array(z.enum(RECORD_TYPES)).min(1).max(7).default(['A', 'AAAA', 'MX', 'TXT', 'CAA']),
@@ -60,13 +59,11 @@ export const checkDnsTool = defineTool({
       .min(1)
       .max(5)
       .optional()
-      .describe('Default: DNS_SERVERS, else the system resolvers'),
+      .describe('IP or IP:port; default DNS_SERVERS, else the system'),
     expect: z
-      .record(z.string().min(1).max(260), z.array(z.string().min(1).max(500)).max(50))
+      .record(boundedString(1, 260), z.array(boundedString(1, 500)).max(50))
       .optional()
-      .describe(
-        '"name" -> its addresses (A and AAAA), or "name TYPE" -> values, e.g. {"example.org MX": ["10 mx.example.org"]}',
-      ),
+      .describe('{"name": [addresses]} or {"name MX": ["10 mx.example.org"]}'),
   },
   outputSchema: {
     answers: z.array(
@@ -77,7 +74,7 @@ export const checkDnsTool = defineTool({
         rcode: z.enum(['NOERROR', 'NODATA', 'NXDOMAIN', 'SERVFAIL', 'REFUSED', 'TIMEOUT', 'FAILED']),
         values: z.array(z.string()),
         ms: z.number(),
-        error: z.string().nullable(),
+        error: orNull(z.string()),
       }),
     ),
     findings: z.array(findingSchema),

@@ -7,6 +7,7 @@ import { SsrfError } from '../net/ssrf.js';
 import { BreakerOpenError } from '../resilience/resilience.js';
 import { findingSchema } from './runHealthCheck.js';
 import { deadlineSignal, defineTool, type ToolContext, ToolError } from './types.js';
+import { orNull } from './schemas.js';
 
 const CONCURRENCY = 8;
 const SLOW_MS = 1000;
@@ -23,31 +24,31 @@ class ServerError extends Error {
 
 const result = z.object({
   url: z.string(),
-  finalUrl: z.string().nullable(),
-  status: z.number().nullable(),
+  finalUrl: orNull(z.string()),
+  status: orNull(z.number()),
   redirects: z.array(z.object({ status: z.number(), location: z.string() })),
   timings: z
     .object({
       dnsMs: z.number(),
-      connectMs: z.number().nullable(),
-      tlsMs: z.number().nullable(),
+      connectMs: orNull(z.number()),
+      tlsMs: orNull(z.number()),
       firstByteMs: z.number(),
       totalMs: z.number(),
     })
     .nullable()
     .describe('Of the final request; connect/tls/firstByte are times since its start'),
-  bytes: z.number().nullable(),
+  bytes: orNull(z.number()),
   truncated: z.boolean(),
   headers: z.array(
     z.object({
       name: z.string(),
-      value: z.string().nullable(),
+      value: orNull(z.string()),
       verdict: z.enum(['good', 'weak', 'missing']),
       note: z.string(),
     }),
   ),
   outcome: z.enum(['ok', 'warning', 'critical', 'error']),
-  error: z.string().nullable(),
+  error: orNull(z.string()),
   findings: z.array(findingSchema),
 });
 type Result = z.infer<typeof result>;
@@ -56,23 +57,25 @@ export const checkHttpTool = defineTool({
   name: 'check_http',
   title: 'Check HTTP endpoint',
   description:
-    'Is this endpoint up, fast and well configured? For each URL: status, latency split into DNS, connect, TLS, first ' +
-    'byte and total, redirects followed (each hop checked against the SSRF policy), response size, and security ' +
-    'headers judged for quality. Findings: unexpected status, 5xx, plain HTTP, an untrusted certificate (details: ' +
-    'check_tls), slow first byte, weak or missing headers. Up to 50 URLs, 8 at a time.',
+    'Is this endpoint up, fast and well configured? Per URL: status, timing (DNS, connect, TLS, first ' +
+    'byte), redirects, size and security headers, with findings for bad status, plain HTTP, untrusted ' +
+    'certificates, slowness and weak headers. Up to 50 URLs.',
+  details:
+    'Is this endpoint up, fast and well configured? For each of `urls` (1-50, http/https, 8 at a ' +
+    'time): status, latency split into DNS, connect, TLS, first byte and total, redirects followed up ' +
+    'to `maxRedirects` (5; every hop re-checked against the SSRF policy), body size (counted, not ' +
+    'kept; stops at 5 MiB), and the security headers judged for quality. `method` GET or HEAD, ' +
+    '`expectStatus`, `timeoutMs`. A 5xx is retried like a network error and reported if it persists. ' +
+    'Findings: unexpected status or 5xx high, 4xx medium, plain HTTP medium, an untrusted certificate ' +
+    'high (use check_tls for why), first byte over 1 s low / 3 s medium, too many redirects high, ' +
+    'weak or missing headers.',
   inputSchema: {
     urls: z
       .array(z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }))
       .min(1)
       .max(50),
     method: z.enum(['GET', 'HEAD']).default('GET'),
-    expectStatus: z
-      .number()
-      .int()
-      .min(100)
-      .max(599)
-      .optional()
-      .describe('The status a healthy endpoint answers (after redirects)'),
+    expectStatus: z.number().int().min(100).max(599).optional().describe('Status a healthy endpoint answers'),
     maxRedirects: z.number().int().min(0).max(10).default(5),
     timeoutMs: z
       .number()

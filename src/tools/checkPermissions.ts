@@ -18,10 +18,11 @@ import {
   type WalkEntry,
 } from '../host/permissionWalk.js';
 import { defineTool, ToolError } from './types.js';
+import { boundedString, findingCountsSchema, orNull, severitySchema } from './schemas.js';
 
 const permissionFinding = z.object({
   id: z.string().describe('permissions.<category>:<path>'),
-  severity: z.enum(SEVERITIES),
+  severity: severitySchema,
   title: z.string(),
   evidence: z.string().describe('Mode, owner and why the file counts as a key, credential or config'),
   recommendation: z.string(),
@@ -32,17 +33,15 @@ const permissionFinding = z.object({
   expectedMode: z.string().describe('The mode once every finding on this path is fixed'),
   uid: z.number(),
   gid: z.number(),
-  user: z.string().nullable().describe("From the host's /etc/passwd; null when not listed"),
-  group: z.string().nullable().describe("From the host's /etc/group; null when not listed"),
-  expectedOwner: z.string().nullable().describe('user:group it should have (ownership findings only)'),
+  user: orNull(z.string()).describe("From the host's /etc/passwd; null when not listed"),
+  group: orNull(z.string()).describe("From the host's /etc/group; null when not listed"),
+  expectedOwner: orNull(z.string()).describe('user:group it should have (ownership findings only)'),
   fix: z.string().describe('The chmod or chown command, path shell-quoted; for the operator to run'),
 });
 
 export const checkPermissionsOutput = {
   findings: z.array(permissionFinding).describe('Worst first, at most `limit`'),
-  findingCounts: z
-    .record(z.enum(SEVERITIES), z.number())
-    .describe('All findings by severity, before the limit'),
+  findingCounts: findingCountsSchema.describe('All findings by severity, before the limit'),
   byCategory: z.record(z.enum(PERMISSION_CATEGORIES), z.number()).describe('All findings by category'),
   truncated: z.boolean().describe('True when findings were cut to `limit`'),
   roots: z.array(z.string()).describe('The host paths scanned (nested ones merged)'),
@@ -57,7 +56,7 @@ export const checkPermissionsOutput = {
   }),
   accounts: z.string().describe('Where user and group names came from'),
   partial: z.boolean().describe('True when the walk stopped early: maxFiles, or the deadline'),
-  stoppedBecause: z.string().nullable(),
+  stoppedBecause: orNull(z.string()),
   durationMs: z.number(),
 };
 
@@ -65,35 +64,37 @@ export const checkPermissionsTool = defineTool({
   name: 'check_permissions',
   title: 'Check file permissions',
   description:
-    'Are secrets and shared places locked down? Walks files and directories under AUDIT_ALLOWED_PATHS (symlinks ' +
-    'never followed) and reports private keys (by name: id_rsa, *.key, signing.key ...; or a PEM private key in the ' +
-    'first 4 KiB) and credential files (.env, .pgpass, .my.cnf, kubeconfig, .netrc, .git-credentials ...) readable by ' +
-    'group or others or owned by another user than their directory, world-writable files, world-writable ' +
-    'directories without the sticky bit, setuid/setgid binaries outside the system locations, and config files ' +
-    'owned by an unexpected user. Each finding has the mode, owner, expected mode and the exact chmod/chown. ' +
-    'Reads metadata and at most 4 KiB of candidate files, never echoes content. About 8k entries/s (all of /usr, ' +
-    '144k entries, in 18 s); big trees report progress and stop at the deadline with partial results.',
+    'Are secrets and shared places locked down? Walks paths under AUDIT_ALLOWED_PATHS: private keys ' +
+    'and credential files readable by group or others or owned by the wrong user, world-writable ' +
+    'files and directories, unexpected setuid/setgid binaries. Each finding has mode, owner and the ' +
+    'exact chmod/chown.',
+  details:
+    'Are secrets and shared places locked down? Walks `paths` (files or directories under ' +
+    '`AUDIT_ALLOWED_PATHS`; symlinks counted, never followed) and reports private keys (by name: ' +
+    'id_rsa, id_ed25519, *.key, signing.key, *.p12 ...; or a PEM/OpenSSH/PGP/PuTTY private key in the ' +
+    'first 4 KiB) readable or writable by others (critical) or group (high), credential files (.env, ' +
+    '.env.*, .pgpass, .my.cnf, kubeconfig, .kube/config, .netrc, .git-credentials, credentials.json ' +
+    '...) exposed to others (high) or group (medium), secrets owned by another user than their ' +
+    "directory's owner (medium; low for root), world-writable directories without the sticky bit " +
+    '(high), world-writable files (medium), setuid/setgid binaries outside /usr/bin, /usr/sbin, /bin, ' +
+    '/sbin, /usr/lib*, /usr/libexec (high) and config files owned by neither root nor their ' +
+    "directory's owner (medium). Each finding has the mode, expected mode, uid/gid with names from " +
+    "HOST_ROOT's /etc/passwd and /etc/group, and the exact `chmod`/`chown` with the path " +
+    'shell-quoted. Reads at most 4 KiB of candidate files and never echoes content. `maxFiles` ' +
+    '(100k), `maxDepth` (40), `limit` (100); reports progress (files visited) and stops at ' +
+    '`TOOL_DEADLINE_SECONDS` with `partial: true`. About 8k entries/s (all of /usr, 144k entries, in ' +
+    '18 s).',
   inputSchema: {
-    paths: z
-      .array(z.string().min(1).max(4096))
-      .min(1)
-      .max(50)
-      .describe('Files or directories (host paths), e.g. ["/srv/app", "/home/deploy/.ssh"]'),
+    paths: z.array(boundedString(1, 4096)).min(1).max(50).describe('Files or directories, e.g. ["/srv/app"]'),
     maxFiles: z
       .number()
       .int()
       .min(1)
       .max(2_000_000)
       .default(100_000)
-      .describe('Stop after visiting this many entries (files, directories, links)'),
+      .describe('Stop after this many entries'),
     maxDepth: z.number().int().min(0).max(256).default(40).describe('Directory levels below each path'),
-    limit: z
-      .number()
-      .int()
-      .min(1)
-      .max(1000)
-      .default(100)
-      .describe('At most this many findings (worst first)'),
+    limit: z.number().int().min(1).max(1000).default(100).describe('Max findings, worst first'),
   },
   outputSchema: checkPermissionsOutput,
   scope: 'audit:read',

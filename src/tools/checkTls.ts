@@ -10,6 +10,7 @@ import { parseTlsTarget, probeTls, TargetError } from '../net/tlsProbe.js';
 import { BreakerOpenError } from '../resilience/resilience.js';
 import { findingSchema } from './runHealthCheck.js';
 import { defineTool, type ToolContext, ToolError } from './types.js';
+import { boundedString, findingCountsSchema, orNull } from './schemas.js';
 
 const CONCURRENCY = 8;
 const MAX_CA_BYTES = 1024 * 1024;
@@ -22,8 +23,8 @@ const certSchema = z.object({
   validFrom: z.string(),
   validTo: z.string(),
   keyType: z.string(),
-  keyBits: z.number().nullable(),
-  curve: z.string().nullable(),
+  keyBits: orNull(z.number()),
+  curve: orNull(z.string()),
   signatureAlgorithm: z.string(),
   sha256: z.string(),
   selfIssued: z.boolean(),
@@ -33,44 +34,40 @@ const certSchema = z.object({
 
 const targetResult = z.object({
   target: z.string(),
-  host: z.string().nullable(),
-  port: z.number().nullable(),
-  address: z.string().nullable().describe('The checked IP the probe connected to'),
+  host: orNull(z.string()),
+  port: orNull(z.number()),
+  address: orNull(z.string()).describe('The checked IP the probe connected to'),
   status: z.enum(['ok', 'warning', 'critical', 'error']),
-  error: z.string().nullable().describe('Why the target could not be checked'),
-  grade: z.string().nullable().describe('SSL Labs-style: A+, A, A-, B, C, F, T (trust problem)'),
+  error: orNull(z.string()).describe('Why the target could not be checked'),
+  grade: orNull(z.string()).describe('SSL Labs-style: A+, A, A-, B, C, F, T (trust problem)'),
   gradeReasons: z.array(z.string()).describe('What capped the grade'),
-  daysRemaining: z.number().nullable(),
+  daysRemaining: orNull(z.number()),
   certificate: certSchema.nullable().describe('The leaf'),
   chain: z
     .array(certSchema)
     .describe(
       'Leaf first, then the issuers: the verified path up to the trusted root when trusted, else what the server sent',
     ),
-  trusted: z
-    .boolean()
-    .nullable()
-    .describe('The chain verifies against the trusted CAs; the host name is judged apart (hostnameError)'),
-  authorizationError: z.string().nullable(),
-  hostnameError: z.string().nullable(),
-  protocol: z.string().nullable(),
-  cipher: z.string().nullable(),
+  trusted: orNull(z.boolean()),
+  authorizationError: orNull(z.string()),
+  hostnameError: orNull(z.string()),
+  protocol: orNull(z.string()),
+  cipher: orNull(z.string()),
   protocols: z
     .partialRecord(z.enum(TLS_VERSIONS), z.enum(['accepted', 'refused', 'cannot_test']))
     .describe('Each version probed alone; empty when checkProtocols is false'),
-  cipherOrder: z
-    .object({
-      below13: z.boolean().nullable().describe('Server enforces its suite order below TLS 1.3'),
-      tls13: z.boolean().nullable().describe('Server enforces its suite order at TLS 1.3'),
-    })
-    .nullable()
-    .describe('Two hellos with the same suites in opposite orders; null when protocols were not probed'),
-  ocspStapled: z.boolean().nullable(),
+  cipherOrder: orNull(
+    z.object({
+      below13: orNull(z.boolean()),
+      tls13: orNull(z.boolean()),
+    }),
+  ).describe('Whether the server enforces its suite order; null when protocols were not probed'),
+  ocspStapled: orNull(z.boolean()),
   headers: z
     .array(
       z.object({
         name: z.string(),
-        value: z.string().nullable(),
+        value: orNull(z.string()),
         verdict: z.enum(['good', 'weak', 'missing']),
         note: z.string(),
       }),
@@ -83,16 +80,30 @@ export const checkTlsTool = defineTool({
   name: 'check_tls',
   title: 'Check TLS',
   description:
-    'When does our certificate expire, and is our TLS set up right? For each target (host, host:port or https:// URL): ' +
-    'the certificate chain (subject, issuer, SANs, validity, days left, key, signature algorithm, fingerprint), trust ' +
-    'against the system CAs (plus caFile), host name match, self-signed and incomplete chains, negotiated protocol and ' +
-    'cipher, which of TLS 1.0-1.3 the server accepts (TLS 1.2 missing caps at C), whether it enforces its cipher order, ' +
-    'OCSP/CRL URIs and OCSP stapling, and for HTTPS the security headers judged for ' +
-    'quality; findings with severities and an SSL Labs-style grade with the reasons for any cap. Up to 50 targets, 8 at ' +
-    'a time; each costs up to 10 handshakes (1 + 4 protocol probes + 4 cipher-order probes + 1 HTTPS GET).',
+    'When does our certificate expire, and is TLS set up right? Per target: chain, days left, trust, ' +
+    'host name match (judged apart), key and signature, TLS versions accepted, cipher order, OCSP/CRL, ' +
+    'stapling and HTTPS security headers, with findings and an SSL Labs-style grade. Up to 50 targets.',
+  details:
+    'When does our certificate expire, and is TLS set up right? `targets` (1-50 of host, ' +
+    'host:port or https:// URLs, 8 at a time): the chain (subject, issuer, SANs, serial, ' +
+    'validity, days left, key type and size, signature algorithm, SHA-256 fingerprint), trust ' +
+    'against the system CAs plus an optional `caFile` (under `AUDIT_ALLOWED_PATHS`), host name ' +
+    'match (`servername` for SNI), self-signed and incomplete chains, negotiated protocol and ' +
+    'cipher, which of TLS 1.0/1.1/1.2/1.3 the server accepts (`checkProtocols`), whether it ' +
+    'enforces its own cipher order (two hellos with the same suites in opposite orders, as ' +
+    "testssl.sh does), the certificate's OCSP and CRL URIs, OCSP stapling, and for HTTPS the " +
+    'security headers judged for quality (`checkHeaders`). Findings: expired or not yet valid, ' +
+    'expiring within `criticalDays` (14) critical and `warnDays` (30) high, host name mismatch ' +
+    'critical (judged apart from chain trust: a trusted certificate for another name is not also ' +
+    '"untrusted"), untrusted, self-signed or incomplete chain high, RSA < 2048 and SHA-1/MD5 ' +
+    'signatures high, TLS 1.0/1.1 medium, TLS 1.2 not offered (nor 1.3) medium and grade capped ' +
+    'at C as SSL Labs does, no server cipher order medium, neither OCSP nor CRL URI medium (low ' +
+    'when self-signed), missing HSTS medium, other weak or missing headers low. An SSL Labs-style ' +
+    'grade (A+ to F, T for trust problems) with the reasons for any cap. Every target is resolved ' +
+    'and checked against the SSRF policy first.',
   inputSchema: {
-    targets: z.array(z.string().min(1).max(2048)).min(1).max(50).describe('host, host:port or https:// URLs'),
-    servername: z.string().min(1).max(253).optional().describe('SNI name to send (default: the target host)'),
+    targets: z.array(boundedString(1, 2048)).min(1).max(50).describe('host, host:port or https:// URLs'),
+    servername: boundedString(1, 253).optional().describe('SNI name; default the target host'),
     warnDays: z.number().int().min(1).max(3650).default(30).describe('Expiry within this many days is high'),
     criticalDays: z
       .number()
@@ -101,24 +112,19 @@ export const checkTlsTool = defineTool({
       .max(3650)
       .default(14)
       .describe('Expiry within this many days is critical'),
-    checkProtocols: z.boolean().default(true).describe('Probe TLS 1.0, 1.1, 1.2 and 1.3 one by one'),
+    checkProtocols: z.boolean().default(true).describe('Probe TLS 1.0-1.3 one by one'),
     checkHeaders: z
       .boolean()
       .optional()
-      .describe('Fetch the page and judge security headers (default: for https:// and port 443)'),
-    caFile: z
-      .string()
-      .min(1)
-      .max(4096)
-      .optional()
-      .describe('An extra CA bundle (PEM) to trust, under AUDIT_ALLOWED_PATHS'),
+      .describe('Judge HTTP security headers; default for https and port 443'),
+    caFile: boundedString(1, 4096).optional().describe('Extra CA bundle (PEM) under AUDIT_ALLOWED_PATHS'),
   },
   outputSchema: {
     results: z.array(targetResult),
     status: z
       .enum(['ok', 'warning', 'critical'])
       .describe('The worst over all targets that could be checked'),
-    findingCounts: z.record(z.enum(SEVERITIES), z.number()),
+    findingCounts: findingCountsSchema,
     checkedAt: z.string(),
   },
   scope: 'audit:network',

@@ -1,20 +1,16 @@
 import { z } from 'zod';
 import { compareBaselines, trends } from '../audit/compareBaselines.js';
-import { SEVERITIES } from '../audit/findings.js';
 import type { Baseline } from '../baselines/types.js';
 import { hostIdentity } from '../health/runHealthCheck.js';
 import { runCheckForTool } from './runHealthCheck.js';
 import { defineTool, type ToolContext, ToolError } from './types.js';
+import { boundedString, orNull, severitySchema } from './schemas.js';
 
-const ref = z
-  .string()
-  .min(1)
-  .max(200)
-  .describe(
-    'A baseline id, "latest" (newest saved), "previous" (the one before it) or "current" (check now, not saved)',
-  );
+const ref = boundedString(1, 200).describe(
+  'Baseline id, "latest", "previous" (the one before) or "current" (a fresh check, not saved)',
+);
 
-const findingRef = z.object({ id: z.string(), severity: z.enum(SEVERITIES), title: z.string() });
+const findingRef = z.object({ id: z.string(), severity: severitySchema, title: z.string() });
 const baselineRef = z.object({
   id: z.string(),
   hostId: z.string(),
@@ -31,10 +27,10 @@ export const compareOutput = {
     .array(
       z.object({
         name: z.string(),
-        from: z.number().nullable(),
-        to: z.number().nullable(),
-        change: z.number().nullable(),
-        changePercent: z.number().nullable(),
+        from: orNull(z.number()),
+        to: orNull(z.number()),
+        change: orNull(z.number()),
+        changePercent: orNull(z.number()),
         verdict: z.enum(['improved', 'regressed', 'unchanged', 'changed', 'new', 'gone']),
       }),
     )
@@ -44,7 +40,7 @@ export const compareOutput = {
     appeared: z.array(findingRef),
     resolved: z.array(findingRef),
     severityChanged: z.array(
-      z.object({ id: z.string(), title: z.string(), from: z.enum(SEVERITIES), to: z.enum(SEVERITIES) }),
+      z.object({ id: z.string(), title: z.string(), from: severitySchema, to: severitySchema }),
     ),
   }),
   trends: z
@@ -69,35 +65,36 @@ export const compareBaselinesTool = defineTool({
   name: 'compare_baselines',
   title: 'Compare baselines',
   description:
-    'What changed on this host? Diffs two health-check baselines (or a baseline against a fresh check): per-metric ' +
-    'old/new values with improved/regressed verdicts, findings that appeared, resolved or changed severity, and, with ' +
-    'trendWindow, linear trends with projections (disk full in ~N days, reallocated sectors growing). Baselines come ' +
-    'from run_health_check; list them with the audit://baselines resource. Fast: reads stored files only, unless a ' +
-    'side is "current".',
+    'What changed on this host? Diffs two run_health_check baselines (or one against a fresh check): ' +
+    'metric changes judged improved or regressed, findings that appeared, resolved or changed ' +
+    'severity, and with trendWindow trends with projections (disk full in ~N days).',
+  details:
+    'What changed? `from` and `to` are baseline ids, `latest`, `previous` or `current` (a fresh ' +
+    'check, not saved). Per-metric old/new values, change and a verdict ' +
+    "(improved/regressed/unchanged, by each metric's direction and a significance threshold), " +
+    'findings that appeared, resolved or changed severity, and with `trendWindow: N` a linear fit per ' +
+    'metric over the host\'s last N baselines with projections ("disk / full in ~12 days", ' +
+    '"reallocated sectors on sda grew 0 -> 8 over 5 checks"). Baselines of two different hosts are ' +
+    'refused unless `allowCrossHost: true`. Fast: reads stored baselines only, unless a side is ' +
+    '`current`. List baselines with the `audit://baselines` resource.',
   inputSchema: {
     from: ref.default('previous'),
     to: ref.default('latest'),
     metrics: z
-      .array(z.string().min(1).max(200))
+      .array(boundedString(1, 200))
       .max(100)
       .optional()
-      .describe('Only metrics with these names or name prefixes, e.g. ["disk.", "memory.used_percent"]'),
+      .describe('Only these metric names or prefixes, e.g. ["disk."]'),
     trendWindow: z
       .number()
       .int()
       .min(0)
       .max(1000)
       .default(0)
-      .describe('Fit trends over this many most recent baselines of the host (0: no trends)'),
-    onlyChanged: z.boolean().default(true).describe('Leave out unchanged metrics'),
-    allowCrossHost: z.boolean().default(false).describe('Allow comparing baselines of two different hosts'),
-    limit: z
-      .number()
-      .int()
-      .min(1)
-      .max(1000)
-      .default(100)
-      .describe('At most this many metrics and trends each'),
+      .describe('Fit trends over the last N baselines; 0: none'),
+    onlyChanged: z.boolean().default(true).describe('Omit unchanged metrics'),
+    allowCrossHost: z.boolean().default(false).describe('Allow two different hosts'),
+    limit: z.number().int().min(1).max(1000).default(100).describe('Max metrics and trends each'),
   },
   outputSchema: compareOutput,
   scope: 'audit:read',

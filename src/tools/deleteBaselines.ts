@@ -1,19 +1,17 @@
 import { z } from 'zod';
 import { defineTool } from './types.js';
+import { boundedString } from './schemas.js';
 
 /** The one tool that changes state, hence audit:admin. */
 export const deleteBaselinesTool = defineTool({
   name: 'delete_baselines',
   title: 'Delete baselines',
-  description:
-    'Deletes saved health-check baselines by id (from the audit://baselines resource or run_health_check). ' +
-    'Irreversible. Needs the audit:admin scope.',
+  description: 'Deletes saved baselines by id. Irreversible; needs the audit:admin scope.',
+  details:
+    'Deletes saved baselines by id (`ids`, 1-100): `deleted` and `notFound`. Irreversible; the only ' +
+    'tool that changes state, so it needs the `audit:admin` scope.',
   inputSchema: {
-    ids: z
-      .array(z.string().min(1).max(200))
-      .min(1)
-      .max(100)
-      .describe('Baseline ids to delete (at most 100 per call)'),
+    ids: z.array(boundedString(1, 200)).min(1).max(100),
   },
   outputSchema: {
     deleted: z.array(z.string()),

@@ -3,6 +3,7 @@ import { describeSystem, type SystemDescription } from '../audit/describeSystem.
 import type { HostPaths } from '../host/hostPaths.js';
 import { gatherSystemFacts } from '../host/systemFacts.js';
 import { defineTool } from './types.js';
+import { orNull } from './schemas.js';
 
 const component = z.object({
   name: z.string().describe('Product name, e.g. nginx, mariadb, nftables'),
@@ -12,28 +13,28 @@ const component = z.object({
 });
 
 export const detectSystemOutput = {
-  hostname: z.string().nullable().describe('Host name from the kernel or /etc/hostname'),
+  hostname: orNull(z.string()).describe('Host name from the kernel or /etc/hostname'),
   os: z
     .object({
-      id: z.string().nullable().describe('os-release ID, e.g. debian, almalinux'),
-      name: z.string().nullable(),
-      version: z.string().nullable().describe('VERSION_ID'),
-      prettyName: z.string().nullable(),
+      id: orNull(z.string()).describe('os-release ID, e.g. debian, almalinux'),
+      name: orNull(z.string()),
+      version: orNull(z.string()).describe('VERSION_ID'),
+      prettyName: orNull(z.string()),
       idLike: z.array(z.string()).describe('ID_LIKE families, e.g. rhel, fedora'),
     })
     .nullable()
     .describe('From /etc/os-release (or /usr/lib/os-release) under HOST_ROOT; null when unreadable'),
-  kernel: z.string().nullable().describe('Kernel release'),
+  kernel: orNull(z.string()).describe('Kernel release'),
   cpu: z.object({
-    cores: z.number().int().nullable().describe('Logical CPUs'),
-    model: z.string().nullable(),
+    cores: orNull(z.number().int()).describe('Logical CPUs'),
+    model: orNull(z.string()),
   }),
-  memoryTotalBytes: z.number().nullable(),
-  uptimeSeconds: z.number().nullable(),
-  bootTime: z.string().nullable().describe('ISO 8601 time of the last boot'),
+  memoryTotalBytes: orNull(z.number()),
+  uptimeSeconds: orNull(z.number()),
+  bootTime: orNull(z.string()).describe('ISO 8601 time of the last boot'),
   virtualization: z.object({
     kind: z.enum(['container', 'vm', 'bare-metal', 'unknown']),
-    technology: z.string().nullable().describe('docker, kvm, vmware ... when known'),
+    technology: orNull(z.string()).describe('docker, kvm, vmware ... when known'),
     evidence: z.array(z.string()),
   }),
   webServers: z.array(component),
@@ -72,10 +73,13 @@ export const detectSystemTool = defineTool({
   name: 'detect_system',
   title: 'Detect system',
   description:
-    'Identify the audited host: OS and version, kernel, hostname, CPU, memory, uptime, virtualization or container, ' +
-    'and which web server, database, mail server, control panel and firewall are installed or running. ' +
-    'Use it first to know what kind of box this is. Cheap (reads /proc and a few files, no commands); ' +
-    'answers are cached for maxAgeSeconds.',
+    'Identify the audited host: OS, kernel, CPUs, memory, uptime, VM or container, and which web ' +
+    'server, database, mail server, control panel and firewall are installed or running. Call it ' +
+    'first. Cheap; cached for maxAgeSeconds.',
+  details:
+    'OS and version, kernel, hostname, CPUs, memory, uptime, VM/container, and which web server, ' +
+    'database, control panel and firewall are installed or running. Reads /proc and a few files; ' +
+    'never runs a command. Cached for `maxAgeSeconds` (default 30).',
   inputSchema: {
     maxAgeSeconds: z
       .number()
@@ -83,7 +87,7 @@ export const detectSystemTool = defineTool({
       .min(0)
       .max(3600)
       .default(30)
-      .describe('Reuse an answer at most this old (seconds); 0 reads the host afresh'),
+      .describe('Reuse an answer this old (s); 0: read afresh'),
   },
   outputSchema: detectSystemOutput,
   scope: 'audit:read',

@@ -24,10 +24,8 @@ export const fleetHealthTool = defineTool({
   name: 'fleet_health',
   title: 'Fleet health',
   description:
-    'Which of my servers needs attention? Runs run_health_check on every host of the registry (HOSTS_FILE), or those ' +
-    'matching labels, a few at a time, and ranks them worst first (critical, unreachable, warning, ok; lower score ' +
-    'first) with status, score and top findings. Hosts that do not answer are reported as findings. At the deadline ' +
-    '(TOOL_DEADLINE_SECONDS) it answers with what it has and partial: true. Saves no baselines unless saveBaseline is true.',
+    'Which of my servers needs attention? run_health_check on every registry host (or those matching labels), ' +
+    'ranked worst first with status, score and top findings; unreachable hosts are findings; partial at the deadline.',
   inputSchema: {
     labels: z
       .record(z.string(), z.string())

@@ -21,9 +21,8 @@ export const listHostsTool = defineTool({
   name: 'list_hosts',
   title: 'List audited hosts',
   description:
-    'The hosts this server can audit (HOSTS_FILE): name, labels, and what this instance knows of each agent: ' +
-    'breaker state, last contact, last error, agent version and last health status. Makes no calls to the agents; ' +
-    'pass a name as "host" to any host tool, or use fleet_health to check them all.',
+    'The hosts this server can audit (HOSTS_FILE) with labels, agent reachability, version and last health ' +
+    'status. Pass a name as "host" to a host tool.',
   inputSchema: {
     labels: z
       .record(z.string(), z.string())

@@ -1,13 +1,12 @@
 import { z } from 'zod';
+import { isoDateTime as isoTime } from './schemas.js';
 import { type ToolContext, ToolError } from './types.js';
-
-const isoTime = z.iso.datetime({ offset: true });
 
 /** The time window and read bounds every log-streaming tool takes. */
 export function logWindowInput(what: string, defaultMaxLines: number) {
   return {
-    since: isoTime.optional().describe(`Only ${what} at or after this time (ISO 8601 with zone)`),
-    until: isoTime.optional().describe(`Only ${what} before this time (ISO 8601 with zone)`),
+    since: isoTime.optional().describe(`Only ${what} from this ISO 8601 time`),
+    until: isoTime.optional().describe(`Only ${what} before this ISO 8601 time`),
     maxLines: z
       .number()
       .int()
@@ -21,7 +20,7 @@ export function logWindowInput(what: string, defaultMaxLines: number) {
       .min(1)
       .max(1024 ** 4)
       .default(20 * 1024 ** 3)
-      .describe('Stop after reading this many bytes from disk'),
+      .describe('Stop after this many bytes read'),
   };
 }
 

@@ -6,22 +6,15 @@ import { runCommand } from '../host/runCommand.js';
 import { type HealthReport, runHealthCheck } from '../health/runHealthCheck.js';
 import { BaselineQuotaError, saverOf } from '../baselines/retention.js';
 import { defineTool, type ToolContext, ToolError } from './types.js';
+import { boundedString, findingCountsSchema, findingSchema, orNull } from './schemas.js';
 
-export const findingSchema = z.object({
-  id: z
-    .string()
-    .describe('Stable rule id, with the subject after ":" when per item (disk.used_percent:/var)'),
-  severity: z.enum(SEVERITIES),
-  title: z.string(),
-  evidence: z.string().describe('The numbers or lines that prove it'),
-  recommendation: z.string().describe('What to do about it'),
-});
+export { findingSchema };
 
 const pairOverride = z
   .object({ high: z.number().min(0).optional(), critical: z.number().min(0).optional() })
   .strict();
 const thresholdKeys = Object.keys(thresholdsSchema.shape) as (keyof Thresholds)[];
-const overridesSchema = z
+const strictOverrides = z
   .object(
     Object.fromEntries(
       thresholdKeys.map((k) => [
@@ -31,6 +24,11 @@ const overridesSchema = z
     ) as z.ZodRawShape,
   )
   .strict();
+/**
+ * Validated against every threshold name (unknown names refused), but listed to the model as
+ * a plain object: the full shape is 900 tokens in tools/list, and docs/tools.md has the names.
+ */
+const overridesSchema = z.record(z.string(), z.unknown()).pipe(strictOverrides);
 
 /** Config thresholds with per-call overrides on top; the result is validated as a whole (critical >= high). */
 export function mergeThresholds(
@@ -61,9 +59,7 @@ export const healthReportShape = {
     .describe('critical: any critical finding; warning: any high or medium'),
   score: z.number().describe('100 minus penalties (critical 25, high 10, medium 4, low 1)'),
   findings: z.array(findingSchema).describe('Worst first'),
-  findingCounts: z
-    .record(z.enum(SEVERITIES), z.number())
-    .describe('All findings by severity, before the limit'),
+  findingCounts: findingCountsSchema.describe('All findings by severity, before the limit'),
   truncated: z.boolean().describe('True when findings were cut to `limit`'),
   metrics: z
     .record(z.string(), z.number())
@@ -75,16 +71,10 @@ export const healthReportShape = {
       notes: z.array(z.string()).describe('What could not be read, and how to fix it'),
     }),
   ),
-  baselineId: z
-    .string()
-    .nullable()
-    .describe('The saved baseline, for compare_baselines; null when not saved'),
-  baselineNotSaved: z
-    .string()
-    .nullable()
-    .describe(
-      'Why no baseline was saved although saveBaseline was true (the host holds as many as allowed, saved by others); null otherwise',
-    ),
+  baselineId: orNull(z.string()).describe('The saved baseline, for compare_baselines; null when not saved'),
+  baselineNotSaved: orNull(z.string()).describe(
+    'Why saveBaseline saved nothing (the host holds as many as allowed, saved by others)',
+  ),
   checkedAt: z.string(),
   durationMs: z.number(),
 };
@@ -115,39 +105,49 @@ export const runHealthCheckTool = defineTool({
   name: 'run_health_check',
   title: 'Run health check',
   description:
-    'Is this box healthy? Checks resources (memory, swap, load, iowait/steal, pressure, disk and inode use, file handles, ' +
-    'zombies, OOM kills, reboots), services (web, database and mail servers down, mail queue, failed systemd units), ' +
-    'network (interface errors/drops, MTU, TCP retransmits, sockets), hardware (SMART, ECC, machine checks, RAID, ' +
-    'temperatures), security (failed SSH logins, firewall, kernel taint, pending reboot) and clock sync. Returns ' +
-    'severity-scored findings with recommendations, a 0-100 score, every measured metric, and saves a baseline for ' +
-    "compare_baselines (writes to the server's baseline store; saveBaseline: false only reads). Retention keeps at most " +
-    "BASELINE_MAX_PER_PRINCIPAL of a caller's own baselines per host; only a caller with audit:admin can cause " +
-    "others' baselines to be pruned. Takes about cpuSampleMs plus a few ms; smartctl adds up to a few seconds per disk.",
+    'Is this box healthy? Checks resources, services, network, hardware (SMART, RAID, ECC), security ' +
+    '(SSH logins, firewall) and clock. Returns status, a 0-100 score, findings with recommendations ' +
+    'and every metric, and saves a baseline for compare_baselines unless saveBaseline is false (a caller ' +
+    'without audit:admin can prune only its own). Takes about cpuSampleMs; smartctl adds seconds per disk.',
+  details:
+    'Is this box healthy? Six check groups (`checks`, default all): **resources** (memory, swap, ' +
+    'load per core, iowait/steal over `cpuSampleMs`, pressure stall, disk and inode use per ' +
+    'mount, file handles, zombies, OOM kills, recent reboot), **services** (web/database/mail ' +
+    'servers installed but down, mail queue, failed systemd units), **network** (per-interface ' +
+    'errors and drops, MTU, TCP retransmit rate, LISTEN/ESTABLISHED/TIME_WAIT sockets), ' +
+    '**hardware** (md RAID state, EDAC memory errors, machine-check exceptions, hwmon ' +
+    'temperatures, SMART health via `smartctl --json`), **security** (failed SSH logins and top ' +
+    'sources from auth.log/secure under `AUDIT_ALLOWED_PATHS`, firewall loaded, kernel taint, ' +
+    'pending reboot), **clock** (sync state and offset from chronyc or timedatectl). Returns ' +
+    '`status` (ok/warning/critical), `score` 0-100, severity-scored `findings` with evidence and ' +
+    'a recommendation, a flat `metrics` map (`memory.used_percent`, `disk./var.used_percent`, ' +
+    '`net.eth0.rx_errors` ...), per-group `checks` (ran/degraded/skipped with notes) and, unless ' +
+    '`saveBaseline: false`, the `baselineId` it saved (annotated `readOnlyHint: false` for that ' +
+    'write). Saved baselines record who saved them: a caller without `audit:admin` keeps at most ' +
+    "`BASELINE_MAX_PER_PRINCIPAL` of its own per host, and can never cause another principal's " +
+    "baseline to be pruned; when the host is full of others' baselines its save is refused " +
+    '(`baselineId: null`, the reason in `baselineNotSaved`) while the check itself is answered. ' +
+    '`thresholds` overrides the defaults below for one call; `limit` caps the findings. A missing ' +
+    'file, command or permission degrades that one check with a hint; it never fails the tool.' +
+    ` Threshold names for \`thresholds\`: ${thresholdKeys.join(', ')}.`,
   inputSchema: {
-    checks: z
-      .array(z.enum(CHECK_GROUPS))
-      .min(1)
-      .optional()
-      .describe(`Check groups to run (default all): ${CHECK_GROUPS.join(', ')}`),
+    checks: z.array(z.enum(CHECK_GROUPS)).min(1).optional().describe('Default all'),
     thresholds: overridesSchema
       .optional()
-      .describe(
-        'Overrides for this call, e.g. {"diskUsedPercent": {"high": 80}}; see README for names and defaults',
-      ),
-    saveBaseline: z.boolean().default(true).describe('Store the result as a baseline for compare_baselines'),
-    label: z
-      .string()
-      .max(100)
-      .optional()
-      .describe('A note stored with the baseline, e.g. "before kernel upgrade"'),
+      .describe('Per-call overrides, e.g. {"diskUsedPercent": {"high": 80}}'),
+    saveBaseline: z
+      .boolean()
+      .default(true)
+      .describe('Save a baseline (under DATA_DIR) for compare_baselines'),
+    label: boundedString(0, 100).optional().describe('Note saved with the baseline'),
     cpuSampleMs: z
       .number()
       .int()
       .min(0)
       .max(5000)
       .default(250)
-      .describe('Interval between the two CPU samples for iowait/steal; 0 uses averages since boot'),
-    limit: z.number().int().min(1).max(500).default(50).describe('At most this many findings (worst first)'),
+      .describe('CPU sample interval for iowait/steal; 0: since boot'),
+    limit: z.number().int().min(1).max(500).default(50).describe('Max findings, worst first'),
   },
   outputSchema: healthReportShape,
   scope: 'audit:read',

@@ -9,6 +9,7 @@ import { newWalkStats, readFileUpTo, type TreeFile, walkTree, type WalkOptions }
 import { readVerified } from '../host/verifiedFile.js';
 import { under } from '../host/hostPaths.js';
 import { deadlineSignal, defineTool, type ToolContext, ToolError } from './types.js';
+import { boundedString, orNull, severitySchema } from './schemas.js';
 
 const MIB = 1024 * 1024;
 /** Matches kept per file and per call (for sorting); more are counted, not kept. */
@@ -18,11 +19,9 @@ const MAX_DEPTH = 64;
 const MAX_ALLOWLIST_BYTES = 4 * MIB;
 const PROGRESS_EVERY_MS = 250;
 
-const glob = z
-  .string()
-  .min(1)
-  .max(500)
-  .refine((g) => !g.startsWith('!'), { error: 'a glob may not start with "!": put it in exclude instead' });
+const glob = boundedString(1, 500).refine((g) => !g.startsWith('!'), {
+  error: 'a glob may not start with "!": put it in exclude instead',
+});
 
 export const scanSecretsOutput = {
   findings: z
@@ -30,7 +29,7 @@ export const scanSecretsOutput = {
       z.object({
         id: z.string().describe('secret.<rule>'),
         rule: z.string().describe('Rule id, e.g. github-pat, private-key, generic-secret'),
-        severity: z.enum(SEVERITIES),
+        severity: severitySchema,
         title: z.string(),
         file: z.string().describe('Host path of the file'),
         line: z.number().describe('1-based'),
@@ -67,7 +66,7 @@ export const scanSecretsOutput = {
   }),
   truncated: z.boolean().describe('True when findings were cut to `limit`'),
   partial: z.boolean().describe('True when the walk stopped early: maxFiles or the deadline'),
-  stoppedBecause: z.string().nullable(),
+  stoppedBecause: orNull(z.string()),
   durationMs: z.number(),
 };
 
@@ -75,63 +74,56 @@ export const scanSecretsTool = defineTool({
   name: 'scan_secrets',
   title: 'Scan for hard-coded secrets',
   description:
-    'Are there credentials lying in these files? Walks files and directories under AUDIT_ALLOWED_PATHS and reports ' +
-    'hard-coded secrets: AWS keys, GitHub/GitLab/Slack/Stripe/OpenAI/Anthropic/Google API keys, private key blocks, ' +
-    'JWTs, passwords in URLs and values assigned to credential names (password=, secret:, token=, creds, key ...; ' +
-    'randomness, identifier and placeholder filtering), every one on a line. Each finding ' +
-    'gives file, line, rule, a redacted preview and a stable fingerprint; the secret itself is never returned. ' +
-    'Honours .gitignore (respectGitignore), skips binary and oversized files, follows symlinks only inside the allowed ' +
-    'paths. Accept false positives by fingerprint (SECRETS_ALLOWLIST_FILE) or an audit:allow (or detect-secrets ' +
-    '"pragma: allowlist secret") comment on the line. ' +
-    'Big trees report progress (files scanned) and stop at the deadline or maxFiles with partial results.',
+    'Are there credentials lying in these files? Walks paths under AUDIT_ALLOWED_PATHS for hard-coded ' +
+    'secrets (API keys, tokens, private keys, JWTs, passwords). Findings give file, line, rule, a redacted ' +
+    'preview and a fingerprint, never the secret. Partial at maxFiles or the deadline.',
+  details:
+    'Are there credentials lying in these files? Walks `paths` (files or directories under ' +
+    '`AUDIT_ALLOWED_PATHS`) and reports hard-coded secrets: AWS key ids and secret keys, GitHub ' +
+    '(ghp_, gho_, ghs_/ghu_/ghr_ with their CRC-32 checksum, github_pat_), GitLab, Slack tokens ' +
+    'and webhooks, Stripe live keys, OpenAI, Anthropic and Google API keys (formats checked ' +
+    'exactly; published sample keys skipped), private key blocks, JWTs, passwords in URLs, and ' +
+    'values assigned to credential names (`password=`, `secret:`, `token=`, `creds`, `auth`, ' +
+    '`key`, Go/PHP/Java/XML forms; not `*_hash`, `csrf*`, `public*` names) that look random (an ' +
+    "entropy bar from `entropyThreshold`, 3.5 bits/char, scaled to the value's length) and are " +
+    'not identifiers, code, prose or placeholders (changeme, `${VAR}`, `{{ }}`, `<...>`, ' +
+    'your-..., test values). Every secret on a line is reported. Each finding gives file, line, ' +
+    'column, rule, severity, a redacted preview (first 4 characters then `***`) and a stable ' +
+    'fingerprint; the secret itself is never returned. Honours `.gitignore` (`respectGitignore`, ' +
+    'default true; set false for a deployed tree, where `.env` is usually ignored), ' +
+    '`include`/`exclude` globs, skips binary files and files over `maxFileBytes` (1 MiB), reads ' +
+    'only regular files, follows symlinks only inside the allowed paths, visits each real ' +
+    'directory once (loops end). Accept false positives by fingerprint (`SECRETS_ALLOWLIST_FILE`, ' +
+    'read per call) or an `audit:allow` or `pragma: allowlist secret` comment on the line. ' +
+    'Reports progress (files scanned) and stops at `maxFiles` (100,000) or ' +
+    '`TOOL_DEADLINE_SECONDS` with `partial: true`; `limit` (100) caps the findings listed. Rules: ' +
+    'docs/rules.md.',
   inputSchema: {
-    paths: z
-      .array(z.string().min(1).max(4096))
-      .min(1)
-      .max(50)
-      .describe('Files or directories (host paths), e.g. ["/srv/app", "/etc/nginx"]'),
+    paths: z.array(boundedString(1, 4096)).min(1).max(50).describe('Files or directories, e.g. ["/srv/app"]'),
     include: z
       .array(glob)
       .max(100)
       .optional()
-      .describe(
-        'Only files matching one of these globs (without "/": the file name at any depth, e.g. "*.env"; with "/": the path below the scanned directory, e.g. "config/**")',
-      ),
-    exclude: z
-      .array(glob)
-      .max(100)
-      .optional()
-      .describe(
-        'Skip files and directories matching these globs (same syntax), e.g. ["node_modules", "*.min.js"]',
-      ),
+      .describe('Only files matching these globs, e.g. "*.env", "config/**"'),
+    exclude: z.array(glob).max(100).optional().describe('Skip matching files and directories'),
     maxFileBytes: z
       .number()
       .int()
       .min(1)
       .max(64 * MIB)
       .default(MIB)
-      .describe('Larger files are skipped and counted (skipped.too_large)'),
+      .describe('Skip larger files'),
     entropyThreshold: z
       .number()
       .min(0)
       .max(8)
       .default(3.5)
-      .describe(
-        'Shannon entropy (bits/char) a generic password=/secret:/token= value needs; random keys score 4-6, words ~3. Short values need less: the bar drops to what a random string of their length scores (a 12-character one cannot reach 3.5). Lower finds more and guesses more',
-      ),
+      .describe('Bits/char a random-looking value needs (scaled down for short values); lower finds more'),
     respectGitignore: z
       .boolean()
       .default(true)
-      .describe(
-        'Skip what .gitignore files in the tree ignore. Set false to audit a deployed tree (.env files are often ignored)',
-      ),
-    maxFiles: z
-      .number()
-      .int()
-      .min(1)
-      .max(1_000_000)
-      .default(100_000)
-      .describe('Stop after visiting this many files (partial: true)'),
+      .describe('Skip what .gitignore ignores; false for a deployed tree'),
+    maxFiles: z.number().int().min(1).max(1_000_000).default(100_000).describe('Stop after this many files'),
     limit: z.number().int().min(1).max(1000).default(100).describe('Findings to list'),
   },
   outputSchema: scanSecretsOutput,

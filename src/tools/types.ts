@@ -8,6 +8,7 @@ import type { Logger } from '../observability/logger.js';
 import type { Scope } from '../auth/scopes.js';
 import type { Principal } from '../auth/principal.js';
 import type { FleetAccess } from '../hosts/forwarding.js';
+import { listedOutput } from './schemas.js';
 
 /** What a handler may use. Tools never see express, transports or Redis. */
 export interface ToolContext {
@@ -50,7 +51,10 @@ export interface ToolDefinition<
 > {
   name: string;
   title: string;
+  /** What the model reads in tools/list: when to use the tool, what it returns, its cost. Short. */
   description: string;
+  /** The long explanation (every check, rule and limit), for docs/tools.md only. */
+  details?: string;
   inputSchema: I;
   outputSchema: O;
   annotations: ToolAnnotations;
@@ -63,7 +67,8 @@ export interface ToolDefinition<
 export function defineTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(
   def: ToolDefinition<I, O>,
 ): ToolDefinition<I, O> {
-  return def;
+  // tools/list shows a compact output schema; validation and docs/tools.md keep the full one.
+  return { ...def, outputSchema: listedOutput(def.outputSchema) };
 }
 
 /**

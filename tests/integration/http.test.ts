@@ -40,16 +40,17 @@ describe('MCP over streamable HTTP', () => {
     expect(client.getServerCapabilities()).toMatchObject({ tools: {}, logging: {} });
   });
 
-  it('lists tools, each with an output schema; read-only but run_health_check (saves a baseline) and delete_baselines', async () => {
+  it('lists tools, each with an output schema; honest about the ones that write baselines', async () => {
     const { tools } = await client.listTools();
     expect(tools.map((t) => t.name)).toContain('detect_system');
+    // run_health_check saves a baseline by default, check_database when asked: they write but
+    // destroy nothing; delete_baselines destroys; every other tool only reads.
+    const writes = new Set(['run_health_check', 'check_database', 'delete_baselines', 'fleet_health']);
     for (const t of tools) {
       expect(t.outputSchema, t.name).toMatchObject({ type: 'object' });
       expect(t.title, t.name).toBeTruthy();
-      const destructive = t.name === 'delete_baselines';
-      const writes = destructive || t.name === 'run_health_check';
-      expect(t.annotations?.readOnlyHint, t.name).toBe(!writes);
-      expect(t.annotations?.destructiveHint, t.name).toBe(destructive);
+      expect(t.annotations?.readOnlyHint, t.name).toBe(!writes.has(t.name));
+      expect(t.annotations?.destructiveHint, t.name).toBe(t.name === 'delete_baselines');
     }
   });
 

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateApiKey } from '../../src/auth/apiKeys.js';
-import { ConfigError, loadConfig } from '../../src/config.js';
+import { ConfigError, loadConfig, prepareDataDir } from '../../src/config.js';
 
 function run(env: Record<string, string>, argv: string[] = []) {
   const action = loadConfig(argv, env);
@@ -24,7 +24,7 @@ function errorOf(env: Record<string, string>, argv: string[] = []): string {
 
 describe('loadConfig', () => {
   it('applies the documented defaults', () => {
-    const c = run({});
+    const c = run({ HOME: '/home/ada' });
     expect(c).toMatchObject({
       HOST: '127.0.0.1',
       PORT: 3000,
@@ -35,11 +35,50 @@ describe('loadConfig', () => {
       HOST_PROC: '/proc',
       HOST_SYS: '/sys',
       HOST_ROOT: '/',
-      DATA_DIR: './data',
+      DATA_DIR: '/home/ada/.local/share/server-audit-mcp',
+      TOOLSETS: ['health', 'logs', 'network', 'config', 'database'],
       transport: 'http',
       allowedHosts: ['localhost', '127.0.0.1', '[::1]'],
       allowedOrigins: null,
     });
+  });
+
+  it('puts DATA_DIR in the per-user data folder, never the working directory', () => {
+    expect(run({ HOME: '/home/ada', XDG_DATA_HOME: '/srv/xdg' }).DATA_DIR).toBe('/srv/xdg/server-audit-mcp');
+    // A relative XDG_DATA_HOME is invalid by the XDG spec and ignored.
+    expect(run({ HOME: '/home/ada', XDG_DATA_HOME: 'rel' }).DATA_DIR).toBe(
+      '/home/ada/.local/share/server-audit-mcp',
+    );
+    expect(run({ DATA_DIR: '/data' }).DATA_DIR).toBe('/data');
+    // An explicit relative DATA_DIR still means "relative to where I started it".
+    expect(run({ DATA_DIR: 'data' }).DATA_DIR).toBe(join(process.cwd(), 'data'));
+  });
+
+  it('reads TOOLSETS and LOG_FORMAT', () => {
+    expect(run({ TOOLSETS: 'health, network' }).TOOLSETS).toEqual(['health', 'network']);
+    expect(errorOf({ TOOLSETS: 'health,shell' })).toBe(
+      'Invalid TOOLSETS (got "health,shell"): must be a comma-separated list of health, logs, network, config, database',
+    );
+    expect(run({}).LOG_FORMAT).toBeUndefined();
+    expect(run({ LOG_FORMAT: 'pretty' }).LOG_FORMAT).toBe('pretty');
+    expect(errorOf({ LOG_FORMAT: 'xml' })).toBe('Invalid LOG_FORMAT (got "xml"): must be json or pretty');
+  });
+
+  it('creates DATA_DIR at start-up and names DATA_DIR when it cannot be written', () => {
+    const base = mkdtempSync(join(tmpdir(), 'datadir-'));
+    const fresh = join(base, 'a', 'b');
+    prepareDataDir(run({ DATA_DIR: fresh }));
+    expect(statSync(fresh).mode & 0o777).toBe(0o700);
+    // Under a regular file: no user (root included) can create it.
+    const file = join(base, 'file');
+    writeFileSync(file, '');
+    expect(() => prepareDataDir(run({ DATA_DIR: join(file, 'data') }))).toThrow(
+      `Invalid DATA_DIR (got "${join(file, 'data')}"): cannot create or write it (ENOTDIR); set DATA_DIR to a folder this user can write`,
+    );
+    // Fleet mode keeps baselines in Redis: DATA_DIR is not touched.
+    expect(() =>
+      prepareDataDir(run({ DATA_DIR: join(file, 'data'), REDIS_URL: 'redis://127.0.0.1:6379' })),
+    ).not.toThrow();
   });
 
   it('reads values from the environment and lets flags override HOST and PORT', () => {
