@@ -30,6 +30,10 @@ import { MemorySessionStore } from './session/memorySessionStore.js';
 import { MemorySessionBus, type SessionBus } from './session/sessionBus.js';
 import { MemorySessionEvents, type SessionEvents } from './session/sessionEvents.js';
 import type { SessionStore } from './session/sessionStore.js';
+import { createExecutor } from './tasks/executor.js';
+import { TaskService, type TaskSupport } from './tasks/taskService.js';
+import { MemoryTaskStore, type TaskStore } from './tasks/taskStore.js';
+import { TASK_TOOLS } from './tasks/taskSupport.js';
 
 export interface AppDeps {
   config: Config;
@@ -57,6 +61,8 @@ export interface AppDeps {
   tools?: ToolDefinition<any, any>[];
   /** Test-only surface added to every server (the conformance fixtures). */
   extension?: ServerExtension;
+  /** Task records (Redis in fleet mode; memory by default). */
+  taskStore?: TaskStore;
 }
 
 export interface App {
@@ -65,6 +71,8 @@ export interface App {
   metrics: Metrics;
   /** Change events for 2026-07-28 listen streams; start() before serving, close() at shutdown. */
   events: FleetEventBus;
+  /** Long calls as tasks; start() before serving, close() at shutdown (fails what runs here). */
+  tasks: TaskService;
 }
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
@@ -98,6 +106,32 @@ export function createApp(deps: AppDeps): App {
     audit: deps.audit,
     denied: metrics.toolCallsDenied,
   };
+  // A task's call runs on a server of its own, with the task deadline instead of the tool one.
+  const execute = createExecutor(
+    ({ sessionId }) =>
+      createMcpServer({
+        ...serverDeps,
+        config: { ...config, TOOL_DEADLINE_SECONDS: config.TASK_DEADLINE_SECONDS },
+        ...(sessionId
+          ? { session: { current: { sessionId, notify: (n) => sessions.notify(sessionId, n) } } }
+          : {}),
+      }),
+    logger,
+  );
+  const offeredNames = new Set(offered.map((t) => t.name));
+  const tasks = new TaskService({
+    store: deps.taskStore ?? new MemoryTaskStore(),
+    bus,
+    execute,
+    support: new Map<string, TaskSupport>([
+      ...[...TASK_TOOLS].filter(([name]) => offeredNames.has(name)),
+      ...Object.entries(deps.extension?.taskSupport ?? {}),
+    ]),
+    config,
+    logger,
+    metrics,
+    audit: deps.audit,
+  });
   const sessions = new HttpSessions({
     store,
     bus,
@@ -106,13 +140,31 @@ export function createApp(deps: AppDeps): App {
     lifecycle,
     logger,
     ttlSeconds: config.SESSION_TTL_SECONDS,
-    createServer: (slot) => createMcpServer({ ...serverDeps, session: slot }),
-    gate: (transport, principal, sessionId, cancels) =>
-      gateTransport(transport, { ...gateOptions, principal, sessionId, cancels }),
+    createServer: (slot) => createMcpServer({ ...serverDeps, session: slot, tasksFor: 'legacy' }),
+    gate: (transport, principal, sessionId, cancels, record) =>
+      gateTransport(transport, {
+        ...gateOptions,
+        principal,
+        sessionId,
+        cancels,
+        tasks: {
+          service: tasks,
+          ...(record
+            ? {
+                session: {
+                  capabilities: record.clientCapabilities ?? {},
+                  ...(record.clientName !== undefined ? { clientName: record.clientName } : {}),
+                  ...(record.clientVersion !== undefined ? { clientVersion: record.clientVersion } : {}),
+                },
+              }
+            : {}),
+        },
+      }),
   });
   const modern = createModernHttp({
-    createServer: () => createMcpServer(serverDeps),
-    gate: (transport, principal) => gateTransport(transport, { ...gateOptions, principal, modern: true }),
+    createServer: () => createMcpServer({ ...serverDeps, tasksFor: 'modern' }),
+    gate: (transport, principal) =>
+      gateTransport(transport, { ...gateOptions, principal, modern: true, tasks: { service: tasks } }),
     bus: events,
     maxBodyBytes: config.MAX_BODY_BYTES,
     logger,
@@ -206,7 +258,7 @@ export function createApp(deps: AppDeps): App {
   });
   app.use(errorHandler(config, logger));
 
-  return { express: app, sessions, metrics, events };
+  return { express: app, sessions, metrics, events, tasks };
 }
 
 /**
