@@ -79,7 +79,7 @@ const POLL_INTERVAL_MS = 2000;
 const DEADLINE_GRACE_MS = 30_000;
 /** Progress is written to the store at most this often. */
 const PROGRESS_EVERY_MS = 1000;
-/** A finished task stays readable at least this long, whatever was left of its TTL. */
+/** A finished task stays readable at least this long (or its TTL, if shorter), whatever was left of its TTL. */
 const MIN_KEEP_MS = 60_000;
 
 export class TaskService {
@@ -259,7 +259,7 @@ export class TaskService {
           status: 'failed',
           statusMessage: 'The server instance running this task shut down; start the call again.',
           error: { code: -32603, message: 'The server instance running this task shut down' },
-          keepUntil: Date.now() + MIN_KEEP_MS,
+          keepUntil: this.keepUntil(),
         })
         .catch(() => false);
     });
@@ -402,7 +402,7 @@ export class TaskService {
     let status: string = r.reason === 'cancel' ? 'cancelled' : (end?.status ?? 'failed');
     if (end) {
       const written = await this.o.store
-        .finish(owner, id, { ...end, keepUntil: Math.max(expiresAt, Date.now() + MIN_KEEP_MS) })
+        .finish(owner, id, { ...end, keepUntil: Math.max(expiresAt, this.keepUntil()) })
         .catch((err: unknown) => {
           this.o.logger.warn({ err, task: id }, 'task result not stored');
           return false;
@@ -423,6 +423,11 @@ export class TaskService {
       durationMs: Math.round(seconds * 1000),
       task: id,
     });
+  }
+
+  /** A task that outran its TTL is still kept a little after it settles, for its client to read. */
+  private keepUntil(): number {
+    return Date.now() + Math.min(this.o.config.TASK_TTL_SECONDS * 1000, MIN_KEEP_MS);
   }
 
   private stop(r: Running, reason: NonNullable<Running['reason']>): void {
