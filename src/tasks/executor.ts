@@ -24,6 +24,8 @@ import type { RpcError } from './taskStore.js';
 
 export interface ToolInvocation {
   tool: string;
+  /** The era of the request that started it (2025-11-25 tasks cannot ask the client for input). */
+  era: 'modern' | 'legacy';
   arguments: Record<string, unknown>;
   principal: Principal;
   /** The legacy session that started it (its notifications go there); none for 2026-07-28. */

@@ -110,6 +110,7 @@ function toolsCall(m: Message, ctx: TaskCallContext): boolean {
     : { name: ctx.session?.clientName ?? 'unknown', version: ctx.session?.clientVersion ?? 'unknown' };
   const call: ToolInvocation = {
     tool,
+    era: ctx.modern ? 'modern' : 'legacy',
     arguments: args,
     principal: ctx.principal,
     ...(ctx.sessionId ? { sessionId: ctx.sessionId } : {}),

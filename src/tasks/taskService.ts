@@ -167,6 +167,8 @@ export class TaskService {
     let first: Promise<InvocationOutcome> | undefined;
     if (this.o.support.get(call.tool)?.inputFirst) {
       first = this.invoke(r, call);
+      // Observed later by run(), or never (refused below): never an unhandled rejection.
+      first.catch(() => undefined);
       const early = await Promise.race([
         first.then(
           (outcome) => outcome,
@@ -300,6 +302,15 @@ export class TaskService {
         outcome = { kind: 'error', error: { code: -32603, message: 'The task failed unexpectedly' } };
       }
       if (r.abort.signal.aborted) return this.settleAborted(r);
+      if (
+        outcome.kind === 'result' &&
+        outcome.result.resultType === 'input_required' &&
+        call.era === 'legacy'
+      ) {
+        // 2025-11-25 tasks carry input on a tasks/result stream; ours has none to offer.
+        const message = `${call.tool} asked the client for input, which a 2025-11-25 task cannot carry here; call it without a task`;
+        return this.settle(r, { kind: 'error', error: { code: -32603, message } });
+      }
       if (outcome.kind === 'result' && outcome.result.resultType === 'input_required') {
         const responses = await this.awaitInput(r, outcome.result);
         if (responses === undefined) return this.settleAborted(r);

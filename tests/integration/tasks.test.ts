@@ -4,15 +4,17 @@
  * analyze_bots run long enough to drop the connection, cancel, and watch the work stop.
  * Principals are JWTs (HS256): alice, bob, and alice again with fewer scopes.
  */
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditRecord } from '../../src/observability/auditLog.js';
 import type { RunningHttp } from '../../src/runtime.js';
 import { AUDIENCE, hsToken, ISSUER, SECRET } from '../helpers/authTestBed.js';
-import { MCP_HEADERS, rawRequest, rpcMessages, startInProcess } from '../helpers/servers.js';
+import { MCP_HEADERS, rawRequest, ROOT, rpcMessages, startInProcess } from '../helpers/servers.js';
 import {
   cancelTask,
   getTask,
@@ -314,4 +316,44 @@ describe('negotiation', () => {
     const plain = await rpc('tools/call', { name: 'analyze_bots', arguments: bots(smallLog) });
     expect(plain.result?.structuredContent).toBeDefined();
   }, 60_000);
+});
+
+describe('stdio', () => {
+  it('runs a task on a 2026-07-28 stdio connection and answers tasks/get on it', async () => {
+    const child = spawn(process.execPath, [join(ROOT, 'dist', 'server.js'), '--stdio'], {
+      env: { ...process.env, HOST_ROOT: '/', AUDIT_ALLOWED_PATHS: dir, DATA_DIR: dir, LOG_LEVEL: 'warn' },
+      stdio: ['pipe', 'pipe', 'ignore'],
+    });
+    const answers = new Map<number, Record<string, unknown>>();
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      const m = JSON.parse(line) as { id?: number };
+      if (typeof m.id === 'number') answers.set(m.id, m as Record<string, unknown>);
+    });
+    const meta = {
+      'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+      'io.modelcontextprotocol/clientCapabilities': { extensions: { 'io.modelcontextprotocol/tasks': {} } },
+    };
+    const ask = async (id: number, method: string, params: Record<string, unknown>) => {
+      child.stdin.write(
+        `${JSON.stringify({ jsonrpc: '2.0', id, method, params: { ...params, _meta: meta } })}\n`,
+      );
+      const until = Date.now() + 60_000;
+      while (!answers.has(id) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+      return answers.get(id) as { result?: Record<string, unknown>; error?: { code: number } };
+    };
+    try {
+      const created = await ask(1, 'tools/call', { name: 'analyze_bots', arguments: bots(smallLog) });
+      expect(created.result).toMatchObject({ resultType: 'task', status: 'working' });
+      const taskId = created.result?.taskId as string;
+      let status = '';
+      for (let id = 2; id < 400 && status !== 'completed'; id++) {
+        const got = await ask(id, 'tasks/get', { taskId });
+        status = String(got.result?.status);
+        if (status !== 'completed') await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(status).toBe('completed');
+    } finally {
+      child.kill('SIGTERM');
+    }
+  }, 120_000);
 });
