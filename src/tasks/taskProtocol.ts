@@ -21,6 +21,7 @@ export const TASKS_EXTENSION = 'io.modelcontextprotocol/tasks';
 const RELATED_TASK = 'io.modelcontextprotocol/related-task';
 const SERVER_INFO = 'io.modelcontextprotocol/serverInfo';
 const MISSING_CAPABILITY = -32021;
+const TASK_ID_RE = /^[0-9a-f]{32}$/;
 
 type Body =
   { result: Record<string, unknown> } | { error: { code: number; message: string; data?: unknown } };
@@ -147,6 +148,11 @@ async function serveTaskMethod(
   ctx: TaskCallContext,
 ): Promise<void> {
   const owner = ctx.principal.id;
+  // Ours are 128 random bits in hex: anything else is unknown without asking the store.
+  if (!TASK_ID_RE.test(taskId))
+    return ctx.answer(
+      notFound(method === 'tasks/cancel' ? 'cancel' : method === 'tasks/update' ? 'update' : 'retrieve'),
+    );
   if (method === 'tasks/cancel') {
     const outcome = await ctx.service.cancel(owner, taskId);
     if (outcome === 'not-found') return ctx.answer(notFound('cancel'));

@@ -63,8 +63,8 @@ interface Running {
   record: TaskRecord;
   call: ToolInvocation;
   abort: AbortController;
-  /** Why it was aborted: the client, the deadline, or this instance shutting down. */
-  reason?: 'cancel' | 'deadline' | 'shutdown';
+  /** Why it was aborted: the client, the deadline, this instance shutting down, or its lease lost. */
+  reason?: 'cancel' | 'deadline' | 'shutdown' | 'lost';
   /** Wakes a task waiting for input. */
   wake?: () => void;
   started: number;
@@ -392,7 +392,7 @@ export class TaskService {
       // The store says cancelled already (tasks/cancel writes it before stopping the work).
       return this.end(r, undefined, 'cancelled');
     }
-    if (r.reason === 'shutdown') return this.end(r, undefined, 'abandoned');
+    if (r.reason === 'shutdown' || r.reason === 'lost') return this.end(r, undefined, 'abandoned');
     const message = `The task ran past TASK_DEADLINE_SECONDS (${this.o.config.TASK_DEADLINE_SECONDS} s) and was stopped`;
     return this.end(
       r,
@@ -460,8 +460,14 @@ export class TaskService {
       [...this.running.values()].map(async (r) => {
         if ((performance.now() - r.started) / 1000 > deadline) overdue++;
         try {
-          // Not active any more: cancelled (the message was lost) or failed by a reader.
-          if (!(await this.o.store.renew(r.record.owner, r.record.id, leaseUntil))) this.stop(r, 'cancel');
+          // Not active any more: cancelled (the message was lost), or failed by a reader while
+          // this instance could not renew (Redis unreachable, the process paused).
+          if (!(await this.o.store.renew(r.record.owner, r.record.id, leaseUntil))) {
+            const now = await this.o.store
+              .get(r.record.owner, r.record.id, this.lostMessage)
+              .catch(() => undefined);
+            this.stop(r, now?.status === 'cancelled' ? 'cancel' : 'lost');
+          }
         } catch (err) {
           this.o.logger.warn({ err, task: r.record.id }, 'task lease not renewed');
         }

@@ -178,6 +178,25 @@ describe.skipIf(!haveRedis || !haveHaproxy)('tasks across two instances, one Red
     await c.exit;
   }, 120_000);
 
+  it('fails the tasks of an instance that shuts down gracefully at once, seen from B', async () => {
+    const d = await server(env({ SHUTDOWN_GRACE_SECONDS: '1' }));
+    const tarpit = await startTarpit();
+    const { taskId } = await startTask(d.url, 'check_http', {
+      urls: [`http://127.0.0.1:${tarpit.port}/`],
+      timeoutMs: 60_000,
+    });
+    const onB = await tasksClient(b.url);
+    expect((await getTask(onB, taskId)).status).toBe('working');
+    d.child.kill('SIGTERM');
+    expect(await d.exit).toBe(0);
+    // No lease to wait for: the instance settled its tasks before it exited.
+    const now = await getTask(onB, taskId);
+    expect(now.status).toBe('failed');
+    expect(now.statusMessage).toMatch(/shut down/);
+    await onB.close();
+    tarpit.close();
+  }, 60_000);
+
   it('turns a killed instance’s task failed within the heartbeat bound, seen from B', async () => {
     const tarpit = await startTarpit();
     const { taskId } = await startTask(a.url, 'check_http', {
