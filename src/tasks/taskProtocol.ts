@@ -87,7 +87,15 @@ export function handleTaskMessage(m: Message, ctx: TaskCallContext): boolean {
 function toolsCall(m: Message, ctx: TaskCallContext): boolean {
   const tool = String(m.params?.name ?? '');
   const support = ctx.service.supportOf(tool);
-  if (!support) return false;
+  if (!support) {
+    // 2025-11-25: a task-augmented call to a tool that cannot run as one (taskSupport forbidden).
+    if (ctx.modern || !isObject(m.params?.task)) return false;
+    ctx.audit('invalid', 0);
+    ctx.answer({
+      error: { code: -32601, message: `${tool} does not run as a task: call it without params.task` },
+    });
+    return true;
+  }
   // 2026-07-28: the extension, per request. 2025-11-25: the request's `task` field, on a session.
   const wants = ctx.modern ? declaresTasks(m.params) : isObject(m.params?.task);
   if (!wants) {

@@ -347,22 +347,43 @@ export class TaskService {
       if (!r.abort.signal.aborted) this.stop(r, 'cancel');
       return undefined;
     }
+    const onAbort = () => r.wake?.();
+    r.abort.signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      return await this.collectInput(r);
+    } finally {
+      r.abort.signal.removeEventListener('abort', onAbort);
+      r.wake = undefined;
+    }
+  }
+
+  /** Polls the store (woken early by tasks/update or a cancel) until the answers are all in. */
+  private async collectInput(r: Running): Promise<Record<string, unknown> | undefined> {
+    const { owner, id } = r.record;
+    // A wake-up between reading the store and starting to wait is kept, not lost.
+    let woken = false;
+    let resume: (() => void) | undefined;
+    r.wake = () => {
+      woken = true;
+      resume?.();
+    };
     while (!r.abort.signal.aborted) {
+      woken = false;
       const current = await this.o.store.get(owner, id, this.lostMessage).catch(() => undefined);
       if (current && !isActive(current.status)) {
         this.stop(r, 'cancel');
         break;
       }
       if (current?.status === 'working') return this.o.store.takeInput(owner, id);
+      if (woken) continue;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, this.o.config.TASK_HEARTBEAT_SECONDS * 1000);
-        r.wake = () => {
+        resume = () => {
           clearTimeout(timer);
           resolve();
         };
-        r.abort.signal.addEventListener('abort', () => r.wake?.(), { once: true });
       });
-      r.wake = undefined;
+      resume = undefined;
     }
     return undefined;
   }

@@ -312,6 +312,9 @@ describe('negotiation', () => {
     // A settled task cannot be cancelled on this revision (-32602); on 2026-07-28 it is an ack.
     const cancel = await rpc('tasks/cancel', { taskId: task.taskId });
     expect(cancel.error?.code).toBe(-32602);
+    // A short tool cannot run as a task: the 2025-11-25 answer is -32601.
+    const forbidden = await rpc('tools/call', { name: 'detect_system', arguments: {}, task: {} });
+    expect(forbidden.error?.code).toBe(-32601);
     // Without `task` the same call is synchronous.
     const plain = await rpc('tools/call', { name: 'analyze_bots', arguments: bots(smallLog) });
     expect(plain.result?.structuredContent).toBeDefined();
