@@ -360,3 +360,47 @@ describe('stdio', () => {
     }
   }, 120_000);
 });
+
+describe('deadlines and the per-instance cap', () => {
+  let small: RunningHttp;
+  beforeAll(async () => {
+    small = await startInProcess({
+      HOST_ROOT: '/',
+      AUDIT_ALLOWED_PATHS: dir,
+      RATE_LIMIT_PER_MINUTE: '0',
+      RATE_LIMIT_BURST: '0',
+      TOOL_DEADLINE_SECONDS: '1',
+      TASK_DEADLINE_SECONDS: '3',
+      MAX_TASKS_RUNNING: '1',
+    });
+  });
+  afterAll(async () => {
+    await small?.shutdown('test done');
+  });
+
+  it('gives a task TASK_DEADLINE_SECONDS where a plain call gets TOOL_DEADLINE_SECONDS', async () => {
+    const plain = await rawCall(small.url, 'analyze_bots', bots(bigLog), { tasks: false });
+    const sync = plain.result?.structuredContent as { partial: boolean; stoppedBecause?: string };
+    expect(sync.partial).toBe(true);
+    expect(JSON.stringify(plain.result)).toMatch(/deadline of 1 s reached/);
+    const client = await tasksClient(small.url);
+    const { taskId } = await startTask(small.url, 'analyze_bots', bots(bigLog));
+    const done = await pollTask(client, taskId, settled, 120_000);
+    expect(done.status).toBe('completed');
+    expect(JSON.stringify(done.result)).toMatch(/deadline of 3 s reached/);
+    await client.close();
+  }, 180_000);
+
+  it('refuses a task over MAX_TASKS_RUNNING on this instance, naming the setting', async () => {
+    const tarpit = await startTarpit();
+    const call = { urls: [`http://127.0.0.1:${tarpit.port}/`], timeoutMs: 60_000 };
+    const first = await startTask(small.url, 'check_http', call);
+    const second = await rawCall(small.url, 'check_http', call);
+    expect(second.result).toMatchObject({ isError: true });
+    expect(JSON.stringify(second.result)).toMatch(/MAX_TASKS_RUNNING=1/);
+    const client = await tasksClient(small.url);
+    await cancelTask(client, first.taskId);
+    await client.close();
+    tarpit.close();
+  }, 60_000);
+});
