@@ -49,19 +49,9 @@ const PRODUCTION = {
 
 const dataDir = mkdtempSync(join(tmpdir(), 'conformance-'));
 
-function start(args) {
+function start(args, extraEnv = {}) {
   const child = spawn(process.execPath, args, {
-    // Rate limits off: the suite is one client sending scenario after scenario as fast as it can
-    // (rate limits and caps have tests of their own).
-    env: {
-      ...process.env,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'info',
-      DATA_DIR: dataDir,
-      RATE_LIMIT_PER_MINUTE: '0',
-      RATE_LIMIT_BURST: '0',
-    },
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', DATA_DIR: dataDir, ...extraEnv },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const url = new Promise((resolve, reject) => {
@@ -94,7 +84,13 @@ function suite(args) {
 let failed = 0;
 const totals = [];
 
-const fixture = start(['scripts/conformance-server.mjs']);
+// The tasks scenarios poll tasks/get every 200 ms (a tenth of the pollIntervalMs we suggest), so
+// the whole 2026-07-28 set from one address outruns the default per-client rate limit (600 a
+// minute, 50 a second): the fixture server runs without one. The production leg keeps the defaults.
+const fixture = start(['scripts/conformance-server.mjs'], {
+  RATE_LIMIT_PER_MINUTE: '0',
+  RATE_LIMIT_BURST: '0',
+});
 const fixtureUrl = await fixture.url;
 for (const revision of REVISIONS) {
   const { code, out } = await suite(['--url', fixtureUrl, '--requirements', revision]);
@@ -106,7 +102,9 @@ for (const revision of REVISIONS) {
   const requiredFailures = [...out.matchAll(/^✗ (\S+):/gm)]
     .map((m) => m[1])
     .filter((name) => !notScoredNames.some((n) => n[1] === name));
-  const ok = code === 0 && requiredFailures.length === 0;
+  // The tasks extension is ours to pass too (issue 20): its scenarios count as required here.
+  const taskFailures = notScoredNames.map((m) => m[1]).filter((name) => name.startsWith('tasks-'));
+  const ok = code === 0 && requiredFailures.length === 0 && taskFailures.length === 0;
   if (!ok) {
     failed++;
     process.stdout.write(out);

@@ -33,6 +33,10 @@ import { MemorySessionStore } from './session/memorySessionStore.js';
 import { MemorySessionBus, type SessionBus } from './session/sessionBus.js';
 import { MemorySessionEvents, type SessionEvents } from './session/sessionEvents.js';
 import type { SessionStore } from './session/sessionStore.js';
+import { createExecutor } from './tasks/executor.js';
+import { TaskService, type TaskSupport } from './tasks/taskService.js';
+import { MemoryTaskStore, type TaskStore } from './tasks/taskStore.js';
+import { TASK_TOOLS } from './tasks/taskSupport.js';
 
 export interface AppDeps {
   config: Config;
@@ -66,6 +70,8 @@ export interface AppDeps {
   tools?: ToolDefinition<any, any>[];
   /** Test-only surface added to every server (the conformance fixtures). */
   extension?: ServerExtension;
+  /** Task records (Redis in fleet mode; memory by default). */
+  taskStore?: TaskStore;
 }
 
 export interface App {
@@ -76,6 +82,8 @@ export interface App {
   events: FleetEventBus;
   /** Behind /health; close() at shutdown. */
   liveness: LivenessMonitor;
+  /** Long calls as tasks; start() before serving, close() at shutdown (fails what runs here). */
+  tasks: TaskService;
 }
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
@@ -118,6 +126,32 @@ export function createApp(deps: AppDeps): App {
     audit: deps.audit,
     denied: metrics.toolCallsDenied,
   };
+  // A task's call runs on a server of its own, with the task deadline instead of the tool one.
+  const execute = createExecutor(
+    ({ sessionId }) =>
+      createMcpServer({
+        ...serverDeps,
+        config: { ...config, TOOL_DEADLINE_SECONDS: config.TASK_DEADLINE_SECONDS },
+        ...(sessionId
+          ? { session: { current: { sessionId, notify: (n) => sessions.notify(sessionId, n) } } }
+          : {}),
+      }),
+    logger,
+  );
+  const offeredNames = new Set(offered.map((t) => t.name));
+  const tasks = new TaskService({
+    store: deps.taskStore ?? new MemoryTaskStore(),
+    bus,
+    execute,
+    support: new Map<string, TaskSupport>([
+      ...[...TASK_TOOLS].filter(([name]) => offeredNames.has(name)),
+      ...Object.entries(deps.extension?.taskSupport ?? {}),
+    ]),
+    config,
+    logger,
+    metrics,
+    audit: deps.audit,
+  });
   const sessions = new HttpSessions({
     store,
     bus,
@@ -128,24 +162,37 @@ export function createApp(deps: AppDeps): App {
     ttlSeconds: config.SESSION_TTL_SECONDS,
     maxStreamsPerPrincipal: config.MAX_STREAMS_PER_PRINCIPAL,
     maxStreams: config.MAX_STREAMS,
-    createServer: (slot) => createMcpServer({ ...serverDeps, session: slot }),
-    gate: (transport, principal, sessionId, cancels) =>
+    createServer: (slot) => createMcpServer({ ...serverDeps, session: slot, tasksFor: 'legacy' }),
+    gate: (transport, principal, sessionId, cancels, record) =>
       gateTransport(transport, {
         ...gateOptions,
         principal,
         sessionId,
         cancels,
         client: isAnonymous(principal) ? `s:${sessionId}` : principal.id,
+        tasks: {
+          service: tasks,
+          ...(record
+            ? {
+                session: {
+                  capabilities: record.clientCapabilities ?? {},
+                  ...(record.clientName !== undefined ? { clientName: record.clientName } : {}),
+                  ...(record.clientVersion !== undefined ? { clientVersion: record.clientVersion } : {}),
+                },
+              }
+            : {}),
+        },
       }),
   });
   const modern = createModernHttp({
-    createServer: () => createMcpServer(serverDeps),
+    createServer: () => createMcpServer({ ...serverDeps, tasksFor: 'modern' }),
     gate: (transport, principal, ip) =>
       gateTransport(transport, {
         ...gateOptions,
         principal,
         modern: true,
         client: isAnonymous(principal) ? `ip:${ip ?? 'unknown'}` : principal.id,
+        tasks: { service: tasks },
       }),
     bus: events,
     maxBodyBytes: config.MAX_BODY_BYTES,
@@ -241,7 +288,7 @@ export function createApp(deps: AppDeps): App {
   });
   app.use(errorHandler(config, logger));
 
-  return { express: app, sessions, metrics, events, liveness };
+  return { express: app, sessions, metrics, events, liveness, tasks };
 }
 
 /**

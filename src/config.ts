@@ -134,6 +134,13 @@ export const envSchema = z.object({
   BASELINE_MAX_BYTES: intInRange(1024 * 1024, 100 * 1024 ** 3).default(50 * 1024 * 1024),
   BASELINE_MAX_PER_PRINCIPAL: intInRange(1, 1_000_000).default(100),
   TOOL_DEADLINE_SECONDS: intInRange(1, 3600).default(50),
+  // Tasks (tasks/taskService.ts): a task's deadline, how long its record lives from creation,
+  // running tasks per principal (fleet-wide) and per instance, the runner's heartbeat.
+  TASK_DEADLINE_SECONDS: intInRange(1, 86_400).default(1800),
+  TASK_TTL_SECONDS: intInRange(1, 7 * 86_400).default(3600),
+  MAX_TASKS_PER_PRINCIPAL: intInRange(1, 1000).default(4),
+  MAX_TASKS_RUNNING: intInRange(1, 10_000).default(32),
+  TASK_HEARTBEAT_SECONDS: intInRange(1, 300).default(5),
   BOT_ALLOWLIST_FILES: z
     .string()
     .transform(splitList)

@@ -19,6 +19,10 @@ import { gateOnConnect } from './mcp/modernHttp.js';
 import { PROMPT_SCOPES } from './mcp/prompts.js';
 import { type AuditLog, createAuditLog } from './observability/auditLog.js';
 import { toolScopes } from './tools/index.js';
+import { MemorySessionBus } from './session/sessionBus.js';
+import { createExecutor } from './tasks/executor.js';
+import { TaskService } from './tasks/taskService.js';
+import { TASK_TOOLS } from './tasks/taskSupport.js';
 
 export interface RunningHttp {
   app: App;
@@ -53,6 +57,7 @@ export async function startHttp(
     store: opts.store ?? fleet.store,
     bus: fleet.bus,
     events: fleet.events,
+    taskStore: fleet.tasks,
     dependenciesReady: fleet.ready,
     registerMetrics: fleet.registerMetrics,
     authenticate: createAuthenticator(config.auth, outbound.resilience),
@@ -90,6 +95,7 @@ export async function startHttp(
   app.sessions.startSweeper();
   await app.sessions.listenForCancels();
   await app.events.start();
+  await app.tasks.start();
   lifecycle.markReady();
   const addr = http.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
@@ -106,6 +112,8 @@ export async function startHttp(
       const idle = await lifecycle.idle(config.SHUTDOWN_GRACE_SECONDS * 1000);
       if (!idle) logger.warn({ inFlight: lifecycle.active }, 'grace period over; closing in-flight requests');
       await app.sessions.closeAll();
+      // Tasks still running here read failed (the client may start them again elsewhere).
+      await app.tasks.close();
       await app.events.close();
       app.liveness.close();
       await baselines.close();
@@ -135,10 +143,29 @@ export async function runStdio(config: Config, logger: Logger): Promise<() => Pr
   const outbound = createOutbound(config);
   const audit = createAuditLog(config.AUDIT_LOG_FILE, 'stderr');
   const wire = new DrainingStdioTransport(config.SHUTDOWN_GRACE_SECONDS * 1000);
+  const tasks = new TaskService({
+    store: fleet.tasks,
+    bus: new MemorySessionBus(),
+    execute: createExecutor(
+      () =>
+        createMcpServer({
+          config: { ...config, TOOL_DEADLINE_SECONDS: config.TASK_DEADLINE_SECONDS },
+          logger,
+          baselines,
+          outbound,
+        }),
+      logger,
+    ),
+    support: TASK_TOOLS,
+    config,
+    logger,
+    audit,
+  });
+  await tasks.start();
   // One connection, either era: the SDK pins it to the era of the client's opening message.
   const handle = serveStdio(
     ({ era }) =>
-      gateOnConnect(createMcpServer({ config, logger, baselines, outbound }), (transport) =>
+      gateOnConnect(createMcpServer({ config, logger, baselines, outbound, tasksFor: era }), (transport) =>
         // The local user has every scope; the gate still writes the audit trail.
         gateTransport(transport, {
           principal: LOCAL,
@@ -146,6 +173,7 @@ export async function runStdio(config: Config, logger: Logger): Promise<() => Pr
           promptScopes: PROMPT_SCOPES,
           audit,
           modern: era === 'modern',
+          tasks: { service: tasks },
         }),
       ),
     {
@@ -158,6 +186,7 @@ export async function runStdio(config: Config, logger: Logger): Promise<() => Pr
   return async () => {
     await wire.drain();
     await handle.close();
+    await tasks.close();
     await baselines.close();
     outbound.close();
     await fleet.close();

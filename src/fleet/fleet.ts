@@ -1,5 +1,5 @@
 /**
- * Where sessions, server-to-client messages, baselines and rate limits live: in this process by
+ * Where sessions, server-to-client messages, baselines, tasks and rate limits live: in this process by
  * default, in Redis when REDIS_URL (or Sentinel/Cluster) is set, so instances behind a load
  * balancer share them and any instance can serve any request.
  */
@@ -17,6 +17,8 @@ import { createRedis, fleetMode, type RedisClient, whenReady } from './redisClie
 import { RedisBaselineStore } from './redisBaselineStore.js';
 import { RedisSessionBus } from './redisSessionBus.js';
 import { RedisSessionStore } from './redisSessionStore.js';
+import { RedisTaskStore } from './redisTaskStore.js';
+import { MemoryTaskStore, type TaskStore } from '../tasks/taskStore.js';
 
 export interface Fleet {
   mode: 'memory' | 'redis';
@@ -24,6 +26,8 @@ export interface Fleet {
   bus: SessionBus;
   events: SessionEvents;
   baselines: BaselineStore;
+  /** Task records: any instance answers for a task another one runs. */
+  tasks: TaskStore;
   /** The command connection in fleet mode (rate limits use it too). */
   redis?: RedisClient;
   /**
@@ -48,6 +52,7 @@ export async function createFleet(config: Config, logger: Logger): Promise<Fleet
         maxBytes: config.BASELINE_MAX_BYTES,
         maxPerPrincipal: config.BASELINE_MAX_PER_PRINCIPAL,
       }),
+      tasks: new MemoryTaskStore(),
       ready: () => true,
       registerMetrics: () => undefined,
       close: async () => undefined,
@@ -92,6 +97,7 @@ export async function createFleet(config: Config, logger: Logger): Promise<Fleet
       config.BASELINE_MAX_BYTES,
       config.BASELINE_MAX_PER_PRINCIPAL,
     ),
+    tasks: new RedisTaskStore(redis, prefix),
     redis,
     ready: () => redis.status === 'ready',
     registerMetrics(registry) {

@@ -17,6 +17,8 @@ import type { Principal } from '../auth/principal.js';
 import type { Scope } from '../auth/scopes.js';
 import { digestArgs } from '../observability/argDigest.js';
 import type { AuditLog, AuditRecord } from '../observability/auditLog.js';
+import { handleTaskMessage, type TaskCallContext } from '../tasks/taskProtocol.js';
+import type { TaskService } from '../tasks/taskService.js';
 
 export interface GateOptions {
   principal: Principal;
@@ -54,6 +56,11 @@ export interface GateOptions {
     /** Routes the client's response to a server-to-client request back to this stream. */
     awaitResponse?(id: string, deliver: (response: JSONRPCMessage) => void): () => void;
   };
+  /**
+   * Long calls as tasks (tasks/taskProtocol.ts): task-supporting tools/call and the tasks/*
+   * methods are answered here. `session`: what a 2025 session's client declared.
+   */
+  tasks?: { service: TaskService; session?: TaskCallContext['session'] };
 }
 
 export type Id = string | number;
@@ -144,8 +151,13 @@ export function gateTransport(transport: Transport, o: GateOptions): void {
         const tool = String(m.params?.name ?? '').slice(0, 128);
         const needed = o.toolScopes.get(tool);
         if (needed && !granted.has(needed)) return deny(m.id, tool, m.params?.arguments, needed);
+        // Scopes were checked above, when the task starts; the task's own record is written
+        // when it settles (taskService.ts).
+        if (o.tasks && handleTaskMessage(m, taskContext(id, tool, m.params?.arguments))) return;
         if (o.callSlots && !o.callSlots.take(slotKey)) return busy(m.id, tool, m.params?.arguments);
         calls.set(m.id, { tool, args: digestArgs(m.params?.arguments), started: performance.now() });
+      } else if (o.tasks && m.method.startsWith('tasks/') && handleTaskMessage(m, taskContext(id))) {
+        return;
       } else if (m.method === 'tools/list') {
         toolLists.add(m.id);
       } else if (m.method === 'prompts/list') {
@@ -199,10 +211,12 @@ export function gateTransport(transport: Transport, o: GateOptions): void {
       if (!open.delete(r.id)) return; // already answered (cancelled, refused here)
       o.cancels?.closed(r.id, cancelThis);
       if (toolLists.delete(r.id) && Array.isArray(r.result?.tools)) {
-        const tools = (r.result.tools as Array<{ name: string }>).filter((t) => {
-          const needed = o.toolScopes.get(t.name);
-          return needed === undefined || granted.has(needed);
-        });
+        const tools = (r.result.tools as Array<{ name: string }>)
+          .filter((t) => {
+            const needed = o.toolScopes.get(t.name);
+            return needed === undefined || granted.has(needed);
+          })
+          .map((t) => withTaskSupport(t));
         message = { ...message, result: { ...r.result, tools } } as JSONRPCMessage;
       }
       if (promptLists.delete(r.id) && Array.isArray(r.result?.prompts)) {
@@ -246,9 +260,10 @@ export function gateTransport(transport: Transport, o: GateOptions): void {
   /** Answers a request of this stream here, instead of the SDK. */
   function answer(
     id: Id,
-    body: { result: Record<string, unknown> } | { error: { code: number; message: string } },
+    body: { result: Record<string, unknown> } | { error: { code: number; message: string; data?: unknown } },
   ) {
-    if (o.modern && 'result' in body) body = { result: { ...body.result, ...MODERN_RESULT } };
+    // A result that names its type (a CreateTaskResult's "task") keeps it.
+    if (o.modern && 'result' in body) body = { result: { ...MODERN_RESULT, ...body.result } };
     open.delete(id);
     o.cancels?.closed(id, cancelThis);
     return send({ jsonrpc: '2.0', id, ...body } as JSONRPCMessage);
@@ -257,6 +272,36 @@ export function gateTransport(transport: Transport, o: GateOptions): void {
   /** What the session layer calls to cancel one of this stream's requests (one identity per stream). */
   function cancelThis(id: Id, reason?: string): void {
     cancel(id, reason);
+  }
+
+  /** What the task layer needs to answer one request of this stream. */
+  function taskContext(id: Id, tool?: string, args?: unknown): TaskCallContext {
+    return {
+      service: o.tasks!.service,
+      principal: o.principal,
+      modern: o.modern === true,
+      ...(o.sessionId ? { sessionId: o.sessionId } : {}),
+      ...(o.tasks?.session ? { session: o.tasks.session } : {}),
+      granted,
+      toolScopes: o.toolScopes,
+      answer: (body) => void answer(id, body),
+      open: () => open.has(id),
+      audit: (outcome, durationMs) =>
+        o.audit({
+          principal: o.principal.id,
+          ...(o.sessionId ? { session: o.sessionId } : {}),
+          tool: tool ?? '',
+          args: digestArgs(args),
+          outcome,
+          durationMs,
+        }),
+    };
+  }
+
+  /** 2025-11-25 clients learn per tool whether it can run as a task (`execution.taskSupport`). */
+  function withTaskSupport<T extends { name: string }>(t: T): T {
+    const support = o.modern ? undefined : o.tasks?.service.supportOf(t.name);
+    return support ? { ...t, execution: { taskSupport: support.mode } } : t;
   }
 
   /** A tools/call refused for malformed params still leaves its one audit record. */

@@ -25,6 +25,8 @@ import type { SessionSlot } from './httpSessions.js';
 import { type ToolContext, type ToolDefinition, ToolError } from '../tools/types.js';
 import { hostRouterFor, HOST_TOOLS } from '../hosts/hostRouter.js';
 import { forwardHostCall, withHostArg } from '../hosts/forwarding.js';
+import { TASKS_EXTENSION } from '../tasks/taskProtocol.js';
+import type { TaskSupport } from '../tasks/taskService.js';
 
 /** package.json sits one level above both src/ (tests) and dist/ (built). */
 export const VERSION: string = JSON.parse(
@@ -48,12 +50,19 @@ export interface ServerDeps {
   tools?: ToolDefinition<any, any>[];
   /** Test-only additions (the conformance suite's fixtures); production never sets it. */
   extension?: ServerExtension;
+  /**
+   * Advertise tasks for this era: the tasks extension in server/discover (2026-07-28), the
+   * `tasks` capability at initialize (2025-11-25). Unset: none (the servers tasks run on).
+   */
+  tasksFor?: 'modern' | 'legacy';
 }
 
 /** More surface on every server built, with the constructor options it needs. */
 export interface ServerExtension {
   options?: Partial<ServerOptions>;
   register(server: McpServer, events: ServerEventBus): void;
+  /** Which of the added tools run as tasks, and how. */
+  taskSupport?: Record<string, TaskSupport>;
 }
 
 /**
@@ -95,6 +104,11 @@ export function createMcpServer(deps: ServerDeps): McpServer {
   registerPrompts(server, deps);
   registerViews(server, deps.tools ?? allTools);
   if (deps.extension) deps.extension.register(server, deps.events ?? new InMemoryServerEventBus());
+  // The gate serves the task methods (tasks/taskProtocol.ts); the server only advertises them.
+  if (deps.tasksFor === 'modern')
+    server.server.registerCapabilities({ extensions: { [TASKS_EXTENSION]: {} } });
+  else if (deps.tasksFor === 'legacy')
+    server.server.registerCapabilities({ tasks: { cancel: {}, requests: { tools: { call: {} } } } });
   return server;
 }
 

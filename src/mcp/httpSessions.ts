@@ -58,7 +58,13 @@ export interface HttpSessionOptions {
   maxStreamsPerPrincipal?: number;
   maxStreams?: number;
   /** Puts the authorization gate and audit trail on a request's transport (mcp/authorizationGate.ts). */
-  gate?: (transport: Transport, principal: Principal, sessionId: string, cancels: SessionCancels) => void;
+  gate?: (
+    transport: Transport,
+    principal: Principal,
+    sessionId: string,
+    cancels: SessionCancels,
+    record: SessionRecord | undefined,
+  ) => void;
 }
 
 /** How a request's stream registers its in-flight requests and forwards cancellations. */
@@ -131,7 +137,13 @@ export class HttpSessions {
     const sessionId = p.slot.current?.sessionId;
     if (sessionId !== undefined) seedClient(p.server, this.known.get(sessionId));
     if (sessionId !== undefined)
-      this.o.gate?.(transport, requestPrincipal(req), sessionId, this.cancelsFor(sessionId));
+      this.o.gate?.(
+        transport,
+        requestPrincipal(req),
+        sessionId,
+        this.cancelsFor(sessionId),
+        this.known.get(sessionId),
+      );
     const done = () => {
       onClose?.();
       void p.server

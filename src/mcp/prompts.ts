@@ -41,6 +41,10 @@ const startingWith = (values: string[], typed: string | undefined) =>
 /** A bad prompt argument is the caller's to fix: -32602, like a tool's invalid arguments. */
 const invalid = (message: string) => new ProtocolError(ProtocolErrorCode.InvalidParams, message);
 
+/** Long steps (a month of logs, many TLS targets) may outlast a tool call: they can run as tasks. */
+const TASKS_NOTE =
+  'Long steps (run_health_check, analyze_bots over big logs, check_tls over many targets) may run as tasks if your client supports them: you get a task id at once; poll it until it completes, then read its result, instead of waiting on the call.';
+
 function userText(text: string, description: string): GetPromptResult {
   return { description, messages: [{ role: 'user', content: { type: 'text', text } }] };
 }
@@ -82,6 +86,7 @@ export function registerPrompts(server: McpServer, deps: { config: Config; basel
           `3. compare_baselines with {"from": ${JSON.stringify(from)}, "to": "latest", "trendWindow": 10}: what regressed, what is new, and trends that project a problem (a disk filling, errors growing). If there is no earlier baseline, say so and skip.`,
           "4. check_tls on the host's own public names on port 443 (the web server found in step 1 tells you whether there are any; ask me for the names if you cannot tell): days left, chain, protocols, grade.",
           '5. Summarise: one line of overall status; then the findings that matter, worst first, each with its evidence and the exact fix; what changed since the baseline; what to watch. Do not repeat healthy details.',
+          TASKS_NOTE,
         ].join('\n'),
         'A full audit of this host',
       );
@@ -116,6 +121,7 @@ export function registerPrompts(server: McpServer, deps: { config: Config; basel
           '2. Explain who is responsible for the load: the top clients by score with their reasons, clusters (shared user agents, hostile subnets), and crawlers that failed verification (fake Googlebots and the like).',
           '3. Recommend blocks only for high-scoring clients and subnets, never for verified search-engine crawlers or allow-listed clients; give the generated commands for the firewall this host uses (nftables, iptables, CSF or nginx) and say how to undo them.',
           '4. Suggest lasting measures: rate limits, robots.txt rules for AI crawlers, fail2ban jails. Say what the result leaves uncertain (partial reads, unverified crawlers).',
+          TASKS_NOTE,
         ].join('\n'),
         'Bot incident triage',
       );

@@ -19,6 +19,8 @@ export interface AuditRecord {
   durationMs: number;
   /** The scope that was missing, for denied calls. */
   missingScope?: string;
+  /** The task id, for a call that ran as a task (recorded when it settles). */
+  task?: string;
 }
 
 export type AuditLog = (record: AuditRecord) => void;

@@ -11,6 +11,11 @@ export interface Metrics {
   sessionStoreOps: Counter<'op' | 'outcome'>;
   authFailures: Counter<'reason'>;
   toolCallsDenied: Counter<'tool' | 'reason'>;
+  tasksStarted: Counter<'tool'>;
+  tasksFinished: Counter<'tool' | 'status'>;
+  tasksRunning: Gauge;
+  taskDuration: Histogram<'tool' | 'status'>;
+  tasksOverdue: Gauge;
   /** Sets what mcp_ready reports at scrape time (1 when /ready would answer 200). */
   onReadiness(read: () => number): void;
 }
@@ -75,6 +80,35 @@ export function createMetrics(sessionsActive: () => number): Metrics {
       name: 'tool_calls_denied_total',
       help: 'Tool calls refused before running, by tool and reason (insufficient_scope)',
       labelNames: ['tool', 'reason'],
+      registers: [registry],
+    }),
+    tasksStarted: new Counter({
+      name: 'mcp_tasks_started_total',
+      help: 'Tool calls accepted as tasks on this instance, by tool',
+      labelNames: ['tool'],
+      registers: [registry],
+    }),
+    tasksFinished: new Counter({
+      name: 'mcp_tasks_finished_total',
+      help: 'Tasks run here that settled, by tool and status (completed, failed, cancelled)',
+      labelNames: ['tool', 'status'],
+      registers: [registry],
+    }),
+    tasksRunning: new Gauge({
+      name: 'mcp_tasks_running',
+      help: 'Tasks running on this instance',
+      registers: [registry],
+    }),
+    taskDuration: new Histogram({
+      name: 'mcp_task_duration_seconds',
+      help: 'Time from a task start to its settling, by tool and status',
+      labelNames: ['tool', 'status'],
+      buckets: [0.1, 0.5, 1, 5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600],
+      registers: [registry],
+    }),
+    tasksOverdue: new Gauge({
+      name: 'mcp_tasks_overdue',
+      help: 'Tasks running here for longer than TASK_DEADLINE_SECONDS (they should have stopped)',
       registers: [registry],
     }),
     toolDuration: new Histogram({

@@ -10,7 +10,9 @@ export type BusMessage =
   | { kind: 'end' }
   | { kind: 'cancel'; sessionId: string; requestId: string | number; reason?: string }
   | { kind: 'event'; event: ServerEvent }
-  | { kind: 'response'; sessionId: string; message: JSONRPCMessage };
+  | { kind: 'response'; sessionId: string; message: JSONRPCMessage }
+  /** A task's cancel or new input, for the instance that runs it (tasks/taskService.ts). */
+  | { kind: 'task'; action: 'cancel' | 'input'; taskId: string; owner: string };
 
 /**
  * The one channel every instance listens on for cancellations (session ids are 32 hex digits, so

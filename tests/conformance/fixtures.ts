@@ -1273,4 +1273,161 @@ export function registerConformanceFixtures(mcpServer: McpServer, events: Server
         }
     );
 
+    registerTaskFixtures(mcpServer);
+}
+
+// ===== TASKS (extension io.modelcontextprotocol/tasks, SEP-2663) =====
+//
+// Ours, not the SDK's (its reference fixture has no task tools): the tools the conformance
+// suite's tasks-* scenarios call, as plain tools. Whether a call becomes a task is decided by
+// the production task layer (src/tasks/), from `fixtureTaskSupport` below, exactly as for the
+// production tools: these tools never know they run as tasks.
+
+/** Which fixture tools run as tasks, and how (the suite's own registration notes). */
+export const fixtureTaskSupport = {
+    slow_compute: { mode: 'optional' },
+    failing_job: { mode: 'required' },
+    protocol_error_job: { mode: 'optional' },
+    confirm_delete: { mode: 'optional' },
+    multi_input: { mode: 'optional' },
+    // Gathers its input synchronously (SEP-2322 rounds), then does its long work as a task.
+    test_tool_with_task: { mode: 'required', inputFirst: true }
+} as const;
+
+/** Resolves after `ms`, or rejects as soon as the call is cancelled. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+        if (signal.aborted) return reject(signal.reason);
+        const timer = setTimeout(() => {
+            signal.removeEventListener('abort', onAbort);
+            resolve();
+        }, ms);
+        const onAbort = () => {
+            clearTimeout(timer);
+            reject(signal.reason);
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+    });
+}
+
+function registerTaskFixtures(mcpServer: McpServer): void {
+    mcpServer.registerTool(
+        'greet',
+        { description: 'Greets by name (always synchronous)', inputSchema: z.object({ name: z.string() }) },
+        async ({ name }): Promise<CallToolResult> => ({ content: [{ type: 'text', text: `Hello, ${name}!` }] })
+    );
+
+    mcpServer.registerTool(
+        'slow_compute',
+        {
+            description: 'Sleeps `seconds` seconds, then answers (stops when cancelled)',
+            inputSchema: z.object({ seconds: z.number().min(0).max(600), label: z.string().optional() })
+        },
+        async ({ seconds, label }, ctx): Promise<CallToolResult> => {
+            await sleep(seconds * 1000, ctx.mcpReq.signal);
+            return { content: [{ type: 'text', text: `Computed ${label ?? 'result'} after ${seconds} s` }] };
+        }
+    );
+
+    mcpServer.registerTool(
+        'failing_job',
+        { description: 'Reports a tool execution error after about a second', inputSchema: z.object({}) },
+        async (_args, ctx): Promise<CallToolResult> => {
+            await sleep(1000, ctx.mcpReq.signal);
+            return { isError: true, content: [{ type: 'text', text: 'failing_job failed, as it always does' }] };
+        }
+    );
+
+    mcpServer.registerTool(
+        'protocol_error_job',
+        {
+            description: 'Fails at the protocol level after half a second: its result breaks the CallToolResult schema',
+            inputSchema: z.object({})
+        },
+        async (_args, ctx): Promise<CallToolResult> => {
+            await sleep(500, ctx.mcpReq.signal);
+            // The SDK's own result validation turns this into a JSON-RPC error, not a tool error.
+            return { content: 'not a content array' } as unknown as CallToolResult;
+        }
+    );
+
+    mcpServer.registerTool(
+        'confirm_delete',
+        {
+            description: 'Asks the client to confirm (one elicitation), then reports the decision',
+            inputSchema: z.object({ filename: z.string() })
+        },
+        async ({ filename }, ctx): Promise<CallToolResult | InputRequiredResult> => {
+            const answer = acceptedContent<{ confirm?: boolean }>(ctx.mcpReq.inputResponses, 'confirm');
+            if (answer === undefined) {
+                return inputRequired({
+                    inputRequests: {
+                        confirm: inputRequired.elicit({
+                            message: `Delete ${filename}?`,
+                            requestedSchema: {
+                                type: 'object',
+                                properties: { confirm: { type: 'boolean' } },
+                                required: ['confirm']
+                            }
+                        })
+                    }
+                });
+            }
+            return { content: [{ type: 'text', text: answer.confirm ? `Deleted ${filename}` : `Kept ${filename}` }] };
+        }
+    );
+
+    mcpServer.registerTool(
+        'multi_input',
+        { description: 'Asks two questions at once, then answers with both replies', inputSchema: z.object({}) },
+        async (_args, ctx): Promise<CallToolResult | InputRequiredResult> => {
+            const first = acceptedContent<{ name?: string }>(ctx.mcpReq.inputResponses, 'first');
+            const second = acceptedContent<{ name?: string }>(ctx.mcpReq.inputResponses, 'second');
+            if (first === undefined || second === undefined) {
+                const ask = (message: string) =>
+                    inputRequired.elicit({
+                        message,
+                        requestedSchema: {
+                            type: 'object',
+                            properties: { name: { type: 'string' }, confirm: { type: 'boolean' } },
+                            required: ['name']
+                        }
+                    });
+                return inputRequired({
+                    inputRequests: {
+                        ...(first === undefined ? { first: ask('First name?') } : {}),
+                        ...(second === undefined ? { second: ask('Second name?') } : {})
+                    }
+                });
+            }
+            return { content: [{ type: 'text', text: `Got ${first.name} and ${second.name}` }] };
+        }
+    );
+
+    mcpServer.registerTool(
+        'test_tool_with_task',
+        {
+            description: 'Asks for a name (SEP-2322 round), then greets after a second of work (as a task)',
+            inputSchema: z.object({})
+        },
+        async (_args, ctx): Promise<CallToolResult | InputRequiredResult> => {
+            const name = acceptedContent<{ name?: string }>(ctx.mcpReq.inputResponses, 'user_name')?.name;
+            if (typeof name !== 'string') {
+                return inputRequired({
+                    inputRequests: {
+                        user_name: inputRequired.elicit({
+                            message: 'What is your name?',
+                            requestedSchema: {
+                                type: 'object',
+                                properties: { name: { type: 'string' } },
+                                required: ['name']
+                            }
+                        })
+                    }
+                });
+            }
+            await sleep(1000, ctx.mcpReq.signal);
+            return { content: [{ type: 'text', text: `Hello, ${name}! (computed as a task)` }] };
+        }
+    );
 }

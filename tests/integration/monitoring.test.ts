@@ -46,6 +46,9 @@ const PROMETHEUS_OWN = new Set(['up']);
 const HELP_ONLY: Record<string, string> = {
   tool_calls_denied_total:
     'needs authentication and a credential lacking a scope (tests/integration/auth.test.ts)',
+  mcp_tasks_started_total: 'needs a call run as a task (tests/integration/tasks.test.ts)',
+  mcp_tasks_finished_total: 'needs a task that settled (tests/integration/tasks.test.ts)',
+  mcp_task_duration_seconds: 'needs a task that settled (tests/integration/tasks.test.ts)',
 };
 
 interface ScrapeConfig {
