@@ -392,7 +392,16 @@ beforeAll(async () => {
       '',
     ].join('\n'),
   );
+  // One registry host whose agent is not there: list_hosts and fleet_health run, and answer
+  // with it unreachable (issue 19).
+  const hostsFile = join(work, 'hosts.yaml');
+  writeFileSync(
+    hostsFile,
+    `hosts:\n  - name: down\n    url: http://127.0.0.1:${closedPort}/mcp\n    apiKeyEnv: FUZZ_AGENT_KEY\n`,
+  );
   server = await startInProcess({
+    HOSTS_FILE: hostsFile,
+    FUZZ_AGENT_KEY: 'sam_fuzz_key_not_a_real_one_0123456789',
     HOST_PROC: join(FIXTURES, 'health', 'stressed', 'proc'),
     HOST_SYS: join(FIXTURES, 'health', 'stressed', 'sys'),
     HOST_ROOT: hostRoot,
