@@ -324,7 +324,8 @@ describe('host registry and forwarding (issue 19)', () => {
       HOSTS_FILE: file,
       HEALTHY_KEY: agentKeys.healthy,
       AUTH_API_KEYS_FILE: keys.path,
-      TOOL_DEADLINE_SECONDS: '3',
+      // Generous: the healthy agent must finish its check well within it on a busy machine.
+      TOOL_DEADLINE_SECONDS: '15',
     });
     const client = await authedClient(second.url, keys.keys.operator as string);
     try {
@@ -340,8 +341,8 @@ describe('host registry and forwarding (issue 19)', () => {
       expect(s.partial).toBe(true);
       expect(s.notChecked).toEqual(['hung']);
       expect(s.hosts.map((h) => h.host)).toEqual(['healthy']);
-      expect(elapsed).toBeGreaterThanOrEqual(2000);
-      expect(elapsed).toBeLessThan(20_000);
+      expect(elapsed).toBeGreaterThanOrEqual(14_000);
+      expect(elapsed).toBeLessThan(120_000);
     } finally {
       await client.close();
       await second.shutdown('test done');
