@@ -99,11 +99,11 @@ describe('npx route from the packed package', () => {
     const files = listing.trim().split('\n');
     expect(files).toContain('package/dist/server.js');
     expect(files).toContain('package/dist/tools/index.js');
-    expect(files.filter((f) => !f.startsWith('package/dist/')).sort()).toEqual([
-      'package/LICENSE',
-      'package/README.md',
-      'package/package.json',
-    ]);
+    // Beside dist/: the MCP Apps pages the server reads at run time (views/), nothing else.
+    expect(
+      files.filter((f) => !f.startsWith('package/dist/') && !f.startsWith('package/views/')).sort(),
+    ).toEqual(['package/LICENSE', 'package/README.md', 'package/package.json']);
+    expect(files).toContain('package/views/tls.html');
     expect(files.some((f) => f.endsWith('.map'))).toBe(false);
 
     // The production dependencies, exactly as locked, from npm's cache (npm ci filled it): no network.
