@@ -3,43 +3,14 @@
 // trivial tool: bench/bareModernServer.mjs) under the same load, one at a time, alternating over
 // ROUNDS rounds; each figure is the median round. Each request is a stateless 2026-07-28 call
 // (the envelope in _meta, the standard headers), no session, no handshake.
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { cpus } from 'node:os';
 import autocannon from 'autocannon';
+import { start } from './serverProcess.mjs';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const MODERN = '2026-07-28';
-
-async function freePort() {
-  const srv = createServer().listen(0, '127.0.0.1');
-  await once(srv, 'listening');
-  const { port } = srv.address();
-  srv.close();
-  return port;
-}
-
-async function start(script, env = {}) {
-  const port = await freePort();
-  const child = spawn(process.execPath, [script], {
-    env: { ...process.env, PORT: String(port), ...env },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const url = `http://127.0.0.1:${port}/mcp`;
-  for (let i = 0; ; i++) {
-    if (child.exitCode !== null) throw new Error(`${script} exited with ${child.exitCode}`);
-    try {
-      await fetch(url);
-      return { child, url };
-    } catch {
-      if (i > 100) throw new Error(`${script} did not start`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-}
 
 const request = (method, params, name) => ({
   headers: {

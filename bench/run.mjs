@@ -5,44 +5,14 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import autocannon from 'autocannon';
+import { freePort, start } from './serverProcess.mjs';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 8);
 const HEADERS = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
-
-async function freePort() {
-  const srv = createServer().listen(0, '127.0.0.1');
-  await once(srv, 'listening');
-  const { port } = srv.address();
-  srv.close();
-  return port;
-}
-
-/** Starts a server on a free port and waits until /mcp answers (any status). */
-async function start(script, env = {}) {
-  const port = await freePort();
-  const child = spawn(process.execPath, [script], {
-    env: { ...process.env, PORT: String(port), ...env },
-    // Logs go where a production deployment sends them: a file or a pipe; /dev/null here.
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const url = `http://127.0.0.1:${port}/mcp`;
-  for (let i = 0; ; i++) {
-    if (child.exitCode !== null) throw new Error(`${script} exited with ${child.exitCode}`);
-    try {
-      await fetch(url);
-      return { child, url };
-    } catch {
-      if (i > 100) throw new Error(`${script} did not start`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-}
 
 async function openSessions(url, n) {
   const ids = [];
