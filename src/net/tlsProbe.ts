@@ -35,6 +35,7 @@ import {
 } from '../audit/tls/tlsAnalysis.js';
 import type { Resilience } from '../resilience/resilience.js';
 import type { ResolvedTarget } from './ssrf.js';
+import { timeoutSignal } from '../resilience/timeoutSignal.js';
 
 /** Lets the probe complete handshakes with weak servers so it can report on them. */
 const PROBE_CIPHERS = 'DEFAULT:@SECLEVEL=0';
@@ -310,7 +311,7 @@ export async function probeTls(
             target.port,
             servername,
             { minVersion: v, maxVersion: v },
-            AbortSignal.any([AbortSignal.timeout(opts.timeoutMs), opts.signal]),
+            timeoutSignal(opts.timeoutMs, opts.signal),
           );
           h.socket.destroy();
           return [v, 'accepted'];
@@ -368,7 +369,7 @@ async function cipherOrder(
           // A TLS 1.3 list holds suites only: a security level alone would be an empty TLS 1.2 list.
           ciphers: v === 'TLSv1.3' ? list.join(':') : `${list.join(':')}:@SECLEVEL=0`,
         },
-        AbortSignal.any([AbortSignal.timeout(opts.timeoutMs), opts.signal]),
+        timeoutSignal(opts.timeoutMs, opts.signal),
       );
       const c = h.socket.getCipher();
       h.socket.destroy();

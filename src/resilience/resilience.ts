@@ -7,6 +7,7 @@
 import CircuitBreaker from 'opossum';
 import pRetry, { AbortError } from 'p-retry';
 import { Counter, Gauge, type Registry } from 'prom-client';
+import { timeoutSignal } from './timeoutSignal.js';
 
 export interface ResilienceOptions {
   /** Per attempt: `fn` gets a signal that aborts after this. */
@@ -129,12 +130,10 @@ export class Resilience {
     const deadlineMs =
       g.deadlineMs ?? (g.timeoutMs ?? this.opts.timeoutMs) * (this.opts.retries + 1) + this.opts.retryMaxMs;
     const deadline = Date.now() + deadlineMs;
-    const outer = g.signal
-      ? AbortSignal.any([g.signal, AbortSignal.timeout(deadlineMs)])
-      : AbortSignal.timeout(deadlineMs);
+    const outer = g.signal ? timeoutSignal(deadlineMs, g.signal) : timeoutSignal(deadlineMs);
     const attempt = async () => {
       try {
-        return await fn(AbortSignal.any([outer, AbortSignal.timeout(g.timeoutMs ?? this.opts.timeoutMs)]));
+        return await fn(timeoutSignal(g.timeoutMs ?? this.opts.timeoutMs, outer));
       } catch (err) {
         const retryable =
           !isAnswer(err) && !outer.aborted && (isTransient(err) || (g.isRetryable?.(err) ?? false));

@@ -11,6 +11,7 @@ import { BreakerOpenError } from '../resilience/resilience.js';
 import { findingSchema } from './runHealthCheck.js';
 import { defineTool, type ToolContext, ToolError } from './types.js';
 import { boundedString, findingCountsSchema, orNull } from './schemas.js';
+import { timeoutSignal } from '../resilience/timeoutSignal.js';
 
 const CONCURRENCY = 8;
 const MAX_CA_BYTES = 1024 * 1024;
@@ -225,10 +226,7 @@ async function checkOne(
 ): Promise<z.infer<typeof targetResult>> {
   // Each target has its own deadline: one slow server never holds up the others' answer.
   const budget = ctx.config.OUTBOUND_TIMEOUT_MS * (ctx.config.RETRY_COUNT + 3) + ctx.config.RETRY_MAX_MS;
-  const signal = AbortSignal.any([
-    ctx.signal,
-    AbortSignal.timeout(Math.min(budget, ctx.config.TOOL_DEADLINE_SECONDS * 1000)),
-  ]);
+  const signal = timeoutSignal(Math.min(budget, ctx.config.TOOL_DEADLINE_SECONDS * 1000), ctx.signal);
   try {
     const target = parseTlsTarget(input);
     const resolved = await ctx.outbound.ssrf.resolve(target.host);

@@ -4,6 +4,7 @@ import { CHECK_GROUPS } from '../audit/health/types.js';
 import { agentDeadlineMs } from '../hosts/forwarding.js';
 import { findingSchema } from './runHealthCheck.js';
 import { defineTool, ToolError } from './types.js';
+import { timeoutSignal } from '../resilience/timeoutSignal.js';
 
 const STATUS_RANK = { critical: 0, unreachable: 1, warning: 2, ok: 3 } as const;
 type HostStatus = keyof typeof STATUS_RANK;
@@ -66,7 +67,7 @@ export const fleetHealthTool = defineTool({
         `No host matches the labels ${JSON.stringify(args.labels ?? {})}; list_hosts shows the hosts and their labels.`,
       );
     const deadlineMs = agentDeadlineMs(ctx);
-    const deadline = AbortSignal.any([ctx.signal, AbortSignal.timeout(deadlineMs)]);
+    const deadline = timeoutSignal(deadlineMs, ctx.signal);
     // Every call in flight listens on it (two listeners each): not a leak.
     setMaxListeners(2 * args.concurrency + 10, deadline);
     const callArgs: Record<string, unknown> = {
@@ -86,7 +87,9 @@ export const fleetHealthTool = defineTool({
           const answer = await raceDeadline(
             fleet.pool.call(h, 'run_health_check', callArgs, {
               signal: deadline,
-              deadlineMs: Math.max(500, deadlineMs - (Date.now() - started)),
+              // A little past the fleet deadline, so a hung agent is "not checked" (the
+              // deadline fires first), never "unreachable" by its own timeout winning the race.
+              deadlineMs: Math.max(500, deadlineMs - (Date.now() - started)) + 1000,
             }),
             deadline,
           );

@@ -9,6 +9,7 @@ import type { Scope } from '../auth/scopes.js';
 import type { Principal } from '../auth/principal.js';
 import type { FleetAccess } from '../hosts/forwarding.js';
 import { listedOutput } from './schemas.js';
+import { timeoutSignal } from '../resilience/timeoutSignal.js';
 
 /** What a handler may use. Tools never see express, transports or Redis. */
 export interface ToolContext {
@@ -76,7 +77,7 @@ export function defineTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(
  * deadline and answer with what they have.
  */
 export function deadlineSignal(ctx: ToolContext): AbortSignal {
-  return AbortSignal.any([ctx.signal, AbortSignal.timeout(ctx.config.TOOL_DEADLINE_SECONDS * 1000)]);
+  return timeoutSignal(ctx.config.TOOL_DEADLINE_SECONDS * 1000, ctx.signal);
 }
 
 /**
