@@ -12,22 +12,26 @@ const MAX_THRESHOLDS_BYTES = 1024 * 1024;
  * does not silently keep a default.
  */
 export function loadThresholdsFile(path: string): Thresholds {
-  let raw: unknown;
+  const fail = (why: string) => new ConfigError(`Invalid THRESHOLDS_FILE (got "${path}"): ${why}`);
+  let text: string;
   try {
     // By handle, regular files only (src/host/verifiedFile.ts): a FIFO cannot hang start-up.
-    raw = parse(readOperatorFileSync(path, MAX_THRESHOLDS_BYTES).toString('utf8')) ?? {};
+    text = readOperatorFileSync(path, MAX_THRESHOLDS_BYTES).toString('utf8');
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    const why = e.code ? `cannot read it (${e.code})` : `not valid YAML/JSON: ${e.message.split('\n')[0]}`;
-    throw new ConfigError(`Invalid THRESHOLDS_FILE (got "${path}"): ${why}`);
+    throw fail(`cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  let raw: unknown;
+  try {
+    // Parsed apart from the read: YAML errors carry a `code` too (e.g. BAD_INDENT).
+    raw = parse(text) ?? {};
+  } catch (err) {
+    throw fail(`not valid YAML/JSON: ${(err as Error).message.split('\n')[0]}`);
   }
   const result = thresholdsSchema.strict().safeParse(raw);
   if (!result.success) {
     const issue = result.error.issues[0];
     const where = issue?.path.join('.') || '(top level)';
-    throw new ConfigError(
-      `Invalid THRESHOLDS_FILE (got "${path}"): ${where}: ${issue?.message ?? 'invalid'}`,
-    );
+    throw fail(`${where}: ${issue?.message ?? 'invalid'}`);
   }
   return result.data;
 }
