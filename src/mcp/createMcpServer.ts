@@ -19,7 +19,7 @@ import { selectTools, tools as allTools } from '../tools/index.js';
 import { redactUrlsInText } from '../observability/argDigest.js';
 import { principalOf } from '../auth/principal.js';
 import { registerBaselineResources } from './baselineResources.js';
-import { registerPrompts } from './prompts.js';
+import { offeredPrompts, registerPrompts } from './prompts.js';
 import { registerViews } from '../views/registerViews.js';
 import type { SessionSlot } from './httpSessions.js';
 import { type ToolContext, type ToolDefinition, ToolError } from '../tools/types.js';
@@ -71,6 +71,8 @@ export interface ServerExtension {
  */
 export function createMcpServer(deps: ServerDeps): McpServer {
   const extra = deps.extension?.options;
+  const selected = selectTools(deps.tools ?? allTools, deps.config.TOOLSETS);
+  const offered = new Set(selected.map((t) => t.name));
   const server = new McpServer(
     { name: 'server-audit-mcp', title: 'Server audit', version: VERSION },
     {
@@ -90,18 +92,12 @@ export function createMcpServer(deps: ServerDeps): McpServer {
         'resources/list': { ttlMs: 30_000, cacheScope: 'private' },
         ...extra?.cacheHints,
       },
-      instructions:
-        'Audit tools for the host this server runs on (or the host whose /proc, /sys and / it mounts). ' +
-        'Start with detect_system to learn what the box is, run_health_check to judge it, and compare_baselines ' +
-        'to see what changed. No tool changes the audited host; run_health_check (and check_database when ' +
-        'asked) saves a baseline, delete_baselines deletes them. The prompts full_server_audit, ' +
-        'bot_incident_triage and tls_renewal_check walk through common audits.',
+      instructions: instructionsFor(offered),
     },
   );
-  for (const tool of selectTools(deps.tools ?? allTools, deps.config.TOOLSETS))
-    registerTool(server, tool, deps);
+  for (const tool of selected) registerTool(server, tool, deps);
   registerBaselineResources(server, deps.baselines);
-  registerPrompts(server, deps);
+  registerPrompts(server, deps, offered);
   registerViews(server, deps.tools ?? allTools);
   if (deps.extension) deps.extension.register(server, deps.events ?? new InMemoryServerEventBus());
   // The gate serves the task methods (tasks/taskProtocol.ts); the server only advertises them.
@@ -260,4 +256,24 @@ function toolError(toolName: string, err: unknown, log: Logger): CallToolResult 
       },
     ],
   };
+}
+
+/** The server's instructions, naming only the tools and prompts this server offers (TOOLSETS). */
+function instructionsFor(offered: ReadonlySet<string>): string {
+  const parts = [
+    'Audit tools for the host this server runs on (or the host whose /proc, /sys and / it mounts).',
+  ];
+  if (offered.has('run_health_check'))
+    parts.push(
+      'Start with detect_system to learn what the box is, run_health_check to judge it, and compare_baselines ' +
+        'to see what changed. No tool changes the audited host; run_health_check (and check_database when ' +
+        'asked) saves a baseline, delete_baselines deletes them.',
+    );
+  else parts.push('No tool changes the audited host.');
+  const prompts = offeredPrompts(offered);
+  if (prompts.length > 0)
+    parts.push(
+      `The prompt${prompts.length > 1 ? 's' : ''} ${prompts.join(', ')} walk${prompts.length > 1 ? '' : 's'} through common audits.`,
+    );
+  return parts.join(' ');
 }

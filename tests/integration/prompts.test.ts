@@ -131,3 +131,36 @@ describe('prompts', () => {
     }
   });
 });
+
+describe('prompts under TOOLSETS', () => {
+  it('offers only prompts whose tools are offered, and plans name no hidden tool', async () => {
+    const narrow = await startInProcess({ ...fixtureHostEnv('debian'), TOOLSETS: 'health,logs' });
+    const c = await connectClient(narrow.url);
+    try {
+      const { prompts } = await c.listPrompts();
+      expect(prompts.map((p) => p.name).sort()).toEqual(['bot_incident_triage', 'full_server_audit']);
+      const plan = text(await c.getPrompt({ name: 'full_server_audit' }));
+      expect(plan).toContain('compare_baselines');
+      expect(plan).not.toContain('check_tls');
+      expect(plan).toMatch(/\n4\. Summarise/);
+      const instructions = c.getInstructions() ?? '';
+      expect(instructions).toContain('bot_incident_triage');
+      expect(instructions).not.toContain('tls_renewal_check');
+      await expect(
+        c.getPrompt({ name: 'tls_renewal_check', arguments: { targets: '127.0.0.1' } }),
+      ).rejects.toThrow();
+    } finally {
+      await c.close();
+      await narrow.shutdown('test done');
+    }
+    const network = await startInProcess({ ...fixtureHostEnv('debian'), TOOLSETS: 'network' });
+    const n = await connectClient(network.url);
+    try {
+      expect((await n.listPrompts()).prompts.map((p) => p.name)).toEqual(['tls_renewal_check']);
+      expect(n.getInstructions()).not.toContain('detect_system');
+    } finally {
+      await n.close();
+      await network.shutdown('test done');
+    }
+  });
+});
