@@ -96,6 +96,7 @@ export function createMcpServer(deps: ServerDeps): McpServer {
     },
   );
   for (const tool of selected) registerTool(server, tool, deps);
+  memoiseToolList(server);
   registerBaselineResources(server, deps.baselines);
   registerPrompts(server, deps, offered);
   registerViews(server, deps.tools ?? allTools);
@@ -276,4 +277,30 @@ function instructionsFor(offered: ReadonlySet<string>): string {
       `The prompt${prompts.length > 1 ? 's' : ''} ${prompts.join(', ')} walk${prompts.length > 1 ? '' : 's'} through common audits.`,
     );
   return parts.join(' ');
+}
+
+type ListHandler = (request: unknown, ctx: unknown) => Promise<Record<string, unknown>>;
+
+/**
+ * tools/list answered once per server, then from memory. The SDK rebuilds the list on every
+ * request, walking each input schema for x-mcp-header declarations and converting the output
+ * schemas: about a tenth of a listing's CPU with our 16 tools (BENCHMARKS.md, issue 15). Our
+ * tools never change after registration. Callers get a shallow copy: the views and the gate
+ * replace `tools` with new arrays, never edit the shared one.
+ */
+function memoiseToolList(server: McpServer): void {
+  const proto = server.server as unknown as {
+    _getRequestHandler(method: string): ListHandler | undefined;
+    setRequestHandler(method: string, handler: ListHandler): void;
+  };
+  const inner = proto._getRequestHandler('tools/list');
+  if (!inner) return; // a server built with no tools
+  let listed: Promise<Record<string, unknown>> | undefined;
+  proto.setRequestHandler('tools/list', async (request, ctx) => {
+    if (!listed) {
+      listed = inner(request, ctx);
+      listed.catch(() => (listed = undefined)); // a failed listing is not remembered
+    }
+    return { ...(await listed) };
+  });
 }
