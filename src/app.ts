@@ -26,6 +26,7 @@ import { HttpSessions, SESSION_ID_RE } from './mcp/httpSessions.js';
 import { createModernHttp } from './mcp/modernHttp.js';
 import { FleetEventBus } from './session/eventBus.js';
 import { isLegacyRequest } from '@modelcontextprotocol/server';
+import { claimsModern } from './http/modernClaim.js';
 import type { Logger } from './observability/logger.js';
 import { LivenessMonitor } from './observability/liveness.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
@@ -277,7 +278,10 @@ export function createApp(deps: AppDeps): App {
         );
         return;
       }
-      if (req.method === 'POST' && !(await isLegacyRequest(classifiable(req), req.body)))
+      if (
+        req.method === 'POST' &&
+        (claimsModern(req.body) || !(await isLegacyRequest(classifiable(req), req.body)))
+      )
         return modern.serve(req, res);
       await sessions.handle(req, res);
     },
