@@ -3,9 +3,11 @@
 // trivial tool: bench/bareModernServer.mjs) under the same load, one at a time, alternating over
 // ROUNDS rounds; each figure is the median round. Each request is a stateless 2026-07-28 call
 // (the envelope in _meta, the standard headers), no session, no handshake.
-import { cpus } from 'node:os';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { start } from './serverProcess.mjs';
+import { cpuMs, start } from './serverProcess.mjs';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
@@ -73,16 +75,32 @@ const servers = {
   }),
   bare: await start('bench/bareModernServer.mjs'),
 };
-const results = { ours: CASES.map(() => []), bare: CASES.map(() => []) };
+// A third peer for tools/list only: the same bare server listing our tool definitions (taken
+// from our own listing), which separates the cost of our layers from that of a 30 KB answer.
+{
+  const listed = await fetch(servers.ours.url, {
+    method: 'POST',
+    headers: CASES[1].ours.headers,
+    body: CASES[1].ours.body,
+  });
+  const file = join(mkdtempSync(join(tmpdir(), 'bench-tools-')), 'tools.json');
+  writeFileSync(file, JSON.stringify((await listed.json()).result.tools));
+  servers.bareOurTools = await start('bench/bareModernServer.mjs', { BARE_TOOLS_FILE: file });
+  CASES[1].bareOurTools = CASES[1].bare;
+}
+const results = Object.fromEntries(Object.keys(servers).map((n) => [n, CASES.map(() => [])]));
 try {
-  for (const [n, s] of Object.entries(servers)) for (const c of CASES) await load(s.url, c[n], 2); // warm-up
+  for (const [n, s] of Object.entries(servers)) for (const c of CASES) if (c[n]) await load(s.url, c[n], 2); // warm-up
   for (let round = 0; round < ROUNDS; round++)
     for (const [i, c] of CASES.entries())
       for (const [n, s] of Object.entries(servers)) {
+        if (!c[n]) continue;
+        const cpu0 = cpuMs([s.child.pid]);
         const r = await load(s.url, c[n], SECONDS);
+        const cpu = (cpuMs([s.child.pid]) - cpu0) / r.requests.total;
         if (r.non2xx > 0 || r.errors > 0)
           throw new Error(`${n} ${c.name}: ${r.non2xx} non-2xx, ${r.errors} errors`);
-        results[n][i].push({ rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99 });
+        results[n][i].push({ rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, cpu });
       }
 } finally {
   for (const s of Object.values(servers)) s.child.kill('SIGTERM');
@@ -93,23 +111,33 @@ console.log(`machine: ${cpu.length} x ${cpu[0]?.model ?? 'unknown CPU'}, Node ${
 console.log(
   `2026-07-28 load: ${CONNECTIONS} connections, ${SECONDS}s per case, median of ${ROUNDS} alternating rounds`,
 );
-console.log('| case | server | calls/s | vs bare | p50/p99 ms |');
-console.log('| --- | --- | --- | --- | --- |');
+console.log('| case | server | calls/s | vs bare | p50/p99 ms | CPU ms/call | vs bare (CPU) |');
+console.log('| --- | --- | --- | --- | --- | --- | --- |');
 let met = true;
 for (const [i, c] of CASES.entries()) {
   const pick = (n) => ({
     rps: median(results[n][i].map((r) => r.rps)),
     p50: median(results[n][i].map((r) => r.p50)),
     p99: median(results[n][i].map((r) => r.p99)),
+    cpu: median(results[n][i].map((r) => r.cpu)),
   });
   const bare = pick('bare');
-  for (const n of ['ours', 'bare']) {
+  for (const n of Object.keys(servers).filter((n) => c[n])) {
     const o = pick(n);
     console.log(
-      `| ${c.name} | ${n} | ${o.rps.toFixed(0)} | ${(o.rps / bare.rps).toFixed(2)}x | ${o.p50}/${o.p99} |`,
+      `| ${c.name} | ${n} | ${o.rps.toFixed(0)} | ${(o.rps / bare.rps).toFixed(2)}x | ${o.p50}/${o.p99} | ${o.cpu.toFixed(3)} | ${(bare.cpu / o.cpu).toFixed(2)}x |`,
     );
   }
   const ratio = pick('ours').rps / bare.rps;
   met &&= ratio >= 0.9;
-  console.log(`target: ${c.name} >= 0.90x bare: ${ratio.toFixed(2)}x, ${ratio >= 0.9 ? 'met' : 'NOT met'}`);
+  const cpuRatio = bare.cpu / pick('ours').cpu;
+  console.log(
+    `target: ${c.name} >= 0.90x bare: ${ratio.toFixed(2)}x calls/s, ${ratio >= 0.9 ? 'met' : 'NOT met'}; ${cpuRatio.toFixed(2)}x by CPU per call (bare's CPU/call over ours)`,
+  );
+  if (c.bareOurTools) {
+    const same = pick('bareOurTools');
+    console.log(
+      `same listing: ours vs the bare server listing our tools: ${(pick('ours').rps / same.rps).toFixed(2)}x calls/s, ${(same.cpu / pick('ours').cpu).toFixed(2)}x by CPU per call`,
+    );
+  }
 }

@@ -1,6 +1,7 @@
 // Shared by the HTTP benchmarks: a free loopback port, and a server started on one.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 export async function freePort() {
@@ -29,5 +30,23 @@ export async function start(script, env = {}) {
       if (i > 100) throw new Error(`${script} did not start`);
       await new Promise((r) => setTimeout(r, 100));
     }
+  }
+}
+
+/**
+ * CPU time (user + system, ms) the given processes have used so far, from /proc. On a shared,
+ * busy machine calls/s swings with the other tenants; CPU per call hardly does, so the benches
+ * report both. NaN where /proc is absent.
+ */
+export function cpuMs(pids) {
+  try {
+    let ticks = 0;
+    for (const pid of pids) {
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]); // utime, stime (clock ticks, 100/s)
+    }
+    return ticks * 10;
+  } catch {
+    return Number.NaN;
   }
 }
