@@ -62,10 +62,18 @@ export class HostRouter {
    * registered a moment ago is reachable from every instance at once.
    */
   async resolveFresh(host: string | undefined): Promise<Route> {
-    if (host !== undefined && !this.registry.find(host) && this.registry.registered)
-      await this.registry.refresh();
+    // At most one extra read a second: unknown names cannot turn calls into Redis load.
+    if (host !== undefined && !this.registry.find(host) && this.registry.registered) {
+      const now = Date.now();
+      if (now - this.lastMissRead >= 1000) {
+        this.lastMissRead = now;
+        await this.registry.refresh();
+      }
+    }
     return this.resolve(host);
   }
+
+  private lastMissRead = 0;
 
   /** Reads Redis now (list_hosts): registrations and expiries as of this call. */
   refresh(): Promise<void> {
