@@ -12,7 +12,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiKeysFile } from '../helpers/authTestBed.js';
 import { freePort, type RedisPeer, requirePeer, startRedis, startShippedHaproxy } from '../helpers/peers.js';
-import { FIXTURES, type SpawnedServer, spawnServer } from '../helpers/servers.js';
+import { FIXTURES, type SpawnedServer, spawnServer, startInProcess } from '../helpers/servers.js';
 
 const haveRedis = requirePeer('redis-server', 'redis-server');
 const haveHaproxy = requirePeer('haproxy', 'haproxy');
@@ -214,6 +214,64 @@ describe.skipIf(!haveRedis || !haveHaproxy)('agents registered in Redis (issue 1
     const unknown = await call(viaLb, 'detect_system', { host: 'gamma' });
     expect(unknown.isError).toBe(true);
     expect(text(unknown)).toContain('must be a name from agents registered in Redis');
+  });
+
+  it('fleet_health covers the registered agents, worst first', async () => {
+    const viaLb = await client(`http://127.0.0.1:${lb?.port}/mcp`);
+    const a = await call(viaLb, 'fleet_health', { labels: { env: 'test' }, cpuSampleMs: 0 });
+    expect(a.isError, text(a)).toBeFalsy();
+    const hosts = a.structuredContent?.hosts as Array<{ host: string; status: string }>;
+    expect(hosts.map((h) => h.host)).toEqual(['beta', 'alpha']);
+    expect(hosts[0]?.status).toBe('critical');
+  });
+
+  it('a HOSTS_FILE entry wins over a registration of the same name', async () => {
+    // A serving instance whose HOSTS_FILE calls "alpha" what is really beta's agent.
+    const dir = mkdtempSync(join(tmpdir(), 'reg-clash-'));
+    const hostsFile = join(dir, 'hosts.yaml');
+    writeFileSync(
+      hostsFile,
+      [
+        'hosts:',
+        '  - name: alpha',
+        `    url: ${beta.url}`,
+        '    apiKeyEnv: CLASH_KEY',
+        '    labels: {from: file}',
+      ].join('\n'),
+    );
+    const keys = apiKeysFile({ operator: ['audit:read'] });
+    const third = await startInProcess({
+      REDIS_URL: redis.url,
+      REDIS_PREFIX: prefix,
+      REDIS_COMMAND_TIMEOUT_MS: '5000',
+      HOSTS_FILE: hostsFile,
+      CLASH_KEY: fleetKey,
+      FLEET_AGENT_KEY: fleetKey,
+      AUTH_API_KEYS_FILE: keys.path,
+    });
+    const c = new Client(
+      { name: 'reg-clash', version: '1' },
+      { versionNegotiation: { mode: { pin: '2026-07-28' } } },
+    );
+    try {
+      await c.connect(
+        new StreamableHTTPClientTransport(new URL(third.url), {
+          requestInit: { headers: { Authorization: `Bearer ${keys.keys.operator}` } },
+        }),
+      );
+      const hosts = await listed(c);
+      expect(hosts.map((h) => [h.name, h.source])).toEqual([
+        ['alpha', 'file'],
+        ['beta', 'registered'],
+      ]);
+      expect(hosts[0]).toMatchObject({ url: beta.url, labels: { from: 'file' }, lastHeartbeat: null });
+      const a = await call(c, 'run_health_check', { host: 'alpha', saveBaseline: false, cpuSampleMs: 0 });
+      expect(a.isError, text(a)).toBeFalsy();
+      expect(a.structuredContent?.hostId).toBe(BETA_ID);
+    } finally {
+      await c.close().catch(() => undefined);
+      await third.shutdown('test done');
+    }
   });
 
   it('ignores garbage in Redis registration keys, and keeps serving', async () => {
