@@ -200,7 +200,17 @@ export class AgentDirectory {
     let values: Array<string | null>;
     try {
       // Latest expiry first: live agents come before stale index entries, within the bound.
-      names = await this.redis.zrevrangebyscore(this.keys.index(), '+inf', '-inf', 'LIMIT', 0, this.opts.max);
+      // An expiry further ahead than any TTL (+ clock skew) is no agent's: planted entries
+      // cannot crowd real ones out of the bound.
+      const ceiling = Date.now() + INDEX_GRACE_MS;
+      names = await this.redis.zrevrangebyscore(
+        this.keys.index(),
+        ceiling,
+        '-inf',
+        'LIMIT',
+        0,
+        this.opts.max,
+      );
       const p = this.redis.pipeline();
       for (const n of names) p.getrange(this.keys.record(n), 0, MAX_RECORD_BYTES);
       const res = (await p.exec()) ?? [];

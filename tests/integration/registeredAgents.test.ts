@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AgentDirectory } from '../../src/hosts/agentDirectory.js';
 import { apiKeysFile } from '../helpers/authTestBed.js';
 import { freePort, type RedisPeer, requirePeer, startRedis, startShippedHaproxy } from '../helpers/peers.js';
 import { FIXTURES, type SpawnedServer, spawnServer, startInProcess } from '../helpers/servers.js';
@@ -276,7 +277,7 @@ describe.skipIf(!haveRedis || !haveHaproxy)('agents registered in Redis (issue 1
 
   it('ignores garbage in Redis registration keys, and keeps serving', async () => {
     const k = (n: string) => `${prefix}{agents}:a:${n}`;
-    const future = Date.now() + 3_600_000;
+    const future = Date.now() + 600_000;
     await rc.set(k('gamma'), 'not json {');
     await rc.set(k('delta'), JSON.stringify({ v: 1, name: 'alpha', url: 'http://203.0.113.9/mcp' }));
     await rc.set(k('huge'), 'x'.repeat(100_000));
@@ -290,7 +291,6 @@ describe.skipIf(!haveRedis || !haveHaproxy)('agents registered in Redis (issue 1
     );
     for (const n of ['gamma', 'delta', 'huge', 'hashy', 'copy', 'creds', 'Not A Name'])
       await rc.zadd(`${prefix}{agents}:index`, future, n);
-    await rc.set(`${prefix}{agents}:index-not`, 'x');
 
     const viaLb = await client(`http://127.0.0.1:${lb?.port}/mcp`);
     for (let i = 0; i < 4; i++) expect((await listed(viaLb)).map((h) => h.name)).toEqual(['alpha', 'beta']);
@@ -305,6 +305,40 @@ describe.skipIf(!haveRedis || !haveHaproxy)('agents registered in Redis (issue 1
     }
     expect(servingA.stderr() + servingB.stderr()).not.toMatch(/uncaught|unhandled/i);
     await rc.del(k('gamma'), k('delta'), k('huge'), k('hashy'), k('copy'), k('creds'));
+    await rc.zrem(
+      `${prefix}{agents}:index`,
+      'gamma',
+      'delta',
+      'huge',
+      'hashy',
+      'copy',
+      'creds',
+      'Not A Name',
+    );
+  });
+
+  it('reads at most FLEET_AGENTS_MAX registrations, and none planted with an expiry beyond any TTL', async () => {
+    const k = (n: string) => `${prefix}{agents}:a:${n}`;
+    const alphaRec = JSON.parse((await rc.get(k('alpha'))) as string) as Record<string, unknown>;
+    const planted = ['p1', 'p2', 'p3'];
+    for (const n of planted) {
+      await rc.set(k(n), JSON.stringify({ ...alphaRec, name: n }), 'EX', 60);
+      // Ten hours ahead: no TTL is that long (at most 3 x 300 s).
+      await rc.zadd(`${prefix}{agents}:index`, Date.now() + 36_000_000, n);
+    }
+    const quiet = { info() {}, warn() {}, debug() {} };
+    try {
+      const all = new AgentDirectory(rc, prefix, { max: 1000, refreshSeconds: 60 }, quiet);
+      await all.refresh();
+      expect(all.agents.map((r) => r.name)).toEqual(['alpha', 'beta']);
+      const bounded = new AgentDirectory(rc, prefix, { max: 1, refreshSeconds: 60 }, quiet);
+      await bounded.refresh();
+      expect(bounded.agents).toHaveLength(1);
+      expect(['alpha', 'beta']).toContain(bounded.agents[0]?.name);
+    } finally {
+      await rc.del(...planted.map(k));
+      await rc.zrem(`${prefix}{agents}:index`, ...planted);
+    }
   });
 
   it('a cleanly stopped agent disappears at once', async () => {
