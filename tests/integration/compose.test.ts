@@ -388,6 +388,9 @@ describe.skipIf(!haveCompose)('compose.agents.yml: two agents registering themse
       expect(e.ALLOWED_HOSTS?.split(',')).toContain(name);
       expect(e.REDIS_URL).toBe(`redis://:${REDIS_PASSWORD}@redis:6379`);
       expect(Number(e.AGENT_HEARTBEAT_SECONDS)).toBeGreaterThan(0);
+      // Rate limits live in the shared Redis per principal: on agents they would count the fleet
+      // key's calls to all agents together. The replicas limit the callers.
+      expect([e.RATE_LIMIT_PER_MINUTE, e.RATE_LIMIT_BURST]).toEqual(['0', '0']);
       // The agent accepts only the fleet agent key's line, never the clients' keys file, and
       // holds no key to call others with.
       expect(e.AUTH_API_KEYS_FILE).toBe('/run/secrets/agent_api_keys');

@@ -101,6 +101,9 @@ async function agent(name: string, t: ReturnType<typeof tree>, keysPath: string,
     AGENT_URL: `http://127.0.0.1:${port}/mcp`,
     AGENT_LABELS: `role=${name === 'alpha' ? 'web' : 'db'},env=test`,
     AGENT_HEARTBEAT_SECONDS: heartbeat,
+    // As compose.agents.yml: limits in the shared Redis would count all agents' calls together.
+    RATE_LIMIT_PER_MINUTE: '0',
+    RATE_LIMIT_BURST: '0',
   });
   spawned.push(s);
   return s;
