@@ -8,7 +8,8 @@ import { AgentUnreachableError } from './agentPool.js';
 import { type HostRouter, UnknownHostError } from './hostRouter.js';
 
 /** What tools (list_hosts, fleet_health) may use of the fleet. */
-export type FleetAccess = Pick<HostRouter, 'registry' | 'pool' | 'resolve' | 'refresh'>;
+export type FleetAccess = Pick<HostRouter, 'registry' | 'pool' | 'resolve'> &
+  Partial<Pick<HostRouter, 'refresh'>>;
 
 export const hostArgSchema = z
   .string()

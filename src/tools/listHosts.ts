@@ -49,7 +49,7 @@ export const listHostsTool = defineTool({
         'No host registry: set HOSTS_FILE, or FLEET_AGENT_KEY_FILE for agents registered in Redis, to audit other hosts (see README "Auditing many hosts"); this server audits only itself.',
       );
     // Registrations and expiries as of this call, not of the last periodic read.
-    await fleet.refresh();
+    await fleet.refresh?.();
     const rows = fleet.registry.hosts
       .filter((h) => Object.entries(labels ?? {}).every(([k, v]) => h.labels[k] === v))
       .map((h) => {
