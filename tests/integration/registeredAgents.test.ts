@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AgentDirectory } from '../../src/hosts/agentDirectory.js';
+import { AgentDirectory, AgentHeartbeat } from '../../src/hosts/agentDirectory.js';
 import { apiKeysFile } from '../helpers/authTestBed.js';
 import { freePort, type RedisPeer, requirePeer, startRedis, startShippedHaproxy } from '../helpers/peers.js';
 import { FIXTURES, type SpawnedServer, spawnServer, startInProcess } from '../helpers/servers.js';
@@ -59,6 +59,7 @@ let servingB: SpawnedServer;
 let lb: { port: number; stop(): Promise<void> } | undefined;
 let operatorKey: string;
 let fleetKey: string;
+let agentKeysPath: string;
 const clients: Client[] = [];
 
 async function client(url: string): Promise<Client> {
@@ -117,6 +118,7 @@ beforeAll(async () => {
   // the serving instances' FLEET_AGENT_KEY_FILE. Never in Redis.
   const agentKeys = apiKeysFile({ fleet: ['audit:read', 'audit:logs'] });
   fleetKey = agentKeys.keys.fleet as string;
+  agentKeysPath = agentKeys.path;
   const dir = mkdtempSync(join(tmpdir(), 'reg-'));
   const fleetKeyFile = join(dir, 'fleet.key');
   writeFileSync(fleetKeyFile, `${fleetKey}\n`, { mode: 0o600 });
@@ -354,6 +356,51 @@ describe.skipIf(!haveRedis || !haveHaproxy)('agents registered in Redis (issue 1
     const a = await call(viaLb, 'run_health_check', { host: 'beta', cpuSampleMs: 0 });
     expect(a.isError).toBe(true);
     expect(text(a)).toContain('Unknown host "beta"');
+  });
+
+  it('an agent that comes back on another port is routed to at once', async () => {
+    const viaLb = await client(`http://127.0.0.1:${lb?.port}/mcp`);
+    // A new process under the same name, with a new URL, accepting the same fleet key.
+    const again = await agent('beta', tree('stressed', BETA_ID), agentKeysPath, '1');
+    try {
+      expect(again.url).not.toBe(beta.url);
+      for (let i = 0; i < 4; i++) {
+        const a = await call(viaLb, 'run_health_check', {
+          host: 'beta',
+          saveBaseline: false,
+          cpuSampleMs: 0,
+        });
+        expect(a.isError, text(a)).toBeFalsy();
+        expect(a.structuredContent?.hostId).toBe(BETA_ID);
+      }
+      const row = (await listed(viaLb)).find((h) => h.name === 'beta');
+      expect(row?.url).toBe(again.url);
+    } finally {
+      again.child.kill('SIGTERM');
+      expect(await again.exit).toBe(0);
+    }
+    expect((await listed(viaLb)).map((h) => h.name)).toEqual(['alpha']);
+  });
+
+  it('a stopping agent deletes only its own registration, not a newer one of the same name', async () => {
+    const quiet = { info() {}, warn() {}, debug() {} };
+    const opts = {
+      name: 'twin',
+      url: 'http://127.0.0.1:9/mcp',
+      labels: {},
+      version: '0',
+      heartbeatSeconds: 5,
+    };
+    const older = new AgentHeartbeat(rc, prefix, opts, quiet);
+    const newer = new AgentHeartbeat(rc, prefix, { ...opts, url: 'http://127.0.0.1:10/mcp' }, quiet);
+    expect(await older.beat()).toBe(true);
+    expect(await newer.beat()).toBe(true);
+    await older.stop();
+    const left = JSON.parse((await rc.get(`${prefix}{agents}:a:twin`)) as string) as { url: string };
+    expect(left.url).toBe('http://127.0.0.1:10/mcp');
+    await newer.stop();
+    expect(await rc.exists(`${prefix}{agents}:a:twin`)).toBe(0);
+    expect(await rc.zscore(`${prefix}{agents}:index`, 'twin')).toBeNull();
   });
 
   it('an agent killed with SIGKILL disappears after its TTL', async () => {
