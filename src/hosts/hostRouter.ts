@@ -62,18 +62,30 @@ export class HostRouter {
    * registered a moment ago is reachable from every instance at once.
    */
   async resolveFresh(host: string | undefined): Promise<Route> {
-    // At most one extra read a second: unknown names cannot turn calls into Redis load.
-    if (host !== undefined && !this.registry.find(host) && this.registry.registered) {
-      const now = Date.now();
-      if (now - this.lastMissRead >= 1000) {
-        this.lastMissRead = now;
-        await this.registry.refresh();
-      }
-    }
+    if (host !== undefined && !this.registry.find(host) && this.registry.registered) await this.missRead();
     return this.resolve(host);
   }
 
   private lastMissRead = 0;
+  private scheduled: Promise<void> | undefined;
+
+  /**
+   * At most one such read a second, shared by every call waiting for it: unknown names cannot
+   * turn calls into Redis load, and a call waits at most a second for a read that follows it.
+   */
+  private missRead(): Promise<void> {
+    this.scheduled ??= new Promise<void>((r) =>
+      setTimeout(r, Math.max(0, this.lastMissRead + 1000 - Date.now())),
+    )
+      .then(() => {
+        this.lastMissRead = Date.now();
+        return this.registry.refresh();
+      })
+      .finally(() => {
+        this.scheduled = undefined;
+      });
+    return this.scheduled;
+  }
 
   /** Reads Redis now (list_hosts): registrations and expiries as of this call. */
   refresh(): Promise<void> {

@@ -5,6 +5,8 @@
  * host tree. No HOSTS_FILE anywhere: every route comes from Redis.
  */
 import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
@@ -346,6 +348,42 @@ describe.skipIf(!haveRedis || !haveHaproxy)('agents registered in Redis (issue 1
     }
   });
 
+  it('never follows a redirect from a registered URL (the fleet key stays put)', async () => {
+    const spied: string[] = [];
+    const spy = createServer((req, res) => {
+      spied.push(String(req.headers.authorization));
+      res.writeHead(500).end();
+    });
+    await new Promise<void>((r) => spy.listen(0, '127.0.0.1', r));
+    const spyUrl = `http://127.0.0.1:${(spy.address() as AddressInfo).port}/mcp`;
+    const bouncer = createServer((_req, res) => res.writeHead(307, { location: spyUrl }).end());
+    await new Promise<void>((r) => bouncer.listen(0, '127.0.0.1', r));
+    const hb = new AgentHeartbeat(
+      rc,
+      prefix,
+      {
+        name: 'bouncer',
+        url: `http://127.0.0.1:${(bouncer.address() as AddressInfo).port}/mcp`,
+        labels: {},
+        version: '0',
+        heartbeatSeconds: 30,
+      },
+      { info() {}, warn() {}, debug() {} },
+    );
+    try {
+      expect(await hb.beat()).toBe(true);
+      const viaLb = await client(`http://127.0.0.1:${lb?.port}/mcp`);
+      const a = await call(viaLb, 'detect_system', { host: 'bouncer' });
+      expect(a.isError).toBe(true);
+      expect(text(a)).toContain('host bouncer: agent unreachable');
+      expect(spied).toEqual([]);
+    } finally {
+      await hb.stop();
+      spy.close();
+      bouncer.close();
+    }
+  });
+
   it('a cleanly stopped agent disappears at once', async () => {
     const viaLb = await client(`http://127.0.0.1:${lb?.port}/mcp`);
     beta.child.kill('SIGTERM');
@@ -364,6 +402,9 @@ describe.skipIf(!haveRedis || !haveHaproxy)('agents registered in Redis (issue 1
     const again = await agent('beta', tree('stressed', BETA_ID), agentKeysPath, '1');
     try {
       expect(again.url).not.toBe(beta.url);
+      // "listening" is logged just before the first heartbeat: wait for the registration itself.
+      for (let i = 0; i < 100 && !(await rc.get(`${prefix}{agents}:a:beta`))?.includes(again.url); i++)
+        await new Promise((r) => setTimeout(r, 50));
       for (let i = 0; i < 4; i++) {
         const a = await call(viaLb, 'run_health_check', {
           host: 'beta',
@@ -377,9 +418,19 @@ describe.skipIf(!haveRedis || !haveHaproxy)('agents registered in Redis (issue 1
       expect(row?.url).toBe(again.url);
     } finally {
       again.child.kill('SIGTERM');
-      expect(await again.exit).toBe(0);
+      const code = await again.exit;
+      expect(code, again.stderr()).toBe(0);
     }
     expect((await listed(viaLb)).map((h) => h.name)).toEqual(['alpha']);
+  });
+
+  it('an agent stopped while it starts still leaves Redis cleanly (exit 0, no registration left)', async () => {
+    // SIGTERM as soon as the port is open: the signal is answered once start-up is done.
+    const early = await agent('early', tree('healthy', ALPHA_ID), agentKeysPath, '1');
+    early.child.kill('SIGTERM');
+    const code = await early.exit;
+    expect(code, early.stderr()).toBe(0);
+    expect(await rc.exists(`${prefix}{agents}:a:early`)).toBe(0);
   });
 
   it('a stopping agent deletes only its own registration, not a newer one of the same name', async () => {
