@@ -16,11 +16,12 @@ import type { AuthSettings } from './auth/authenticator.js';
 import { loadAuthSettings } from './auth/authSettings.js';
 import { type DbTarget, loadDbTargetsFile } from './dbTargetsFile.js';
 import { type HostRegistryData, loadHostsFile } from './hosts/registry.js';
+import { HOST_NAME_RE, isAgentUrl, parseAgentLabels } from './hosts/agentRecords.js';
 
 export { ConfigError, HELP };
 
 /** Variables whose values are, or may contain, credentials. */
-const SECRET_VARS = new Set(['AUTH_JWT_SECRET', 'REDIS_URL']);
+const SECRET_VARS = new Set(['AUTH_JWT_SECRET', 'REDIS_URL', 'FLEET_AGENT_KEY']);
 
 /** Groups of tools an operator may offer (TOOLSETS); tools/index.ts maps each tool to one. */
 export const TOOLSET_NAMES = ['health', 'logs', 'network', 'config', 'database'] as const;
@@ -130,6 +131,26 @@ export const envSchema = z.object({
   THRESHOLDS_FILE: z.string().min(1).optional(),
   /** The audited hosts and their agents (src/hosts/registry.ts); absent: this machine only. */
   HOSTS_FILE: absolutePath.optional(),
+  // Agents registering themselves in Redis (src/hosts/agentDirectory.ts). Agent side:
+  AGENT_NAME: z
+    .string()
+    .regex(HOST_NAME_RE, { error: 'must be 1-63 characters of a-z, 0-9 and "-" (not at either end)' })
+    .optional(),
+  AGENT_URL: z
+    .string()
+    .max(2048)
+    .refine(isAgentUrl, { error: 'must be an http:// or https:// URL without user info' })
+    .optional(),
+  AGENT_LABELS: z.string().optional(),
+  AGENT_HEARTBEAT_SECONDS: intInRange(1, 300).default(10),
+  // Serving side: the key registered agents are called with (never in Redis), the bound, the re-read.
+  FLEET_AGENT_KEY_FILE: absolutePath.optional(),
+  FLEET_AGENT_KEY: z
+    .string()
+    .min(16, { error: 'must be at least 16 characters (a key from keygen)' })
+    .optional(),
+  FLEET_AGENTS_MAX: intInRange(1, 10_000).default(1000),
+  FLEET_AGENTS_REFRESH_SECONDS: intInRange(1, 300).default(5),
   BASELINE_MAX_COUNT: intInRange(1, 1_000_000).default(1000),
   BASELINE_MAX_BYTES: intInRange(1024 * 1024, 100 * 1024 ** 3).default(50 * 1024 * 1024),
   BASELINE_MAX_PER_PRINCIPAL: intInRange(1, 1_000_000).default(100),
@@ -249,6 +270,13 @@ export interface Config extends Omit<Env, 'DATA_DIR'> {
   thresholds: Thresholds;
   /** HOSTS_FILE as read at start-up (re-read on change by src/hosts/hostRouter.ts). */
   hosts?: HostRegistryData;
+  /** AGENT_NAME set: this server registers itself in Redis as an agent. */
+  agent?: { name: string; url: string; labels: Record<string, string>; heartbeatSeconds: number };
+  /**
+   * FLEET_AGENT_KEY(_FILE) set (fleet mode): agents registered in Redis are routed to, called with
+   * `key` (non-enumerable, so never serialised).
+   */
+  registeredAgents?: { key: string; max: number; refreshSeconds: number };
   /** Host names accepted in the Host header (DNS-rebinding protection). */
   allowedHosts: string[];
   /** Origins accepted in the Origin header; `null` means "any loopback origin". */
@@ -308,10 +336,17 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CliAction {
       `Invalid HOST (got "${e.HOST}"): binding beyond loopback needs authentication: set AUTH_API_KEYS_FILE, AUTH_JWT_SECRET, AUTH_JWKS_URL or AUTH_PUBLIC_KEY_FILE (or AUTH_DISABLED=true on a private network you trust)`,
     );
   }
+  const agent = agentSettings(e, transport, auth.apiKeys.length > 0 || Boolean(e.AUTH_API_KEYS_FILE));
+  const registeredAgents = registeredAgentSettings(e);
+  // The key itself stays out of the config's enumerable fields (registeredAgents.key holds it).
+  const { FLEET_AGENT_KEY: _fleetKey, ...settings } = e;
+  void _fleetKey;
   return {
     kind: 'run',
     config: {
-      ...e,
+      ...settings,
+      ...(agent ? { agent } : {}),
+      ...(registeredAgents ? { registeredAgents } : {}),
       DATA_DIR: e.DATA_DIR ? resolve(e.DATA_DIR) : defaultDataDir(env),
       transport,
       thresholds: e.THRESHOLDS_FILE ? loadThresholdsFile(e.THRESHOLDS_FILE) : DEFAULT_THRESHOLDS,
@@ -323,6 +358,73 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CliAction {
       dbTargets: e.DB_TARGETS_FILE ? loadDbTargetsFile(e.DB_TARGETS_FILE, env) : [],
     },
   };
+}
+
+const fleetModeEnv = (e: Env) => Boolean(e.REDIS_URL || e.REDIS_SENTINELS || e.REDIS_CLUSTER_NODES);
+
+/** AGENT_*: registering this server in Redis as an agent; checked together, one line on error. */
+function agentSettings(e: Env, transport: 'http' | 'stdio', apiKeys: boolean): Config['agent'] {
+  if (!e.AGENT_NAME) {
+    if (e.AGENT_URL || e.AGENT_LABELS)
+      throw new ConfigError(
+        `Invalid ${e.AGENT_URL ? 'AGENT_URL' : 'AGENT_LABELS'}: it needs AGENT_NAME (the name this agent registers under)`,
+      );
+    return undefined;
+  }
+  const fail = (why: string) => new ConfigError(`Invalid AGENT_NAME (got "${e.AGENT_NAME}"): ${why}`);
+  if (transport !== 'http') throw fail('an agent serves HTTP; it cannot register itself with --stdio');
+  if (!fleetModeEnv(e))
+    throw fail(
+      'an agent registers itself in Redis: set REDIS_URL (or REDIS_SENTINELS / REDIS_CLUSTER_NODES)',
+    );
+  if (!e.AGENT_URL)
+    throw fail('set AGENT_URL to the URL serving instances call, e.g. http://web1.internal:3000/mcp');
+  if (!apiKeys)
+    throw fail(
+      "serving instances call a registered agent with the fleet's agent key: set AUTH_API_KEYS_FILE with that key's line (server-audit-mcp keygen)",
+    );
+  let labels: Record<string, string>;
+  try {
+    labels = parseAgentLabels(e.AGENT_LABELS);
+  } catch (err) {
+    throw new ConfigError(`Invalid AGENT_LABELS: ${(err as Error).message} (expected name=value,name=value)`);
+  }
+  return { name: e.AGENT_NAME, url: e.AGENT_URL, labels, heartbeatSeconds: e.AGENT_HEARTBEAT_SECONDS };
+}
+
+const MAX_AGENT_KEY_BYTES = 16 * 1024;
+
+/** FLEET_AGENT_KEY_FILE / FLEET_AGENT_KEY: routing to agents registered in Redis. */
+function registeredAgentSettings(e: Env): Config['registeredAgents'] {
+  if (!e.FLEET_AGENT_KEY_FILE && !e.FLEET_AGENT_KEY) return undefined;
+  const name = e.FLEET_AGENT_KEY_FILE ? 'FLEET_AGENT_KEY_FILE' : 'FLEET_AGENT_KEY';
+  if (e.FLEET_AGENT_KEY_FILE && e.FLEET_AGENT_KEY)
+    throw new ConfigError('Invalid FLEET_AGENT_KEY: set FLEET_AGENT_KEY_FILE or FLEET_AGENT_KEY, not both');
+  if (!fleetModeEnv(e))
+    throw new ConfigError(
+      `Invalid ${name}: registered agents are read from Redis: set REDIS_URL (or REDIS_SENTINELS / REDIS_CLUSTER_NODES)`,
+    );
+  let key = e.FLEET_AGENT_KEY ?? '';
+  if (e.FLEET_AGENT_KEY_FILE) {
+    try {
+      key = readOperatorFileSync(e.FLEET_AGENT_KEY_FILE, MAX_AGENT_KEY_BYTES).toString('utf8').trim();
+    } catch (err) {
+      throw new ConfigError(
+        `Invalid FLEET_AGENT_KEY_FILE (got "${e.FLEET_AGENT_KEY_FILE}"): cannot read it (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+      );
+    }
+    if (!key)
+      throw new ConfigError(
+        `Invalid FLEET_AGENT_KEY_FILE (got "${e.FLEET_AGENT_KEY_FILE}"): the file is empty`,
+      );
+  }
+  const out = { max: e.FLEET_AGENTS_MAX, refreshSeconds: e.FLEET_AGENTS_REFRESH_SECONDS } as {
+    key: string;
+    max: number;
+    refreshSeconds: number;
+  };
+  Object.defineProperty(out, 'key', { value: key, enumerable: false });
+  return out;
 }
 
 /** Host names compare as the URL parser prints them (lower case, IPv6 in brackets). */

@@ -23,6 +23,8 @@ import { MemorySessionBus } from './session/sessionBus.js';
 import { createExecutor } from './tasks/executor.js';
 import { TaskService } from './tasks/taskService.js';
 import { TASK_TOOLS } from './tasks/taskSupport.js';
+import { startFleetAgents } from './hosts/fleetAgents.js';
+import { VERSION } from './mcp/createMcpServer.js';
 
 export interface RunningHttp {
   app: App;
@@ -48,6 +50,8 @@ export async function startHttp(
   const fleet = await createFleet(config, logger);
   const baselines = fleet.baselines;
   const outbound = createOutbound(config);
+  // Registered agents (Redis) are attached before any McpServer is built.
+  const agents = await startFleetAgents(config, fleet, outbound.resilience, logger, VERSION);
   const app = createApp({
     config,
     logger,
@@ -101,11 +105,15 @@ export async function startHttp(
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   const url = `http://${host}:${addr.port}/mcp`;
   logger.info({ url, host: addr.address, port: addr.port }, 'listening');
+  // AGENT_NAME: serving instances learn of this agent only once it answers.
+  await agents.startHeartbeat();
 
   let stopping: Promise<void> | undefined;
   const shutdown = (reason: string) => {
     stopping ??= (async () => {
       logger.info({ reason, inFlight: lifecycle.active }, 'draining');
+      // A registered agent leaves Redis first: serving instances stop routing to it at once.
+      await agents.stopHeartbeat();
       lifecycle.drain();
       const closed = new Promise<void>((resolve) => http.close(() => resolve()));
       http.closeIdleConnections();
@@ -118,6 +126,7 @@ export async function startHttp(
       app.liveness.close();
       await baselines.close();
       outbound.close();
+      agents.close();
       await fleet.close();
       http.closeAllConnections();
       await closed;
@@ -141,6 +150,7 @@ export async function runStdio(config: Config, logger: Logger): Promise<() => Pr
   const fleet = await createFleet(config, logger);
   const baselines = fleet.baselines;
   const outbound = createOutbound(config);
+  const agents = await startFleetAgents(config, fleet, outbound.resilience, logger, VERSION);
   const audit = createAuditLog(config.AUDIT_LOG_FILE, 'stderr');
   const wire = new DrainingStdioTransport(config.SHUTDOWN_GRACE_SECONDS * 1000);
   const tasks = new TaskService({
@@ -189,6 +199,7 @@ export async function runStdio(config: Config, logger: Logger): Promise<() => Pr
     await tasks.close();
     await baselines.close();
     outbound.close();
+    agents.close();
     await fleet.close();
   };
 }

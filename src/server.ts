@@ -82,21 +82,32 @@ async function main(): Promise<void> {
   });
   process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection'));
 
-  const stop =
-    config.transport === 'stdio'
-      ? await runStdio(config, logger)
-      : await startHttp(config, logger).then((r) => r.shutdown);
-
+  // Handlers before start-up: a SIGTERM while starting (after the port opened, before this
+  // function resumed) would otherwise kill the process without a drain, and leave an agent's
+  // registration in Redis until its TTL. Such a signal is answered once start-up is done.
+  const started: { stop?: (reason: string) => Promise<void> } = {};
+  let pending: NodeJS.Signals | undefined;
   let signals = 0;
   const onSignal = (sig: NodeJS.Signals) => {
     // A second signal means "now": skip the drain.
     if (++signals > 1) process.exit(130);
-    void stop(sig).then(() => process.exit(0));
+    if (!started.stop) pending = sig;
+    else void started.stop(sig).then(() => process.exit(0));
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+
+  const running =
+    config.transport === 'stdio'
+      ? await runStdio(config, logger)
+      : await startHttp(config, logger).then((r) => r.shutdown);
+  started.stop = running;
+  if (pending) {
+    void running(pending).then(() => process.exit(0));
+    return;
+  }
   if (config.transport === 'stdio')
-    process.stdin.once('end', () => void stop('stdin closed').then(() => process.exit(0)));
+    process.stdin.once('end', () => void running('stdin closed').then(() => process.exit(0)));
 }
 
 void main();

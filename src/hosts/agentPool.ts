@@ -3,12 +3,18 @@
  * (stateless, so one client serves concurrent calls), reused across calls and sessions. Each
  * call runs behind the resilience layer (a breaker per agent, retries of connection failures),
  * within the caller's deadline and cancellation. The credential sent is the agent's own key
- * from HOSTS_FILE, never the caller's token; redirects are refused, so a registry entry cannot
+ * from HOSTS_FILE (the fleet's agent key for a self-registered agent), never the caller's token; redirects are refused, so a registry entry cannot
  * be bounced to another address.
  */
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import type { Resilience } from '../resilience/resilience.js';
-import type { HostEntry, HostRegistry } from './registry.js';
+import type { HostEntry } from './registry.js';
+
+/** Where the pool learns that a host's URL or key changed (HostRegistry, HostSet). */
+export interface HostLookup {
+  find(name: string): HostEntry | undefined;
+  onChange(fn: () => void): void;
+}
 
 export const AGENT_DEPENDENCY = 'agent';
 const MODERN = '2026-07-28';
@@ -49,7 +55,7 @@ export class AgentPool {
   private readonly slots = new Map<string, Slot>();
 
   constructor(
-    readonly registry: HostRegistry,
+    readonly registry: HostLookup,
     private readonly resilience: Resilience,
     private readonly clientVersion: string,
   ) {

@@ -8,7 +8,8 @@ import { AgentUnreachableError } from './agentPool.js';
 import { type HostRouter, UnknownHostError } from './hostRouter.js';
 
 /** What tools (list_hosts, fleet_health) may use of the fleet. */
-export type FleetAccess = Pick<HostRouter, 'registry' | 'pool' | 'resolve'>;
+export type FleetAccess = Pick<HostRouter, 'registry' | 'pool' | 'resolve'> &
+  Partial<Pick<HostRouter, 'refresh'>>;
 
 export const hostArgSchema = z
   .string()
@@ -46,12 +47,12 @@ export async function forwardHostCall(
   if (!router) {
     if (host === undefined) return undefined;
     throw new ToolError(
-      `"host" needs a host registry: set HOSTS_FILE (see README "Auditing many hosts"); without it this server audits only itself.`,
+      `"host" needs a host registry: set HOSTS_FILE, or FLEET_AGENT_KEY_FILE for agents registered in Redis (see README "Auditing many hosts"); without either this server audits only itself.`,
     );
   }
   let route;
   try {
-    route = router.resolve(host);
+    route = await router.resolveFresh(host);
   } catch (err) {
     if (err instanceof UnknownHostError) throw new ToolError(err.message);
     throw err;

@@ -5,6 +5,13 @@ const hostRow = z.object({
   name: z.string(),
   url: z.string().describe("The agent's endpoint (scheme, host, port, path)"),
   labels: z.record(z.string(), z.string()),
+  source: z
+    .enum(['file', 'registered'])
+    .describe('file: HOSTS_FILE; registered: the agent registered itself in Redis'),
+  lastHeartbeat: z
+    .string()
+    .nullable()
+    .describe("A registered agent's last heartbeat; it disappears when it stops beating"),
   breaker: z
     .enum(['closed', 'open', 'half_open'])
     .describe('open: recent calls failed, calls to it are paused; closed: healthy or not yet called'),
@@ -21,8 +28,8 @@ export const listHostsTool = defineTool({
   name: 'list_hosts',
   title: 'List audited hosts',
   description:
-    'The hosts this server can audit (HOSTS_FILE) with labels, agent reachability, version and last health ' +
-    'status. Pass a name as "host" to a host tool.',
+    'The hosts this server can audit (HOSTS_FILE, agents registered in Redis) with labels, agent reachability, ' +
+    'version and last health status. Pass a name as "host" to a host tool.',
   inputSchema: {
     labels: z
       .record(z.string(), z.string())
@@ -39,8 +46,10 @@ export const listHostsTool = defineTool({
     const fleet = ctx.fleet;
     if (!fleet)
       throw new ToolError(
-        'No host registry: set HOSTS_FILE to audit other hosts (see README "Auditing many hosts"); this server audits only itself.',
+        'No host registry: set HOSTS_FILE, or FLEET_AGENT_KEY_FILE for agents registered in Redis, to audit other hosts (see README "Auditing many hosts"); this server audits only itself.',
       );
+    // Registrations and expiries as of this call, not of the last periodic read.
+    await fleet.refresh?.();
     const rows = fleet.registry.hosts
       .filter((h) => Object.entries(labels ?? {}).every(([k, v]) => h.labels[k] === v))
       .map((h) => {
@@ -49,6 +58,8 @@ export const listHostsTool = defineTool({
           name: h.name,
           url: `${u.protocol}//${u.host}${u.pathname}`,
           labels: h.labels,
+          source: h.source,
+          lastHeartbeat: h.lastHeartbeat,
           ...fleet.pool.status(h.name),
         };
       });

@@ -1,5 +1,6 @@
 /**
- * compose.yml (one instance) and compose.redis.yml (fleet overlay: Redis, replicas, HAProxy).
+ * compose.yml (one instance), compose.redis.yml (fleet overlay: Redis, replicas, HAProxy) and
+ * compose.agents.yml (two agents registering themselves in Redis).
  * No Docker engine runs here, so what can be checked for real is checked: Debian's
  * docker-compose must accept both (`docker-compose ... config`), the merged configuration it
  * prints must keep the hardening, and HAProxy must accept deploy/haproxy/haproxy.cfg
@@ -209,12 +210,14 @@ function expectServer(name: string, s: Service, p: Project): Record<string, stri
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'compose-'));
-  for (const f of ['compose.yml', 'compose.redis.yml', 'Dockerfile', '.dockerignore'])
+  for (const f of ['compose.yml', 'compose.redis.yml', 'compose.agents.yml', 'Dockerfile', '.dockerignore'])
     cpSync(join(REPO, f), join(dir, f));
   mkdirSync(join(dir, 'deploy', 'haproxy'), { recursive: true });
   cpSync(HAPROXY_CFG, join(dir, 'deploy', 'haproxy', 'haproxy.cfg'));
   mkdirSync(join(dir, 'secrets'));
   writeFileSync(join(dir, 'secrets', 'api_keys'), '# <name> <sha256-hex> <scopes>\n');
+  writeFileSync(join(dir, 'secrets', 'agent_api_keys'), '# fleet <sha256-hex> audit:read,audit:logs\n');
+  writeFileSync(join(dir, 'secrets', 'fleet_agent_key'), 'sam_placeholder\n');
   // What a user's .env may hold (.env.example's empty ALLOWED_HOSTS included): its settings
   // pass through, compose's own keys win over it.
   writeFileSync(
@@ -336,6 +339,89 @@ describe.skipIf(!haveCompose)('compose.redis.yml: Redis, replicas, HAProxy', () 
     expect(cmd).toMatch(/requirepass \$\$?REDIS_PASSWORD/);
     expect(cmd).toContain('--appendonly yes');
     expect(volumes(r)).toContainEqual(expect.objectContaining({ type: 'volume', target: '/data' }));
+  });
+});
+
+describe.skipIf(!haveCompose)('compose.agents.yml: two agents registering themselves in Redis', () => {
+  const FILES = ['compose.yml', 'compose.redis.yml', 'compose.agents.yml'];
+  let p: Project;
+  let fleet: Project;
+  beforeAll(async () => {
+    [p, fleet] = await Promise.all([
+      composeConfig(FILES, { REDIS_PASSWORD }),
+      composeConfig(['compose.yml', 'compose.redis.yml'], { REDIS_PASSWORD }),
+    ]);
+  });
+
+  it('refuses to start without REDIS_PASSWORD', async () => {
+    const err = await composeConfig(FILES).catch((e: { stderr?: string }) => e);
+    expect((err as { stderr?: string }).stderr).toContain('REDIS_PASSWORD');
+  });
+
+  it('adds two hardened agents beside the fleet, with no published port', () => {
+    const svc = active(p);
+    expect(Object.keys(svc).sort()).toEqual([
+      'agent-web1',
+      'agent-web2',
+      'haproxy',
+      'redis',
+      'server-audit-replica',
+    ]);
+    for (const [name, s] of Object.entries(svc)) expectHardened(name, s);
+    const names = new Set<string>();
+    for (const name of ['agent-web1', 'agent-web2']) {
+      const s = svc[name] as Service;
+      expect(s.init, `${name}: init`).toBe(true);
+      expect(s.user ?? IMAGE_USER, `${name}: user`).not.toMatch(/^(root|0)(:|$)/);
+      expect(s.ports ?? [], `${name}: no published port`).toEqual([]);
+      const e = env(s);
+      expect(seconds(s.stop_grace_period ?? '10s')).toBeGreaterThan(Number(e.SHUTDOWN_GRACE_SECONDS || 30));
+      // Every value is one the server's own schema accepts.
+      const parsed = envSchema.safeParse(e);
+      expect(parsed.success, parsed.error?.message).toBe(true);
+      expect(isLoopbackHost(e.HOST ?? '127.0.0.1')).toBe(false);
+      expect(e.AUTH_DISABLED ?? 'false').not.toBe('true');
+      // Registration: a name of its own, the URL the replicas call on the Compose network, Redis.
+      expect(e.AGENT_NAME).toMatch(/^[a-z0-9-]+$/);
+      names.add(e.AGENT_NAME ?? '');
+      expect(e.AGENT_URL).toBe(`http://${name}:3000/mcp`);
+      expect(e.ALLOWED_HOSTS?.split(',')).toContain(name);
+      expect(e.REDIS_URL).toBe(`redis://:${REDIS_PASSWORD}@redis:6379`);
+      expect(Number(e.AGENT_HEARTBEAT_SECONDS)).toBeGreaterThan(0);
+      // Rate limits live in the shared Redis per principal: on agents they would count the fleet
+      // key's calls to all agents together. The replicas limit the callers.
+      expect([e.RATE_LIMIT_PER_MINUTE, e.RATE_LIMIT_BURST]).toEqual(['0', '0']);
+      // The agent accepts only the fleet agent key's line, never the clients' keys file, and
+      // holds no key to call others with.
+      expect(e.AUTH_API_KEYS_FILE).toBe('/run/secrets/agent_api_keys');
+      expect(e.FLEET_AGENT_KEY_FILE).toBeUndefined();
+      const mounted = (s.secrets ?? []).map((x) => (typeof x === 'string' ? x : (x.target ?? x.source)));
+      expect(mounted).toEqual(['agent_api_keys']);
+      // The audited host, read-only, as for the server.
+      const binds = new Map(
+        volumes(s)
+          .filter((v) => v.type === 'bind')
+          .map((v) => [v.target, v]),
+      );
+      expect(binds.get(e.HOST_PROC ?? '')?.source).toBe('/proc');
+      expect(binds.get(e.HOST_SYS ?? '')?.source).toBe('/sys');
+      expect(binds.get(e.HOST_ROOT ?? '')?.source).toBe('/');
+    }
+    expect(names.size).toBe(2);
+    expect(p.secrets?.agent_api_keys?.file).toBe(join(dir, 'secrets', 'agent_api_keys'));
+    expect(p.secrets?.fleet_agent_key?.file).toBe(join(dir, 'secrets', 'fleet_agent_key'));
+  });
+
+  it('gives the replicas the fleet agent key as a file, and changes nothing else about them', () => {
+    const replica = p.services['server-audit-replica'] as Service;
+    const before = fleet.services['server-audit-replica'] as Service;
+    const { FLEET_AGENT_KEY_FILE: keyFile, ...rest } = env(replica);
+    expect(keyFile).toBe('/run/secrets/fleet_agent_key');
+    expect(rest).toEqual(env(before));
+    const mounted = (replica.secrets ?? []).map((x) => (typeof x === 'string' ? x : (x.target ?? x.source)));
+    expect(mounted.sort()).toEqual(['api_keys', 'fleet_agent_key']);
+    expect(volumes(replica)).toEqual(volumes(before));
+    expect(replica.deploy).toEqual(before.deploy);
   });
 });
 
