@@ -23,6 +23,8 @@ const callerKey = generateApiKey('operator', ['audit:read']);
 writeFileSync(join(dir, 'agent_keys'), `${agentKey.line}\n`);
 writeFileSync(join(dir, 'caller_keys'), `${callerKey.line}\n`);
 
+// BENCH_CPU_PROF=<dir>: the agents' and the serving instance's CPU profiles (node --cpu-prof).
+const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
 const children = [];
 function firstLine(child, pick) {
   return new Promise((resolve, reject) => {
@@ -37,6 +39,7 @@ function firstLine(child, pick) {
 const agentsProc = spawn(
   process.execPath,
   [
+    ...prof,
     join(root, 'bench', 'fleetAgents.mjs'),
     String(N),
     join(tree, 'proc'),
@@ -54,7 +57,7 @@ writeFileSync(
   join(dir, 'hosts.yaml'),
   `hosts:\n${urls.map((u, i) => `  - name: h${i}\n    url: ${u}\n    apiKeyEnv: AGENT_KEY\n    labels: {bench: "yes"}\n`).join('')}`,
 );
-const servingInfo = spawn(process.execPath, [join(root, 'dist', 'server.js')], {
+const servingInfo = spawn(process.execPath, [...prof, join(root, 'dist', 'server.js')], {
   env: {
     ...process.env,
     PORT: '0',
@@ -129,19 +132,48 @@ for (const [label, args] of [
   }, RUNS);
   out.fleet[label] = { ...t, partial: last.structuredContent.partial };
 }
-const fwd = await timeIt(async () => {
+// Alternated call by call, so the shared machine's load swings hit both sides alike.
+const viaHost = async () => {
   const r = await viaServing.callTool({ name: 'run_health_check', arguments: { host: 'h0', ...check } });
   if (r.isError) throw new Error(JSON.stringify(r));
-}, ITER);
-const dir0 = await timeIt(async () => {
+};
+const toAgent = async () => {
   const r = await direct.callTool({ name: 'run_health_check', arguments: check });
   if (r.isError) throw new Error(JSON.stringify(r));
-}, ITER);
+};
+for (let i = 0; i < 5; i++) {
+  await viaHost();
+  await toAgent();
+}
+const fwdMs = [];
+const dirMs = [];
+for (let i = 0; i < ITER; i++) {
+  for (const [fn, ms] of i % 2
+    ? [
+        [viaHost, fwdMs],
+        [toAgent, dirMs],
+      ]
+    : [
+        [toAgent, dirMs],
+        [viaHost, fwdMs],
+      ]) {
+    const t = performance.now();
+    await fn();
+    ms.push(performance.now() - t);
+  }
+}
+const fwd = { p50: pct(fwdMs, 0.5), p90: pct(fwdMs, 0.9) };
+const dir0 = { p50: pct(dirMs, 0.5), p90: pct(dirMs, 0.9) };
 out.forwarding = {
   'run_health_check via serving {host}': fwd,
   'run_health_check direct to agent': dir0,
   overheadMsP50: fwd.p50 - dir0.p50,
   overheadPercentP50: ((fwd.p50 - dir0.p50) / dir0.p50) * 100,
+  // Each forwarded call against the direct call made next to it.
+  overheadMsPairedMedian: pct(
+    fwdMs.map((f, i) => f - dirMs[i]),
+    0.5,
+  ),
 };
 console.log(JSON.stringify(out, null, 2));
 await viaServing.close();
