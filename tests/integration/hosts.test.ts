@@ -4,7 +4,7 @@
  * A fourth registry entry points at a header-recording HTTP server, to prove which credential
  * leaves the serving instance.
  */
-import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { cpSync, createWriteStream, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -13,6 +13,7 @@ import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/cli
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiKeysFile, authedClient } from '../helpers/authTestBed.js';
 import { FIXTURES, type SpawnedServer, spawnServer, startInProcess } from '../helpers/servers.js';
+import type { AuditRecord } from '../../src/observability/auditLog.js';
 import type { RunningHttp } from '../../src/runtime.js';
 
 interface Answer {
@@ -59,6 +60,8 @@ let spy: Server;
 const spyHeaders: IncomingHttpHeaders[] = [];
 let hostsFile: string;
 const spyKey = 'spy-agent-key-0123456789';
+/** The serving instance's audit trail. */
+const audited: AuditRecord[] = [];
 
 async function call(name: string, args: Record<string, unknown>): Promise<Answer> {
   return (await caller.callTool({ name, arguments: args })) as Answer;
@@ -70,13 +73,20 @@ function text(a: Answer): string {
 
 beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'fleet-'));
+  // healthy and stressed keep their baselines in one store (as agents sharing Redis would), so
+  // `latest`/`previous` must pick by host; raid has a store of its own.
+  const sharedData = mkdtempSync(join(tmpdir(), 'fleet-data-'));
   await Promise.all(
     (Object.keys(TREES) as HostName[]).map(async (name) => {
       // Each agent accepts only its own key; the serving instance holds it in HOSTS_FILE.
       const keys = apiKeysFile({ fleet: ['audit:read', 'audit:logs'] });
       agentKeys[name] = keys.keys.fleet as string;
       writeFileSync(join(dir, `${name}.key`), `${agentKeys[name]}\n`, { mode: 0o600 });
-      agents[name] = await spawnServer({ ...TREES[name], AUTH_API_KEYS_FILE: keys.path });
+      agents[name] = await spawnServer({
+        ...TREES[name],
+        AUTH_API_KEYS_FILE: keys.path,
+        ...(name === 'raid' ? {} : { DATA_DIR: sharedData }),
+      });
     }),
   );
   spy = createServer((req, res) => {
@@ -105,19 +115,22 @@ beforeAll(async () => {
   );
   const callerKeys = apiKeysFile({ operator: ['audit:read', 'audit:logs'] });
   callerKey = callerKeys.keys.operator as string;
-  serving = await startInProcess({
-    HOSTS_FILE: hostsFile,
-    FLEET_TEST_SPY_KEY: spyKey,
-    AUTH_API_KEYS_FILE: callerKeys.path,
-    // Small numbers so a dead agent trips its breaker within the test.
-    RETRY_COUNT: '1',
-    RETRY_MIN_MS: '50',
-    RETRY_MAX_MS: '100',
-    BREAKER_VOLUME: '2',
-    BREAKER_ERROR_PERCENT: '50',
-    BREAKER_RESET_MS: '600000',
-    TOOL_DEADLINE_SECONDS: '30',
-  });
+  serving = await startInProcess(
+    {
+      HOSTS_FILE: hostsFile,
+      FLEET_TEST_SPY_KEY: spyKey,
+      AUTH_API_KEYS_FILE: callerKeys.path,
+      // Small numbers so a dead agent trips its breaker within the test.
+      RETRY_COUNT: '1',
+      RETRY_MIN_MS: '50',
+      RETRY_MAX_MS: '100',
+      BREAKER_VOLUME: '2',
+      BREAKER_ERROR_PERCENT: '50',
+      BREAKER_RESET_MS: '600000',
+      TOOL_DEADLINE_SECONDS: '30',
+    },
+    { audit: (r) => audited.push(r) },
+  );
   caller = await authedClient(serving.url, callerKey);
 }, 120_000);
 
@@ -266,6 +279,30 @@ describe('host registry and forwarding (issue 19)', () => {
     expect(scores[0]).toBeLessThanOrEqual(scores[1] as number);
     expect(scores[1]).toBeLessThan(scores[2] as number);
     expect(s.hosts[0]?.topFindings.length).toBeGreaterThan(0);
+    // The stressed tree's retransmits (6.2 % against 0.05 % and 0 %), per-core load and zombies
+    // stand out from the other two agents' figures; nothing of the healthy host does.
+    const outliers = (
+      a.structuredContent as {
+        outliers: Array<{ host: string; metric: string; value: number; median: number; deviations: number }>;
+      }
+    ).outliers;
+    const named = outliers.map((o) => `${o.host} ${o.metric}`);
+    expect(named).toEqual(
+      expect.arrayContaining([
+        'stressed tcp.retrans_percent',
+        'stressed load.per_core.5',
+        'stressed processes.zombies',
+      ]),
+    );
+    expect(outliers.filter((o) => o.host === 'healthy')).toEqual([]);
+    const retrans = outliers.find((o) => o.metric === 'tcp.retrans_percent')!;
+    expect(retrans.value).toBeGreaterThan(10 * retrans.median);
+    expect(retrans.deviations).toBeGreaterThanOrEqual(3.5);
+    expect(text(a)).toMatch(/Outliers: stressed /);
+    // Two hosts are no fleet to compare against.
+    const two = await call('fleet_health', { labels: { role: 'web' }, cpuSampleMs: 0 });
+    expect((two.structuredContent as { hosts: unknown[] }).hosts).toHaveLength(2);
+    expect((two.structuredContent as { outliers: unknown[] }).outliers).toEqual([]);
 
     const all = await call('fleet_health', { cpuSampleMs: 0 });
     const t = all.structuredContent as {
@@ -274,6 +311,112 @@ describe('host registry and forwarding (issue 19)', () => {
     };
     expect(t.hosts.find((h) => h.host === 'spy')?.status).toBe('unreachable');
     expect(t.findings.map((f) => f.id)).toContain('fleet.host_unreachable:spy');
+  });
+
+  it('baselines are per host: latest/previous never interleave hosts sharing a store', async () => {
+    const save = async (host: HostName) => {
+      const a = await call('run_health_check', { host, saveBaseline: true, cpuSampleMs: 0 });
+      expect(a.isError, text(a)).toBeFalsy();
+      const id = a.structuredContent?.baselineId as string;
+      expect(id).toEqual(expect.any(String));
+      return id;
+    };
+    // Interleaved saves of two hosts into one store.
+    const h1 = await save('healthy');
+    const s1 = await save('stressed');
+    const h2 = await save('healthy');
+    const s2 = await save('stressed');
+    type Cmp = { from: { id: string; hostId: string }; to: { id: string; hostId: string } };
+    const healthy = await call('compare_baselines', { host: 'healthy' });
+    expect(healthy.isError, text(healthy)).toBeFalsy();
+    expect(healthy.structuredContent as Cmp).toMatchObject({
+      from: { id: h1, hostId: '11111111111111111111111111111111' },
+      to: { id: h2, hostId: '11111111111111111111111111111111' },
+    });
+    const stressed = await call('compare_baselines', { host: 'stressed' });
+    expect(stressed.structuredContent as Cmp).toMatchObject({
+      from: { id: s1, hostId: '22222222222222222222222222222222' },
+      to: { id: s2, hostId: '22222222222222222222222222222222' },
+    });
+    // Another host's baseline by id (the store is shared): refused unless allowCrossHost.
+    const refused = await call('compare_baselines', { host: 'healthy', from: s2, to: 'latest' });
+    expect(refused.isError).toBe(true);
+    expect(text(refused)).toMatch(/different hosts is refused; set allowCrossHost/);
+    const allowed = await call('compare_baselines', {
+      host: 'healthy',
+      from: s2,
+      to: 'latest',
+      allowCrossHost: true,
+    });
+    expect(allowed.isError, text(allowed)).toBeFalsy();
+    expect((allowed.structuredContent as Cmp).from.hostId).toBe('22222222222222222222222222222222');
+    expect((allowed.structuredContent as Cmp).to.id).toBe(h2);
+    const resolved = (allowed.structuredContent?.findings as { resolved: Array<{ id: string }> }).resolved;
+    expect(resolved.map((f) => f.id)).toContain('memory.oom_kills');
+  });
+
+  it('fromHost compares two agents each with its own store, only with allowCrossHost', async () => {
+    const saved = await call('run_health_check', { host: 'raid', saveBaseline: true, cpuSampleMs: 0 });
+    const raidId = saved.structuredContent?.baselineId as string;
+    expect(raidId).toEqual(expect.any(String));
+    // raid's agent has its own DATA_DIR: healthy's agent cannot see that baseline at all.
+    const unseen = await call('compare_baselines', { host: 'healthy', from: raidId, allowCrossHost: true });
+    expect(unseen.isError).toBe(true);
+    expect(text(unseen)).toContain('not found');
+
+    const refused = await call('compare_baselines', { host: 'healthy', fromHost: 'raid', from: 'latest' });
+    expect(refused.isError).toBe(true);
+    expect(text(refused)).toMatch(/"from" is on raid and "to" on healthy.*allowCrossHost: true/);
+    type Cmp = { from: { id: string; hostId: string }; to: { id: string; hostId: string } };
+    const across = await call('compare_baselines', {
+      host: 'healthy',
+      fromHost: 'raid',
+      from: 'latest',
+      to: 'latest',
+      allowCrossHost: true,
+    });
+    expect(across.isError, text(across)).toBeFalsy();
+    expect(text(across)).toContain('[raid -> healthy]');
+    const c = across.structuredContent as Cmp & { findings: { resolved: Array<{ id: string }> } };
+    expect(c.from).toMatchObject({ id: raidId, hostId: '33333333333333333333333333333333' });
+    expect(c.to.hostId).toBe('11111111111111111111111111111111');
+    expect(c.findings.resolved.some((f) => f.id.startsWith('raid.failed_device:'))).toBe(true);
+
+    // "current" on the other host: a fresh check there, not saved.
+    const current = await call('compare_baselines', {
+      host: 'raid',
+      fromHost: 'stressed',
+      from: 'current',
+      to: 'latest',
+      allowCrossHost: true,
+    });
+    expect(current.isError, text(current)).toBeFalsy();
+    expect((current.structuredContent as Cmp).from).toMatchObject({
+      id: 'current',
+      hostId: '22222222222222222222222222222222',
+    });
+    expect((current.structuredContent as Cmp).to.id).toBe(raidId);
+
+    // Same host named twice: an ordinary comparison; an unknown host: the registry's names.
+    const same = await call('compare_baselines', { host: 'healthy', fromHost: 'healthy' });
+    expect(same.isError, text(same)).toBeFalsy();
+    const unknown = await call('compare_baselines', {
+      host: 'healthy',
+      fromHost: 'web9',
+      allowCrossHost: true,
+    });
+    expect(unknown.isError).toBe(true);
+    expect(text(unknown)).toContain('Unknown host "web9"');
+  });
+
+  it('the audit trail records caller, host and tool for forwarded calls', async () => {
+    audited.length = 0;
+    await call('detect_system', { host: 'stressed' });
+    await call('list_hosts', {});
+    const forwarded = audited.find((r) => r.tool === 'detect_system');
+    expect(forwarded).toMatchObject({ host: 'stressed', outcome: 'ok' });
+    expect(forwarded?.principal).toMatch(/operator/);
+    expect(audited.find((r) => r.tool === 'list_hosts')).not.toHaveProperty('host');
   });
 
   it('a killed agent trips its breaker; fleet_health answers promptly with it unreachable', async () => {
