@@ -4,7 +4,7 @@
  * A fourth registry entry points at a header-recording HTTP server, to prove which credential
  * leaves the serving instance.
  */
-import { cpSync, createWriteStream, mkdtempSync, writeFileSync } from 'node:fs';
+import { cpSync, createWriteStream, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -493,4 +493,173 @@ describe('host registry and forwarding (issue 19)', () => {
       hung.close();
     }
   });
+
+  it('an agent restarted on its port is called again once its breaker lets a trial call through', async () => {
+    const keys = apiKeysFile({ fleet: ['audit:read'] });
+    const env = { ...TREES.healthy, AUTH_API_KEYS_FILE: keys.path };
+    let agent = await spawnServer(env);
+    const url = agent.url;
+    const dir = mkdtempSync(join(tmpdir(), 'fleet-recover-'));
+    const file = join(dir, 'hosts.yaml');
+    writeFileSync(
+      file,
+      [
+        'hosts:',
+        '  - name: phoenix',
+        `    url: ${url}`,
+        '    apiKeyEnv: PHOENIX_KEY',
+        '  - name: healthy',
+        `    url: ${agents.healthy.url}`,
+        '    apiKeyEnv: HEALTHY_KEY',
+      ].join('\n'),
+    );
+    const callerKeys = apiKeysFile({ operator: ['audit:read'] });
+    const second = await startInProcess({
+      HOSTS_FILE: file,
+      PHOENIX_KEY: keys.keys.fleet as string,
+      HEALTHY_KEY: agentKeys.healthy,
+      AUTH_API_KEYS_FILE: callerKeys.path,
+      RETRY_COUNT: '1',
+      RETRY_MIN_MS: '50',
+      RETRY_MAX_MS: '100',
+      BREAKER_VOLUME: '2',
+      BREAKER_ERROR_PERCENT: '50',
+      // Short, so the open breaker lets a trial call through within the test.
+      BREAKER_RESET_MS: '2000',
+      TOOL_DEADLINE_SECONDS: '30',
+    });
+    const client = await authedClient(second.url, callerKeys.keys.operator as string);
+    const detect = async () =>
+      (await client.callTool({ name: 'detect_system', arguments: { host: 'phoenix' } })) as Answer;
+    const row = async () =>
+      (
+        (await client.callTool({ name: 'list_hosts', arguments: {} })).structuredContent as {
+          hosts: Array<Record<string, unknown>>;
+        }
+      ).hosts.find((h) => h.name === 'phoenix');
+    try {
+      const before = await detect();
+      expect(before.isError, text(before)).toBeFalsy();
+      agent.child.kill('SIGKILL');
+      await agent.exit;
+      let seen: Record<string, unknown> | undefined;
+      for (let i = 0; i < 10 && seen?.breaker !== 'open'; i++) {
+        expect((await detect()).isError).toBe(true);
+        seen = await row();
+      }
+      expect(seen?.breaker).toBe('open');
+
+      // The same agent back on the same address.
+      agent = await spawnServer({ ...env, PORT: new URL(url).port });
+      expect(agent.url).toBe(url);
+      let back: Answer | undefined;
+      const until = Date.now() + 60_000;
+      while (Date.now() < until) {
+        const a = await detect();
+        if (!a.isError) {
+          back = a;
+          break;
+        }
+        // Before the reset the breaker answers at once ("paused"); never a hang.
+        expect(text(a)).toMatch(/paused|unreachable/);
+        await new Promise((r) => setTimeout(r, 300));
+      }
+      expect(back, 'the restarted agent answered through the serving instance').toBeDefined();
+      expect(text(back!)).toContain('[host phoenix]');
+      const after = await row();
+      expect(after).toMatchObject({ breaker: 'closed', lastError: null });
+      const check = (await client.callTool({
+        name: 'run_health_check',
+        arguments: { host: 'phoenix', saveBaseline: false, cpuSampleMs: 0 },
+      })) as Answer;
+      expect(check.isError, text(check)).toBeFalsy();
+      expect(check.structuredContent?.hostId).toBe('11111111111111111111111111111111');
+    } finally {
+      await client.close();
+      await second.shutdown('test done');
+      if (agent.child.exitCode === null) agent.child.kill();
+      await agent.exit;
+    }
+  }, 120_000);
+
+  it('cancelling a forwarded call cancels it on the agent: the agent-side handler stops', async () => {
+    // A large access log on the agent (under its HOST_ROOT): analyze_bots takes seconds over it.
+    const root = rootWithId(join(FIXTURES, 'health', 'healthy', 'root'), '44444444444444444444444444444444');
+    const logDir = join(root, 'var', 'log', 'fleetbig');
+    mkdirSync(logDir, { recursive: true });
+    const logFile = join(logDir, 'access.log');
+    const chunk = Array.from(
+      { length: 10_000 },
+      (_, i) =>
+        `10.${(i >> 8) & 255}.${i & 255}.7 - - [06/Dec/2026:01:00:${String(i % 60).padStart(2, '0')} +0000] ` +
+        `"GET /page/${i % 500}?q=${i} HTTP/1.1" 200 ${1000 + i} "-" "Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0"\n`,
+    ).join('');
+    await new Promise<void>((resolve, reject) => {
+      const out = createWriteStream(logFile);
+      out.on('error', reject);
+      let n = 0;
+      const more = () => {
+        while (n < 150) {
+          n++;
+          if (!out.write(chunk)) return void out.once('drain', more);
+        }
+        out.end(resolve);
+      };
+      more();
+    });
+    const keys = apiKeysFile({ fleet: ['audit:read', 'audit:logs'] });
+    const agent = await spawnServer({
+      ...TREES.healthy,
+      HOST_ROOT: root,
+      AUTH_API_KEYS_FILE: keys.path,
+      AUDIT_ALLOWED_PATHS: '/var/log/fleetbig',
+    });
+    let agentOut = '';
+    agent.child.stdout?.on('data', (d) => (agentOut += String(d)));
+    const agentLines = () =>
+      agentOut
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const dir = mkdtempSync(join(tmpdir(), 'fleet-cancel-'));
+    const file = join(dir, 'hosts.yaml');
+    writeFileSync(
+      file,
+      ['hosts:', '  - name: slow', `    url: ${agent.url}`, '    apiKeyEnv: SLOW_KEY'].join('\n'),
+    );
+    const callerKeys = apiKeysFile({ operator: ['audit:read', 'audit:logs'] });
+    const second = await startInProcess({
+      HOSTS_FILE: file,
+      SLOW_KEY: keys.keys.fleet as string,
+      AUTH_API_KEYS_FILE: callerKeys.path,
+      TOOL_DEADLINE_SECONDS: '300',
+    });
+    const client = await authedClient(second.url, callerKeys.keys.operator as string);
+    try {
+      const ac = new AbortController();
+      const pending = client.callTool(
+        { name: 'analyze_bots', arguments: { host: 'slow', paths: ['/var/log/fleetbig/access.log'] } },
+        { signal: ac.signal, timeout: 300_000 },
+      );
+      setTimeout(() => ac.abort(new Error('operator cancelled')), 2000);
+      await expect(pending).rejects.toThrow(/cancelled/);
+      // The agent's own records: the handler saw the abort and stopped (a refusal, not a result),
+      // and its audit trail has the call as cancelled.
+      const until = Date.now() + 60_000;
+      let ended: Record<string, unknown> | undefined;
+      while (!ended && Date.now() < until) {
+        ended = agentLines().find((l) => l.tool === 'analyze_bots' && l.msg === 'tool call refused');
+        if (!ended) await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(ended, agentOut.slice(-2000)).toBeDefined();
+      expect(String(ended?.err)).toContain('Cancelled');
+      const records = agentLines().filter((l) => l.log === 'audit' && l.tool === 'analyze_bots');
+      expect(records.map((r) => r.outcome)).toEqual(['cancelled']);
+    } finally {
+      await client.close();
+      await second.shutdown('test done');
+      agent.child.kill();
+      await agent.exit;
+    }
+  }, 180_000);
 });
