@@ -95,11 +95,7 @@ export const compareBaselinesTool = defineTool({
       .describe('Fit trends over the last N baselines; 0: none'),
     onlyChanged: z.boolean().default(true).describe('Omit unchanged metrics'),
     allowCrossHost: z.boolean().default(false).describe('Allow two different hosts'),
-    fromHost: z
-      .string()
-      .max(63)
-      .optional()
-      .describe('Registry host of `from` (default: `host`); another host needs allowCrossHost'),
+    fromHost: z.string().max(63).optional().describe('Host of `from` (default: `host`)'),
     limit: z.number().int().min(1).max(1000).default(100).describe('Max metrics and trends each'),
   },
   outputSchema: compareOutput,
