@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Issue 19: fleet_health over BENCH_AGENTS (50) agents on loopback (healthy fixture tree, all
-// agents in one child process), through a serving instance (dist/server.js) with a HOSTS_FILE;
+// agents in one child process unless BENCH_AGENT_PROCS says more), through a serving instance (dist/server.js) with a HOSTS_FILE;
 // and the cost of forwarding: run_health_check {host} through the serving instance against the
 // same call made directly to the agent. Needs `npm run build` first.
 import { spawn } from 'node:child_process';
@@ -36,22 +36,31 @@ function firstLine(child, pick) {
   });
 }
 
-const agentsProc = spawn(
-  process.execPath,
-  [
-    ...prof,
-    join(root, 'bench', 'fleetAgents.mjs'),
-    String(N),
-    join(tree, 'proc'),
-    join(tree, 'sys'),
-    join(tree, 'root'),
-    join(dir, 'agent_keys'),
-    dir,
-  ],
-  { stdio: ['ignore', 'pipe', 'inherit'] },
+// BENCH_AGENT_PROCS (1): the agents spread over this many processes (one is the default, so the
+// figures compare with the first ones; with one agent per machine in a real fleet, more is closer).
+const PROCS = Math.max(1, Math.min(N, Number(process.env.BENCH_AGENT_PROCS ?? 1)));
+const urlLists = await Promise.all(
+  Array.from({ length: PROCS }, (_, p) => {
+    const count = Math.floor(N / PROCS) + (p < N % PROCS ? 1 : 0);
+    const agentsProc = spawn(
+      process.execPath,
+      [
+        ...prof,
+        join(root, 'bench', 'fleetAgents.mjs'),
+        String(count),
+        join(tree, 'proc'),
+        join(tree, 'sys'),
+        join(tree, 'root'),
+        join(dir, 'agent_keys'),
+        join(dir, `p${p}`),
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    children.push(agentsProc);
+    return firstLine(agentsProc, (l) => (l.startsWith('[') ? JSON.parse(l) : undefined));
+  }),
 );
-children.push(agentsProc);
-const urls = await firstLine(agentsProc, (l) => (l.startsWith('[') ? JSON.parse(l) : undefined));
+const urls = urlLists.flat();
 
 writeFileSync(
   join(dir, 'hosts.yaml'),
@@ -112,6 +121,7 @@ async function timeIt(fn, n) {
 const check = { saveBaseline: false, cpuSampleMs: 0 };
 const out = {
   agents: N,
+  agentProcesses: PROCS,
   cpus: cpus().length,
   cpu: cpus()[0]?.model,
   node: process.version,
@@ -121,7 +131,7 @@ const out = {
 for (const [label, args] of [
   ['cpuSampleMs 0, concurrency 8', { cpuSampleMs: 0, concurrency: 8 }],
   ['cpuSampleMs 0, concurrency 32', { cpuSampleMs: 0, concurrency: 32 }],
-  ['cpuSampleMs 250 (default), concurrency 8 (default)', {}],
+  ['defaults (cpuSampleMs 250; concurrency 32, before 8)', {}],
   ['cpuSampleMs 250 (default), concurrency 50', { concurrency: 50 }],
 ]) {
   let last;
