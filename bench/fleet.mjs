@@ -26,6 +26,10 @@ writeFileSync(join(dir, 'caller_keys'), `${callerKey.line}\n`);
 // BENCH_CPU_PROF=<dir>: the agents' and the serving instance's CPU profiles (node --cpu-prof).
 const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
 const children = [];
+// A failed run must not leave its agents and server behind.
+process.on('exit', () => {
+  for (const c of children) if (c.exitCode === null) c.kill();
+});
 function firstLine(child, pick) {
   return new Promise((resolve, reject) => {
     createInterface({ input: child.stdout }).on('line', (l) => {
@@ -77,6 +81,7 @@ const servingInfo = spawn(process.execPath, [...prof, join(root, 'dist', 'server
     AUTH_API_KEYS_FILE: join(dir, 'caller_keys'),
     AUDIT_LOG_FILE: join(dir, 'audit.log'),
     RATE_LIMIT_PER_MINUTE: '100000',
+    RATE_LIMIT_BURST: '100000',
   },
   stdio: ['ignore', 'pipe', 'inherit'],
 });
@@ -155,18 +160,22 @@ for (let i = 0; i < 5; i++) {
   await viaHost();
   await toAgent();
 }
+// The floor of any call into the serving instance: list_hosts, which it answers itself.
+const servingOnly = async () => {
+  const r = await viaServing.callTool({ name: 'list_hosts', arguments: {} });
+  if (r.isError) throw new Error(JSON.stringify(r));
+};
 const fwdMs = [];
 const dirMs = [];
+const localMs = [];
 for (let i = 0; i < ITER; i++) {
-  for (const [fn, ms] of i % 2
-    ? [
-        [viaHost, fwdMs],
-        [toAgent, dirMs],
-      ]
-    : [
-        [toAgent, dirMs],
-        [viaHost, fwdMs],
-      ]) {
+  const order = [
+    [viaHost, fwdMs],
+    [toAgent, dirMs],
+    [servingOnly, localMs],
+  ];
+  if (i % 2) order.reverse();
+  for (const [fn, ms] of order) {
     const t = performance.now();
     await fn();
     ms.push(performance.now() - t);
@@ -177,6 +186,10 @@ const dir0 = { p50: pct(dirMs, 0.5), p90: pct(dirMs, 0.9) };
 out.forwarding = {
   'run_health_check via serving {host}': fwd,
   'run_health_check direct to agent': dir0,
+  'list_hosts answered by the serving instance (one MCP call, no agent)': {
+    p50: pct(localMs, 0.5),
+    p90: pct(localMs, 0.9),
+  },
   overheadMsP50: fwd.p50 - dir0.p50,
   overheadPercentP50: ((fwd.p50 - dir0.p50) / dir0.p50) * 100,
   // Each forwarded call against the direct call made next to it.
