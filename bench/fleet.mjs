@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Issue 19: fleet_health over BENCH_AGENTS (50) agents on loopback (healthy fixture tree, all
-// agents in one child process), through a serving instance (dist/server.js) with a HOSTS_FILE;
+// agents in one child process unless BENCH_AGENT_PROCS says more), through a serving instance (dist/server.js) with a HOSTS_FILE;
 // and the cost of forwarding: run_health_check {host} through the serving instance against the
 // same call made directly to the agent. Needs `npm run build` first.
 import { spawn } from 'node:child_process';
@@ -23,7 +23,13 @@ const callerKey = generateApiKey('operator', ['audit:read']);
 writeFileSync(join(dir, 'agent_keys'), `${agentKey.line}\n`);
 writeFileSync(join(dir, 'caller_keys'), `${callerKey.line}\n`);
 
+// BENCH_CPU_PROF=<dir>: the agents' and the serving instance's CPU profiles (node --cpu-prof).
+const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
 const children = [];
+// A failed run must not leave its agents and server behind.
+process.on('exit', () => {
+  for (const c of children) if (c.exitCode === null) c.kill();
+});
 function firstLine(child, pick) {
   return new Promise((resolve, reject) => {
     createInterface({ input: child.stdout }).on('line', (l) => {
@@ -34,27 +40,37 @@ function firstLine(child, pick) {
   });
 }
 
-const agentsProc = spawn(
-  process.execPath,
-  [
-    join(root, 'bench', 'fleetAgents.mjs'),
-    String(N),
-    join(tree, 'proc'),
-    join(tree, 'sys'),
-    join(tree, 'root'),
-    join(dir, 'agent_keys'),
-    dir,
-  ],
-  { stdio: ['ignore', 'pipe', 'inherit'] },
+// BENCH_AGENT_PROCS (1): the agents spread over this many processes (one is the default, so the
+// figures compare with the first ones; with one agent per machine in a real fleet, more is closer).
+const PROCS = Math.max(1, Math.min(N, Number(process.env.BENCH_AGENT_PROCS ?? 1)));
+const urlLists = await Promise.all(
+  Array.from({ length: PROCS }, (_, p) => {
+    const count = Math.floor(N / PROCS) + (p < N % PROCS ? 1 : 0);
+    const agentsProc = spawn(
+      process.execPath,
+      [
+        ...prof,
+        join(root, 'bench', 'fleetAgents.mjs'),
+        String(count),
+        join(tree, 'proc'),
+        join(tree, 'sys'),
+        join(tree, 'root'),
+        join(dir, 'agent_keys'),
+        join(dir, `p${p}`),
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    children.push(agentsProc);
+    return firstLine(agentsProc, (l) => (l.startsWith('[') ? JSON.parse(l) : undefined));
+  }),
 );
-children.push(agentsProc);
-const urls = await firstLine(agentsProc, (l) => (l.startsWith('[') ? JSON.parse(l) : undefined));
+const urls = urlLists.flat();
 
 writeFileSync(
   join(dir, 'hosts.yaml'),
   `hosts:\n${urls.map((u, i) => `  - name: h${i}\n    url: ${u}\n    apiKeyEnv: AGENT_KEY\n    labels: {bench: "yes"}\n`).join('')}`,
 );
-const servingInfo = spawn(process.execPath, [join(root, 'dist', 'server.js')], {
+const servingInfo = spawn(process.execPath, [...prof, join(root, 'dist', 'server.js')], {
   env: {
     ...process.env,
     PORT: '0',
@@ -65,6 +81,7 @@ const servingInfo = spawn(process.execPath, [join(root, 'dist', 'server.js')], {
     AUTH_API_KEYS_FILE: join(dir, 'caller_keys'),
     AUDIT_LOG_FILE: join(dir, 'audit.log'),
     RATE_LIMIT_PER_MINUTE: '100000',
+    RATE_LIMIT_BURST: '100000',
   },
   stdio: ['ignore', 'pipe', 'inherit'],
 });
@@ -109,6 +126,7 @@ async function timeIt(fn, n) {
 const check = { saveBaseline: false, cpuSampleMs: 0 };
 const out = {
   agents: N,
+  agentProcesses: PROCS,
   cpus: cpus().length,
   cpu: cpus()[0]?.model,
   node: process.version,
@@ -118,7 +136,7 @@ const out = {
 for (const [label, args] of [
   ['cpuSampleMs 0, concurrency 8', { cpuSampleMs: 0, concurrency: 8 }],
   ['cpuSampleMs 0, concurrency 32', { cpuSampleMs: 0, concurrency: 32 }],
-  ['cpuSampleMs 250 (default), concurrency 8 (default)', {}],
+  ['defaults (cpuSampleMs 250; concurrency 32, before 8)', {}],
   ['cpuSampleMs 250 (default), concurrency 50', { concurrency: 50 }],
 ]) {
   let last;
@@ -129,19 +147,56 @@ for (const [label, args] of [
   }, RUNS);
   out.fleet[label] = { ...t, partial: last.structuredContent.partial };
 }
-const fwd = await timeIt(async () => {
+// Alternated call by call, so the shared machine's load swings hit both sides alike.
+const viaHost = async () => {
   const r = await viaServing.callTool({ name: 'run_health_check', arguments: { host: 'h0', ...check } });
   if (r.isError) throw new Error(JSON.stringify(r));
-}, ITER);
-const dir0 = await timeIt(async () => {
+};
+const toAgent = async () => {
   const r = await direct.callTool({ name: 'run_health_check', arguments: check });
   if (r.isError) throw new Error(JSON.stringify(r));
-}, ITER);
+};
+for (let i = 0; i < 5; i++) {
+  await viaHost();
+  await toAgent();
+}
+// The floor of any call into the serving instance: list_hosts, which it answers itself.
+const servingOnly = async () => {
+  const r = await viaServing.callTool({ name: 'list_hosts', arguments: {} });
+  if (r.isError) throw new Error(JSON.stringify(r));
+};
+const fwdMs = [];
+const dirMs = [];
+const localMs = [];
+for (let i = 0; i < ITER; i++) {
+  const order = [
+    [viaHost, fwdMs],
+    [toAgent, dirMs],
+    [servingOnly, localMs],
+  ];
+  if (i % 2) order.reverse();
+  for (const [fn, ms] of order) {
+    const t = performance.now();
+    await fn();
+    ms.push(performance.now() - t);
+  }
+}
+const fwd = { p50: pct(fwdMs, 0.5), p90: pct(fwdMs, 0.9) };
+const dir0 = { p50: pct(dirMs, 0.5), p90: pct(dirMs, 0.9) };
 out.forwarding = {
   'run_health_check via serving {host}': fwd,
   'run_health_check direct to agent': dir0,
+  'list_hosts answered by the serving instance (one MCP call, no agent)': {
+    p50: pct(localMs, 0.5),
+    p90: pct(localMs, 0.9),
+  },
   overheadMsP50: fwd.p50 - dir0.p50,
   overheadPercentP50: ((fwd.p50 - dir0.p50) / dir0.p50) * 100,
+  // Each forwarded call against the direct call made next to it.
+  overheadMsPairedMedian: pct(
+    fwdMs.map((f, i) => f - dirMs[i]),
+    0.5,
+  ),
 };
 console.log(JSON.stringify(out, null, 2));
 await viaServing.close();

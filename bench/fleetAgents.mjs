@@ -19,8 +19,11 @@ for (let i = 0; i < n; i++) {
     DATA_DIR: `${dataDir}/a${i}`,
     // Bench load, not abuse: the per-IP and per-principal caps would throttle the serving instance.
     RATE_LIMIT_PER_MINUTE: '100000',
+    RATE_LIMIT_BURST: '100000',
   });
   const running = await startHttp(action.config, createLogger('silent'), { audit: () => undefined });
   urls.push(running.url);
 }
 process.stdout.write(`${JSON.stringify(urls)}\n`);
+// Exit on SIGTERM (the bench's kill) so `node --cpu-prof` writes this process's profile.
+process.on('SIGTERM', () => process.exit(0));

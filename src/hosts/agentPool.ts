@@ -6,7 +6,7 @@
  * from HOSTS_FILE (the fleet's agent key for a self-registered agent), never the caller's token; redirects are refused, so a registry entry cannot
  * be bounced to another address.
  */
-import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { Client, ProtocolError, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import type { Resilience } from '../resilience/resilience.js';
 import type { HostEntry } from './registry.js';
 
@@ -92,6 +92,58 @@ export class AgentPool {
     args: Record<string, unknown>,
     opts: { signal: AbortSignal; deadlineMs: number },
   ): Promise<AgentAnswer> {
+    const answer = await this.run(host, opts, async (client, signal) => {
+      const r = await client.callTool({ name: tool, arguments: args }, { signal, timeout: opts.deadlineMs });
+      const content = (r.content ?? []) as Array<{ type: string; text?: string }>;
+      return {
+        isError: r.isError === true,
+        text: content
+          .filter((c) => c.type === 'text')
+          .map((c) => c.text ?? '')
+          .join('\n'),
+        structured: r.structuredContent as Record<string, unknown> | undefined,
+      };
+    });
+    if (tool === 'run_health_check' && !answer.isError && answer.structured) {
+      const s = answer.structured;
+      if (typeof s.status === 'string' && typeof s.score === 'number')
+        this.slot(host).status.lastHealth = {
+          status: s.status,
+          score: s.score,
+          at: String(s.checkedAt ?? ''),
+        };
+    }
+    return answer;
+  }
+
+  /**
+   * Reads a resource of the host's agent (a stored baseline), its text; undefined when the agent
+   * answers that it has no such resource. No answer throws AgentUnreachableError.
+   */
+  async readResource(
+    host: HostEntry,
+    uri: string,
+    opts: { signal: AbortSignal; deadlineMs: number },
+  ): Promise<string | undefined> {
+    return this.run(host, opts, async (client, signal) => {
+      try {
+        const r = await client.readResource({ uri }, { signal, timeout: opts.deadlineMs });
+        const first = r.contents[0] as { text?: string } | undefined;
+        return typeof first?.text === 'string' ? first.text : undefined;
+      } catch (err) {
+        // "Not found" (-32002; -32602 from older servers) is the agent's answer, not its failure.
+        if (err instanceof ProtocolError && (err.code === -32002 || err.code === -32602)) return undefined;
+        throw err;
+      }
+    });
+  }
+
+  /** One exchange with the agent behind its breaker, within the caller's deadline and cancellation. */
+  private async run<T>(
+    host: HostEntry,
+    opts: { signal: AbortSignal; deadlineMs: number },
+    exchange: (client: Client, signal: AbortSignal) => Promise<T>,
+  ): Promise<T> {
     const slot = this.slot(host);
     try {
       const answer = await this.resilience.guarded(
@@ -100,19 +152,7 @@ export class AgentPool {
         async (signal) => {
           const client = await this.client(slot, signal);
           try {
-            const r = await client.callTool(
-              { name: tool, arguments: args },
-              { signal, timeout: opts.deadlineMs },
-            );
-            const content = (r.content ?? []) as Array<{ type: string; text?: string }>;
-            return {
-              isError: r.isError === true,
-              text: content
-                .filter((c) => c.type === 'text')
-                .map((c) => c.text ?? '')
-                .join('\n'),
-              structured: r.structuredContent as Record<string, unknown> | undefined,
-            };
+            return await exchange(client, signal);
           } catch (err) {
             throw connectPhase(err);
           }
@@ -121,11 +161,6 @@ export class AgentPool {
       );
       slot.status.lastContact = new Date().toISOString();
       slot.status.lastError = null;
-      if (tool === 'run_health_check' && !answer.isError && answer.structured) {
-        const s = answer.structured;
-        if (typeof s.status === 'string' && typeof s.score === 'number')
-          slot.status.lastHealth = { status: s.status, score: s.score, at: String(s.checkedAt ?? '') };
-      }
       return answer;
     } catch (err) {
       if (opts.signal.aborted) throw err;

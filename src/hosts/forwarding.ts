@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { type ToolContext, ToolError } from '../tools/types.js';
 import { AgentUnreachableError } from './agentPool.js';
+import { compareAcrossHosts, type CrossHostArgs } from './crossHostCompare.js';
 import { type HostRouter, UnknownHostError } from './hostRouter.js';
 
 /** What tools (list_hosts, fleet_health) may use of the fleet. */
@@ -44,6 +45,26 @@ export async function forwardHostCall(
   ctx: ToolContext,
 ): Promise<ForwardedResult | undefined> {
   const host = args.host as string | undefined;
+  if (tool === 'compare_baselines' && args.fromHost !== undefined) {
+    if (!router)
+      throw new ToolError(
+        `"fromHost" needs a host registry: set HOSTS_FILE (see README "Auditing many hosts"); without it this server has one host's baselines.`,
+      );
+    try {
+      const across = await compareAcrossHosts(
+        router,
+        args as unknown as CrossHostArgs,
+        ctx,
+        agentDeadlineMs(ctx),
+      );
+      if (across) return across;
+    } catch (err) {
+      if (err instanceof UnknownHostError) throw new ToolError(err.message);
+      throw err;
+    }
+    // Both sides on one host: an ordinary comparison there.
+    delete args.fromHost;
+  }
   if (!router) {
     if (host === undefined) return undefined;
     throw new ToolError(

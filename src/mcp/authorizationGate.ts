@@ -68,6 +68,16 @@ interface Pending {
   tool: string;
   args: unknown;
   started: number;
+  host?: string;
+}
+
+/**
+ * The registry host a call names (issue 19): a host tool's `host` argument sends the call to that
+ * host's agent, so the audit record says caller, host and tool. Digested like any argument.
+ */
+function hostField(args: unknown): { host?: string } {
+  const host = (args as { host?: unknown } | null | undefined)?.host;
+  return typeof host === 'string' ? { host: String(digestArgs(host.slice(0, 63))) } : {};
 }
 
 const RESOURCE_SCOPE: Scope = 'audit:read';
@@ -120,6 +130,7 @@ export function gateTransport(transport: Transport, o: GateOptions): void {
       principal: o.principal.id,
       ...(o.sessionId ? { session: o.sessionId } : {}),
       tool: call.tool,
+      ...(call.host !== undefined ? { host: call.host } : {}),
       args: call.args,
       outcome,
       durationMs: Math.round((performance.now() - call.started) * 10) / 10,
@@ -155,7 +166,12 @@ export function gateTransport(transport: Transport, o: GateOptions): void {
         // when it settles (taskService.ts).
         if (o.tasks && handleTaskMessage(m, taskContext(id, tool, m.params?.arguments))) return;
         if (o.callSlots && !o.callSlots.take(slotKey)) return busy(m.id, tool, m.params?.arguments);
-        calls.set(m.id, { tool, args: digestArgs(m.params?.arguments), started: performance.now() });
+        calls.set(m.id, {
+          tool,
+          args: digestArgs(m.params?.arguments),
+          started: performance.now(),
+          ...hostField(m.params?.arguments),
+        });
       } else if (o.tasks && m.method.startsWith('tasks/') && handleTaskMessage(m, taskContext(id))) {
         return;
       } else if (m.method === 'tools/list') {
@@ -291,6 +307,7 @@ export function gateTransport(transport: Transport, o: GateOptions): void {
           principal: o.principal.id,
           ...(o.sessionId ? { session: o.sessionId } : {}),
           tool: tool ?? '',
+          ...hostField(args),
           args: digestArgs(args),
           outcome,
           durationMs,
@@ -310,6 +327,7 @@ export function gateTransport(transport: Transport, o: GateOptions): void {
       principal: o.principal.id,
       ...(o.sessionId ? { session: o.sessionId } : {}),
       tool,
+      ...hostField((params as { arguments?: unknown } | undefined)?.arguments),
       args: digestArgs((params as { arguments?: unknown } | undefined)?.arguments),
       outcome: 'invalid',
       durationMs: 0,
@@ -322,6 +340,7 @@ export function gateTransport(transport: Transport, o: GateOptions): void {
       principal: o.principal.id,
       ...(o.sessionId ? { session: o.sessionId } : {}),
       tool,
+      ...hostField(args),
       args: digestArgs(args),
       outcome: 'denied',
       durationMs: 0,
@@ -347,6 +366,7 @@ export function gateTransport(transport: Transport, o: GateOptions): void {
       principal: o.principal.id,
       ...(o.sessionId ? { session: o.sessionId } : {}),
       tool,
+      ...hostField(args),
       args: digestArgs(args),
       outcome: 'denied',
       durationMs: 0,

@@ -12,6 +12,8 @@ export interface AuditRecord {
   principal: string;
   session?: string;
   tool: string;
+  /** The registry host the call named (issue 19: forwarded to that host's agent). */
+  host?: string;
   /** The redacted argument digest (argDigest.ts). */
   args: unknown;
   /** ok, error (the tool reported a failure), invalid (bad arguments), denied (scope), cancelled, abandoned. */

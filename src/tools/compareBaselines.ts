@@ -75,7 +75,8 @@ export const compareBaselinesTool = defineTool({
     'findings that appeared, resolved or changed severity, and with `trendWindow: N` a linear fit per ' +
     'metric over the host\'s last N baselines with projections ("disk / full in ~12 days", ' +
     '"reallocated sectors on sda grew 0 -> 8 over 5 checks"). Baselines of two different hosts are ' +
-    'refused unless `allowCrossHost: true`. Fast: reads stored baselines only, unless a side is ' +
+    'refused unless `allowCrossHost: true`; with a host registry, `fromHost` takes `from` from another ' +
+    'host than `host` (each side read from its own agent; no trends across hosts). Fast: reads stored baselines only, unless a side is ' +
     '`current`. List baselines with the `audit://baselines` resource.',
   inputSchema: {
     from: ref.default('previous'),
@@ -94,6 +95,7 @@ export const compareBaselinesTool = defineTool({
       .describe('Fit trends over the last N baselines; 0: none'),
     onlyChanged: z.boolean().default(true).describe('Omit unchanged metrics'),
     allowCrossHost: z.boolean().default(false).describe('Allow two different hosts'),
+    fromHost: z.string().max(63).optional().describe('Host of `from` (default: `host`)'),
     limit: z.number().int().min(1).max(1000).default(100).describe('Max metrics and trends each'),
   },
   outputSchema: compareOutput,
@@ -101,47 +103,63 @@ export const compareBaselinesTool = defineTool({
   annotations: { readOnlyHint: true, openWorldHint: false, idempotentHint: true, destructiveHint: false },
   async handler(args, ctx) {
     const hostId = await hostIdentity({ paths: ctx.host });
-    const [from, to] = await Promise.all([resolve(args.from, hostId, ctx), resolve(args.to, hostId, ctx)]);
+    const [from, to] = await Promise.all([
+      resolveBaseline(args.from, hostId, ctx),
+      resolveBaseline(args.to, hostId, ctx),
+    ]);
     if (from.hostId !== to.hostId && !args.allowCrossHost) {
       throw new ToolError(
         `${from.id} is from host ${from.hostId} and ${to.id} from host ${to.hostId}: comparing different hosts is refused; set allowCrossHost to compare anyway.`,
       );
     }
-    const diff = compareBaselines(from, to, { metrics: args.metrics });
-    const counts: Record<string, number> = {};
-    for (const m of diff.metrics) counts[m.verdict] = (counts[m.verdict] ?? 0) + 1;
-    const listed = diff.metrics
-      .filter((m) => !args.onlyChanged || m.verdict !== 'unchanged')
-      .sort(
-        (a, b) =>
-          VERDICT_ORDER.indexOf(a.verdict) - VERDICT_ORDER.indexOf(b.verdict) || a.name.localeCompare(b.name),
-      );
-    let trendList: ReturnType<typeof trends>['trends'] = [];
-    let trendsTruncated = false;
-    if (args.trendWindow > 0) {
-      const series = await ctx.baselines.recent(to.hostId, args.trendWindow);
-      if (to.id === 'current') series.unshift(to);
-      const t = trends(series, { metrics: args.metrics, limit: args.limit });
-      trendList = t.trends;
-      trendsTruncated = t.truncated;
-    }
-    const shown = listed.slice(0, args.limit);
-    return {
-      structured: {
-        from: summaryOf(from),
-        to: summaryOf(to),
-        metrics: shown,
-        verdictCounts: counts,
-        findings: diff.findings,
-        trends: trendList,
-        truncated: shown.length < listed.length || trendsTruncated,
-      },
-      summary: summarize(from, to, counts, diff.findings, shown, trendList),
-    };
+    const series = args.trendWindow > 0 ? await ctx.baselines.recent(to.hostId, args.trendWindow) : [];
+    if (args.trendWindow > 0 && to.id === 'current') series.unshift(to);
+    return comparison(from, to, args, series);
   },
 });
 
-async function resolve(name: string, hostId: string, ctx: ToolContext): Promise<Baseline> {
+export interface CompareArgs {
+  metrics?: string[] | undefined;
+  trendWindow: number;
+  onlyChanged: boolean;
+  limit: number;
+}
+
+/** The answer for two resolved baselines; `series` (newest first) feeds the trends. */
+export function comparison(from: Baseline, to: Baseline, args: CompareArgs, series: Baseline[]) {
+  const diff = compareBaselines(from, to, { metrics: args.metrics });
+  const counts: Record<string, number> = {};
+  for (const m of diff.metrics) counts[m.verdict] = (counts[m.verdict] ?? 0) + 1;
+  const listed = diff.metrics
+    .filter((m) => !args.onlyChanged || m.verdict !== 'unchanged')
+    .sort(
+      (a, b) =>
+        VERDICT_ORDER.indexOf(a.verdict) - VERDICT_ORDER.indexOf(b.verdict) || a.name.localeCompare(b.name),
+    );
+  let trendList: ReturnType<typeof trends>['trends'] = [];
+  let trendsTruncated = false;
+  if (series.length > 0) {
+    const t = trends(series, { metrics: args.metrics, limit: args.limit });
+    trendList = t.trends;
+    trendsTruncated = t.truncated;
+  }
+  const shown = listed.slice(0, args.limit);
+  return {
+    structured: {
+      from: summaryOf(from),
+      to: summaryOf(to),
+      metrics: shown,
+      verdictCounts: counts,
+      findings: diff.findings,
+      trends: trendList,
+      truncated: shown.length < listed.length || trendsTruncated,
+    },
+    summary: summarize(from, to, counts, diff.findings, shown, trendList),
+  };
+}
+
+/** A baseline reference (id, latest, previous, current) on this server's host. */
+export async function resolveBaseline(name: string, hostId: string, ctx: ToolContext): Promise<Baseline> {
   if (name === 'current') {
     const r = await runCheckForTool(ctx, { cpuSampleMs: 250 });
     return {

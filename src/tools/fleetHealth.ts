@@ -1,5 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import { z } from 'zod';
+import { fleetOutliers } from '../audit/fleetOutliers.js';
 import { CHECK_GROUPS } from '../audit/health/types.js';
 import { agentDeadlineMs } from '../hosts/forwarding.js';
 import { findingSchema } from './runHealthCheck.js';
@@ -21,12 +22,23 @@ const hostResult = z.object({
   durationMs: z.number(),
 });
 
+const outlier = z.object({
+  host: z.string(),
+  metric: z.string(),
+  value: z.number(),
+  median: z.number().describe("The fleet's median"),
+  ratio: z.number().nullable().describe('value / median; null when the median is 0'),
+  deviations: z.number().describe('Robust deviations (MAD) above the median; 3.5 or more is an outlier'),
+  hostsCompared: z.number(),
+});
+
 export const fleetHealthTool = defineTool({
   name: 'fleet_health',
   title: 'Fleet health',
   description:
     'Which of my servers needs attention? run_health_check on every registry host (or those matching labels), ' +
-    'ranked worst first with status, score and top findings; unreachable hosts are findings; partial at the deadline.',
+    'ranked worst first with status, score and top findings; unreachable hosts are findings; outliers: ' +
+    "a host's metric far above the fleet's median (3+ hosts); partial at the deadline.",
   inputSchema: {
     labels: z
       .record(z.string(), z.string())
@@ -38,13 +50,18 @@ export const fleetHealthTool = defineTool({
       .optional()
       .describe(`Check groups to run (default all): ${CHECK_GROUPS.join(', ')}`),
     saveBaseline: z.boolean().default(false).describe('Store each result as a baseline on its host'),
-    concurrency: z.number().int().min(1).max(64).default(8).describe('Hosts checked at once'),
+    concurrency: z.number().int().min(1).max(64).default(32).describe('Hosts checked at once'),
     topFindings: z.number().int().min(0).max(20).default(3).describe('Findings kept per host'),
     cpuSampleMs: z.number().int().min(0).max(5000).default(250),
   },
   outputSchema: {
     hosts: z.array(hostResult).describe('Worst first'),
     findings: z.array(findingSchema).describe('Fleet-level findings: unreachable hosts'),
+    outliers: z
+      .array(outlier)
+      .describe(
+        'Metrics far above the fleet median (median and MAD), farthest first, at most 20; empty under 3 hosts',
+      ),
     counts: z.record(z.enum(['critical', 'unreachable', 'warning', 'ok', 'not_checked']), z.number()),
     partial: z.boolean().describe('True when the deadline came before every host answered'),
     notChecked: z.array(z.string()).describe('Hosts without an answer at the deadline (partial)'),
@@ -77,6 +94,7 @@ export const fleetHealthTool = defineTool({
       ...(args.checks ? { checks: args.checks } : {}),
     };
     const results: z.infer<typeof hostResult>[] = [];
+    const metricsByHost = new Map<string, Record<string, number>>();
     let next = 0;
     const worker = async () => {
       while (next < targets.length && !deadline.aborted) {
@@ -99,7 +117,9 @@ export const fleetHealthTool = defineTool({
               ...base,
               ...unreachable(answer.text || 'no health report', t0),
             });
-          else
+          else {
+            if (s.metrics && typeof s.metrics === 'object')
+              metricsByHost.set(h.name, s.metrics as Record<string, number>);
             results.push({
               ...base,
               status: s.status as HostStatus,
@@ -110,6 +130,7 @@ export const fleetHealthTool = defineTool({
               error: null,
               durationMs: Date.now() - t0,
             });
+          }
         } catch (err) {
           if (ctx.signal.aborted) throw err;
           if (deadline.aborted) return; // counted as not checked
@@ -138,6 +159,7 @@ export const fleetHealthTool = defineTool({
           "Check that the host's agent runs and is reachable from this server, and that its key in HOSTS_FILE is one the agent accepts (list_hosts shows the last error).",
       }));
     const partial = notChecked > 0;
+    const { outliers } = fleetOutliers(metricsByHost);
     const worst = results
       .filter((r) => r.status !== 'ok')
       .slice(0, 5)
@@ -145,11 +167,21 @@ export const fleetHealthTool = defineTool({
     const summary =
       `${targets.length} host(s): ${counts.critical} critical, ${counts.unreachable} unreachable, ${counts.warning} warning, ${counts.ok} ok` +
       (partial ? `, ${notChecked} not checked before the deadline (partial)` : '') +
-      `. ${worst.length ? `Needs attention: ${worst.join(', ')}.` : 'All healthy.'}`;
+      `. ${worst.length ? `Needs attention: ${worst.join(', ')}.` : 'All healthy.'}` +
+      (outliers.length
+        ? `\nOutliers: ${outliers
+            .slice(0, 3)
+            .map(
+              (o) =>
+                `${o.host} ${o.metric} ${o.value} (fleet median ${o.median}${o.ratio === null ? '' : `, ${o.ratio}x`})`,
+            )
+            .join('; ')}${outliers.length > 3 ? `; ${outliers.length - 3} more` : ''}.`
+        : '');
     return {
       structured: {
         hosts: results,
         findings,
+        outliers,
         counts,
         partial,
         notChecked: notCheckedHosts,

@@ -4,7 +4,7 @@
  * A fourth registry entry points at a header-recording HTTP server, to prove which credential
  * leaves the serving instance.
  */
-import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { cpSync, createWriteStream, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -13,6 +13,7 @@ import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/cli
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiKeysFile, authedClient } from '../helpers/authTestBed.js';
 import { FIXTURES, type SpawnedServer, spawnServer, startInProcess } from '../helpers/servers.js';
+import type { AuditRecord } from '../../src/observability/auditLog.js';
 import type { RunningHttp } from '../../src/runtime.js';
 
 interface Answer {
@@ -59,6 +60,8 @@ let spy: Server;
 const spyHeaders: IncomingHttpHeaders[] = [];
 let hostsFile: string;
 const spyKey = 'spy-agent-key-0123456789';
+/** The serving instance's audit trail. */
+const audited: AuditRecord[] = [];
 
 async function call(name: string, args: Record<string, unknown>): Promise<Answer> {
   return (await caller.callTool({ name, arguments: args })) as Answer;
@@ -70,13 +73,20 @@ function text(a: Answer): string {
 
 beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'fleet-'));
+  // healthy and stressed keep their baselines in one store (as agents sharing Redis would), so
+  // `latest`/`previous` must pick by host; raid has a store of its own.
+  const sharedData = mkdtempSync(join(tmpdir(), 'fleet-data-'));
   await Promise.all(
     (Object.keys(TREES) as HostName[]).map(async (name) => {
       // Each agent accepts only its own key; the serving instance holds it in HOSTS_FILE.
       const keys = apiKeysFile({ fleet: ['audit:read', 'audit:logs'] });
       agentKeys[name] = keys.keys.fleet as string;
       writeFileSync(join(dir, `${name}.key`), `${agentKeys[name]}\n`, { mode: 0o600 });
-      agents[name] = await spawnServer({ ...TREES[name], AUTH_API_KEYS_FILE: keys.path });
+      agents[name] = await spawnServer({
+        ...TREES[name],
+        AUTH_API_KEYS_FILE: keys.path,
+        ...(name === 'raid' ? {} : { DATA_DIR: sharedData }),
+      });
     }),
   );
   spy = createServer((req, res) => {
@@ -105,19 +115,22 @@ beforeAll(async () => {
   );
   const callerKeys = apiKeysFile({ operator: ['audit:read', 'audit:logs'] });
   callerKey = callerKeys.keys.operator as string;
-  serving = await startInProcess({
-    HOSTS_FILE: hostsFile,
-    FLEET_TEST_SPY_KEY: spyKey,
-    AUTH_API_KEYS_FILE: callerKeys.path,
-    // Small numbers so a dead agent trips its breaker within the test.
-    RETRY_COUNT: '1',
-    RETRY_MIN_MS: '50',
-    RETRY_MAX_MS: '100',
-    BREAKER_VOLUME: '2',
-    BREAKER_ERROR_PERCENT: '50',
-    BREAKER_RESET_MS: '600000',
-    TOOL_DEADLINE_SECONDS: '30',
-  });
+  serving = await startInProcess(
+    {
+      HOSTS_FILE: hostsFile,
+      FLEET_TEST_SPY_KEY: spyKey,
+      AUTH_API_KEYS_FILE: callerKeys.path,
+      // Small numbers so a dead agent trips its breaker within the test.
+      RETRY_COUNT: '1',
+      RETRY_MIN_MS: '50',
+      RETRY_MAX_MS: '100',
+      BREAKER_VOLUME: '2',
+      BREAKER_ERROR_PERCENT: '50',
+      BREAKER_RESET_MS: '600000',
+      TOOL_DEADLINE_SECONDS: '30',
+    },
+    { audit: (r) => audited.push(r) },
+  );
   caller = await authedClient(serving.url, callerKey);
 }, 120_000);
 
@@ -266,6 +279,30 @@ describe('host registry and forwarding (issue 19)', () => {
     expect(scores[0]).toBeLessThanOrEqual(scores[1] as number);
     expect(scores[1]).toBeLessThan(scores[2] as number);
     expect(s.hosts[0]?.topFindings.length).toBeGreaterThan(0);
+    // The stressed tree's retransmits (6.2 % against 0.05 % and 0 %), per-core load and zombies
+    // stand out from the other two agents' figures; nothing of the healthy host does.
+    const outliers = (
+      a.structuredContent as {
+        outliers: Array<{ host: string; metric: string; value: number; median: number; deviations: number }>;
+      }
+    ).outliers;
+    const named = outliers.map((o) => `${o.host} ${o.metric}`);
+    expect(named).toEqual(
+      expect.arrayContaining([
+        'stressed tcp.retrans_percent',
+        'stressed load.per_core.5',
+        'stressed processes.zombies',
+      ]),
+    );
+    expect(outliers.filter((o) => o.host === 'healthy')).toEqual([]);
+    const retrans = outliers.find((o) => o.metric === 'tcp.retrans_percent')!;
+    expect(retrans.value).toBeGreaterThan(10 * retrans.median);
+    expect(retrans.deviations).toBeGreaterThanOrEqual(3.5);
+    expect(text(a)).toMatch(/Outliers: stressed /);
+    // Two hosts are no fleet to compare against.
+    const two = await call('fleet_health', { labels: { role: 'web' }, cpuSampleMs: 0 });
+    expect((two.structuredContent as { hosts: unknown[] }).hosts).toHaveLength(2);
+    expect((two.structuredContent as { outliers: unknown[] }).outliers).toEqual([]);
 
     const all = await call('fleet_health', { cpuSampleMs: 0 });
     const t = all.structuredContent as {
@@ -274,6 +311,112 @@ describe('host registry and forwarding (issue 19)', () => {
     };
     expect(t.hosts.find((h) => h.host === 'spy')?.status).toBe('unreachable');
     expect(t.findings.map((f) => f.id)).toContain('fleet.host_unreachable:spy');
+  });
+
+  it('baselines are per host: latest/previous never interleave hosts sharing a store', async () => {
+    const save = async (host: HostName) => {
+      const a = await call('run_health_check', { host, saveBaseline: true, cpuSampleMs: 0 });
+      expect(a.isError, text(a)).toBeFalsy();
+      const id = a.structuredContent?.baselineId as string;
+      expect(id).toEqual(expect.any(String));
+      return id;
+    };
+    // Interleaved saves of two hosts into one store.
+    const h1 = await save('healthy');
+    const s1 = await save('stressed');
+    const h2 = await save('healthy');
+    const s2 = await save('stressed');
+    type Cmp = { from: { id: string; hostId: string }; to: { id: string; hostId: string } };
+    const healthy = await call('compare_baselines', { host: 'healthy' });
+    expect(healthy.isError, text(healthy)).toBeFalsy();
+    expect(healthy.structuredContent as Cmp).toMatchObject({
+      from: { id: h1, hostId: '11111111111111111111111111111111' },
+      to: { id: h2, hostId: '11111111111111111111111111111111' },
+    });
+    const stressed = await call('compare_baselines', { host: 'stressed' });
+    expect(stressed.structuredContent as Cmp).toMatchObject({
+      from: { id: s1, hostId: '22222222222222222222222222222222' },
+      to: { id: s2, hostId: '22222222222222222222222222222222' },
+    });
+    // Another host's baseline by id (the store is shared): refused unless allowCrossHost.
+    const refused = await call('compare_baselines', { host: 'healthy', from: s2, to: 'latest' });
+    expect(refused.isError).toBe(true);
+    expect(text(refused)).toMatch(/different hosts is refused; set allowCrossHost/);
+    const allowed = await call('compare_baselines', {
+      host: 'healthy',
+      from: s2,
+      to: 'latest',
+      allowCrossHost: true,
+    });
+    expect(allowed.isError, text(allowed)).toBeFalsy();
+    expect((allowed.structuredContent as Cmp).from.hostId).toBe('22222222222222222222222222222222');
+    expect((allowed.structuredContent as Cmp).to.id).toBe(h2);
+    const resolved = (allowed.structuredContent?.findings as { resolved: Array<{ id: string }> }).resolved;
+    expect(resolved.map((f) => f.id)).toContain('memory.oom_kills');
+  });
+
+  it('fromHost compares two agents each with its own store, only with allowCrossHost', async () => {
+    const saved = await call('run_health_check', { host: 'raid', saveBaseline: true, cpuSampleMs: 0 });
+    const raidId = saved.structuredContent?.baselineId as string;
+    expect(raidId).toEqual(expect.any(String));
+    // raid's agent has its own DATA_DIR: healthy's agent cannot see that baseline at all.
+    const unseen = await call('compare_baselines', { host: 'healthy', from: raidId, allowCrossHost: true });
+    expect(unseen.isError).toBe(true);
+    expect(text(unseen)).toContain('not found');
+
+    const refused = await call('compare_baselines', { host: 'healthy', fromHost: 'raid', from: 'latest' });
+    expect(refused.isError).toBe(true);
+    expect(text(refused)).toMatch(/"from" is on raid and "to" on healthy.*allowCrossHost: true/);
+    type Cmp = { from: { id: string; hostId: string }; to: { id: string; hostId: string } };
+    const across = await call('compare_baselines', {
+      host: 'healthy',
+      fromHost: 'raid',
+      from: 'latest',
+      to: 'latest',
+      allowCrossHost: true,
+    });
+    expect(across.isError, text(across)).toBeFalsy();
+    expect(text(across)).toContain('[raid -> healthy]');
+    const c = across.structuredContent as Cmp & { findings: { resolved: Array<{ id: string }> } };
+    expect(c.from).toMatchObject({ id: raidId, hostId: '33333333333333333333333333333333' });
+    expect(c.to.hostId).toBe('11111111111111111111111111111111');
+    expect(c.findings.resolved.some((f) => f.id.startsWith('raid.failed_device:'))).toBe(true);
+
+    // "current" on the other host: a fresh check there, not saved.
+    const current = await call('compare_baselines', {
+      host: 'raid',
+      fromHost: 'stressed',
+      from: 'current',
+      to: 'latest',
+      allowCrossHost: true,
+    });
+    expect(current.isError, text(current)).toBeFalsy();
+    expect((current.structuredContent as Cmp).from).toMatchObject({
+      id: 'current',
+      hostId: '22222222222222222222222222222222',
+    });
+    expect((current.structuredContent as Cmp).to.id).toBe(raidId);
+
+    // Same host named twice: an ordinary comparison; an unknown host: the registry's names.
+    const same = await call('compare_baselines', { host: 'healthy', fromHost: 'healthy' });
+    expect(same.isError, text(same)).toBeFalsy();
+    const unknown = await call('compare_baselines', {
+      host: 'healthy',
+      fromHost: 'web9',
+      allowCrossHost: true,
+    });
+    expect(unknown.isError).toBe(true);
+    expect(text(unknown)).toContain('Unknown host "web9"');
+  });
+
+  it('the audit trail records caller, host and tool for forwarded calls', async () => {
+    audited.length = 0;
+    await call('detect_system', { host: 'stressed' });
+    await call('list_hosts', {});
+    const forwarded = audited.find((r) => r.tool === 'detect_system');
+    expect(forwarded).toMatchObject({ host: 'stressed', outcome: 'ok' });
+    expect(forwarded?.principal).toMatch(/operator/);
+    expect(audited.find((r) => r.tool === 'list_hosts')).not.toHaveProperty('host');
   });
 
   it('a killed agent trips its breaker; fleet_health answers promptly with it unreachable', async () => {
@@ -350,4 +493,173 @@ describe('host registry and forwarding (issue 19)', () => {
       hung.close();
     }
   });
+
+  it('an agent restarted on its port is called again once its breaker lets a trial call through', async () => {
+    const keys = apiKeysFile({ fleet: ['audit:read'] });
+    const env = { ...TREES.healthy, AUTH_API_KEYS_FILE: keys.path };
+    let agent = await spawnServer(env);
+    const url = agent.url;
+    const dir = mkdtempSync(join(tmpdir(), 'fleet-recover-'));
+    const file = join(dir, 'hosts.yaml');
+    writeFileSync(
+      file,
+      [
+        'hosts:',
+        '  - name: phoenix',
+        `    url: ${url}`,
+        '    apiKeyEnv: PHOENIX_KEY',
+        '  - name: healthy',
+        `    url: ${agents.healthy.url}`,
+        '    apiKeyEnv: HEALTHY_KEY',
+      ].join('\n'),
+    );
+    const callerKeys = apiKeysFile({ operator: ['audit:read'] });
+    const second = await startInProcess({
+      HOSTS_FILE: file,
+      PHOENIX_KEY: keys.keys.fleet as string,
+      HEALTHY_KEY: agentKeys.healthy,
+      AUTH_API_KEYS_FILE: callerKeys.path,
+      RETRY_COUNT: '1',
+      RETRY_MIN_MS: '50',
+      RETRY_MAX_MS: '100',
+      BREAKER_VOLUME: '2',
+      BREAKER_ERROR_PERCENT: '50',
+      // Short, so the open breaker lets a trial call through within the test.
+      BREAKER_RESET_MS: '2000',
+      TOOL_DEADLINE_SECONDS: '30',
+    });
+    const client = await authedClient(second.url, callerKeys.keys.operator as string);
+    const detect = async () =>
+      (await client.callTool({ name: 'detect_system', arguments: { host: 'phoenix' } })) as Answer;
+    const row = async () =>
+      (
+        (await client.callTool({ name: 'list_hosts', arguments: {} })).structuredContent as {
+          hosts: Array<Record<string, unknown>>;
+        }
+      ).hosts.find((h) => h.name === 'phoenix');
+    try {
+      const before = await detect();
+      expect(before.isError, text(before)).toBeFalsy();
+      agent.child.kill('SIGKILL');
+      await agent.exit;
+      let seen: Record<string, unknown> | undefined;
+      for (let i = 0; i < 10 && seen?.breaker !== 'open'; i++) {
+        expect((await detect()).isError).toBe(true);
+        seen = await row();
+      }
+      expect(seen?.breaker).toBe('open');
+
+      // The same agent back on the same address.
+      agent = await spawnServer({ ...env, PORT: new URL(url).port });
+      expect(agent.url).toBe(url);
+      let back: Answer | undefined;
+      const until = Date.now() + 60_000;
+      while (Date.now() < until) {
+        const a = await detect();
+        if (!a.isError) {
+          back = a;
+          break;
+        }
+        // Before the reset the breaker answers at once ("paused"); never a hang.
+        expect(text(a)).toMatch(/paused|unreachable/);
+        await new Promise((r) => setTimeout(r, 300));
+      }
+      expect(back, 'the restarted agent answered through the serving instance').toBeDefined();
+      expect(text(back!)).toContain('[host phoenix]');
+      const after = await row();
+      expect(after).toMatchObject({ breaker: 'closed', lastError: null });
+      const check = (await client.callTool({
+        name: 'run_health_check',
+        arguments: { host: 'phoenix', saveBaseline: false, cpuSampleMs: 0 },
+      })) as Answer;
+      expect(check.isError, text(check)).toBeFalsy();
+      expect(check.structuredContent?.hostId).toBe('11111111111111111111111111111111');
+    } finally {
+      await client.close();
+      await second.shutdown('test done');
+      if (agent.child.exitCode === null) agent.child.kill();
+      await agent.exit;
+    }
+  }, 120_000);
+
+  it('cancelling a forwarded call cancels it on the agent: the agent-side handler stops', async () => {
+    // A large access log on the agent (under its HOST_ROOT): analyze_bots takes seconds over it.
+    const root = rootWithId(join(FIXTURES, 'health', 'healthy', 'root'), '44444444444444444444444444444444');
+    const logDir = join(root, 'var', 'log', 'fleetbig');
+    mkdirSync(logDir, { recursive: true });
+    const logFile = join(logDir, 'access.log');
+    const chunk = Array.from(
+      { length: 10_000 },
+      (_, i) =>
+        `10.${(i >> 8) & 255}.${i & 255}.7 - - [06/Dec/2026:01:00:${String(i % 60).padStart(2, '0')} +0000] ` +
+        `"GET /page/${i % 500}?q=${i} HTTP/1.1" 200 ${1000 + i} "-" "Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0"\n`,
+    ).join('');
+    await new Promise<void>((resolve, reject) => {
+      const out = createWriteStream(logFile);
+      out.on('error', reject);
+      let n = 0;
+      const more = () => {
+        while (n < 150) {
+          n++;
+          if (!out.write(chunk)) return void out.once('drain', more);
+        }
+        out.end(resolve);
+      };
+      more();
+    });
+    const keys = apiKeysFile({ fleet: ['audit:read', 'audit:logs'] });
+    const agent = await spawnServer({
+      ...TREES.healthy,
+      HOST_ROOT: root,
+      AUTH_API_KEYS_FILE: keys.path,
+      AUDIT_ALLOWED_PATHS: '/var/log/fleetbig',
+    });
+    let agentOut = '';
+    agent.child.stdout?.on('data', (d) => (agentOut += String(d)));
+    const agentLines = () =>
+      agentOut
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const dir = mkdtempSync(join(tmpdir(), 'fleet-cancel-'));
+    const file = join(dir, 'hosts.yaml');
+    writeFileSync(
+      file,
+      ['hosts:', '  - name: slow', `    url: ${agent.url}`, '    apiKeyEnv: SLOW_KEY'].join('\n'),
+    );
+    const callerKeys = apiKeysFile({ operator: ['audit:read', 'audit:logs'] });
+    const second = await startInProcess({
+      HOSTS_FILE: file,
+      SLOW_KEY: keys.keys.fleet as string,
+      AUTH_API_KEYS_FILE: callerKeys.path,
+      TOOL_DEADLINE_SECONDS: '300',
+    });
+    const client = await authedClient(second.url, callerKeys.keys.operator as string);
+    try {
+      const ac = new AbortController();
+      const pending = client.callTool(
+        { name: 'analyze_bots', arguments: { host: 'slow', paths: ['/var/log/fleetbig/access.log'] } },
+        { signal: ac.signal, timeout: 300_000 },
+      );
+      setTimeout(() => ac.abort(new Error('operator cancelled')), 2000);
+      await expect(pending).rejects.toThrow(/cancelled/);
+      // The agent's own records: the handler saw the abort and stopped (a refusal, not a result),
+      // and its audit trail has the call as cancelled.
+      const until = Date.now() + 60_000;
+      let ended: Record<string, unknown> | undefined;
+      while (!ended && Date.now() < until) {
+        ended = agentLines().find((l) => l.tool === 'analyze_bots' && l.msg === 'tool call refused');
+        if (!ended) await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(ended, agentOut.slice(-2000)).toBeDefined();
+      expect(String(ended?.err)).toContain('Cancelled');
+      const records = agentLines().filter((l) => l.log === 'audit' && l.tool === 'analyze_bots');
+      expect(records.map((r) => r.outcome)).toEqual(['cancelled']);
+    } finally {
+      await client.close();
+      await second.shutdown('test done');
+      agent.child.kill();
+      await agent.exit;
+    }
+  }, 180_000);
 });
