@@ -133,7 +133,7 @@ export const analyzeBotsOutput = {
       start: orNull(z.string()).describe('Start of the first bucket'),
       points: z.number(),
       series: z
-        .record(classes, z.array(z.number()))
+        .partialRecord(classes, z.array(z.number()))
         .describe('Requests per bucket by client class (classes seen)'),
       hostile: z
         .array(z.number())

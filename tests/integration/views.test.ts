@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,6 +40,8 @@ let dns: DnsStub;
 let tlsServer: RunningHttp;
 let healthServer: RunningHttp;
 let slowServer: RunningHttp;
+let botsServer: RunningHttp;
+const botsLog = join(root, 'web', 'access.log');
 const slowDir = join(root, 'mysql');
 const clients: Client[] = [];
 const hasChromium = requireChromium();
@@ -106,6 +108,18 @@ beforeAll(async () => {
     lines.push(entry(T0 + 2000 + i, `SELECT id FROM products WHERE id = ${i}`, 0.2, 1));
   writeFileSync(join(slowDir, 'mariadb-slow.log'), `${lines.join('\n')}\n`);
   slowServer = await startInProcess({ AUDIT_ALLOWED_PATHS: root, HOST_ROOT: '/' });
+  // The real Apache sample (elastic, May 2015) with a wp-login flood from one address at 12:30.
+  mkdirSync(join(root, 'web'));
+  const flood = Array.from(
+    { length: 150 },
+    (_, i) =>
+      `203.0.113.66 - - [18/May/2015:12:30:${String(i % 60).padStart(2, '0')} +0000] "POST /wp-login.php HTTP/1.1" 200 1200 "-" "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"`,
+  );
+  writeFileSync(
+    botsLog,
+    `${readFileSync(join(FIXTURES, 'logs', 'elastic-apache-10k.log'), 'utf8').trimEnd()}\n${flood.join('\n')}\n`,
+  );
+  botsServer = await startInProcess({ AUDIT_ALLOWED_PATHS: root, HOST_ROOT: '/' });
   if (hasChromium) host = await startViewHost({ width: 420 });
 }, 60_000);
 
@@ -115,6 +129,7 @@ afterAll(async () => {
   await tlsServer?.shutdown('test done');
   await healthServer?.shutdown('test done');
   await slowServer?.shutdown('test done');
+  await botsServer?.shutdown('test done');
   await dns?.close();
   for (const s of tlsServers) s.close();
   rmSync(root, { recursive: true, force: true });
@@ -141,6 +156,7 @@ describe.each([
     const { resources } = await client.listResources();
     const views = resources.filter((r) => r.uri.startsWith('ui://'));
     expect(views.map((r) => r.uri).sort()).toEqual([
+      'ui://server-audit/bots.html',
       'ui://server-audit/health.html',
       'ui://server-audit/slow-queries.html',
       'ui://server-audit/tls.html',
@@ -148,6 +164,7 @@ describe.each([
     expect(byName.get('analyze_slow_queries')?._meta?.ui?.resourceUri).toBe(
       'ui://server-audit/slow-queries.html',
     );
+    expect(byName.get('analyze_bots')?._meta?.ui?.resourceUri).toBe('ui://server-audit/bots.html');
     for (const v of views) {
       expect(v.mimeType).toBe(RESOURCE_MIME_TYPE);
       const read = await client.readResource({ uri: v.uri });
@@ -159,9 +176,11 @@ describe.each([
       // Self-contained: the shared code is inlined and nothing is loaded from anywhere.
       expect(content.text).toContain('const Bridge');
       expect(content.text).not.toContain('/*@shared');
-      expect(content.text).not.toMatch(
+      // (uPlot's licence banner names its home page: a comment, not a load.)
+      expect(content.text.replace('/*! https://github.com/leeoniya/uPlot', '')).not.toMatch(
         /<script[^>]+src=|<link[^>]+href=|https?:\/\/(?!www\.w3\.org\/2000\/svg)/,
       );
+      expect(content.text).not.toMatch(/\/\*@(shared|uplot)\./);
       expect(content.text).toContain("default-src 'none'");
     }
   });
@@ -319,6 +338,7 @@ describe('views in headless chromium, fed real results through the ext-apps host
         count: number;
         totalTime: number;
         rowsExaminedAvg: number | null;
+        p95Time: number;
         flags: string[];
       }>;
       findings: Array<{ id: string }>;
@@ -336,16 +356,113 @@ describe('views in headless chromium, fed real results through the ext-apps host
     for (const q of s.queries) {
       const row = frame.locator(`[data-query="${q.id}"]`);
       expect(await row.locator('[data-field=count]').textContent()).toBe(String(q.count));
+      // p95 as the view formats seconds (3 decimals under 1 s).
+      expect(await row.locator('[data-field=p95]').textContent()).toBe(
+        `${q.p95Time >= 10 ? q.p95Time.toFixed(0) : q.p95Time >= 1 ? q.p95Time.toFixed(2) : q.p95Time.toFixed(3)} s`,
+      );
       expect(await row.locator('[data-field=examined]').textContent()).toBe(
         q.rowsExaminedAvg === null ? '–' : String(Math.round(q.rowsExaminedAvg)),
       );
       if (q.flags.length)
         expect(await row.locator('[data-field=flags] .chip').allTextContents()).toEqual(q.flags);
     }
-    // The heavy scan (30 x 250,000 rows examined) tops the list.
+    // The heavy scan (30 x 250,000 rows examined) tops the list; its times are 0.50-0.79 s.
     expect(s.queries[0]?.count).toBe(30);
+    expect(s.queries[0]?.p95Time).toBeCloseTo(0.78, 2);
     expect(await frame.locator('[data-finding]').count()).toBe(s.findings.length);
     console.log(`screenshot: ${await host.screenshot('slow-queries')}`);
+  });
+
+  it('Bots: requests per minute by class, the hostile burst, threats, clusters and block rules', async (t) => {
+    if (!host) return t.skip();
+    const client = track(await appsClient(botsServer.url, true));
+    const args = {
+      paths: [botsLog],
+      since: '2015-05-18T11:30:00Z',
+      until: '2015-05-18T13:30:00Z',
+      verifyBots: false,
+    };
+    const result = await client.callTool({ name: 'analyze_bots', arguments: args });
+    expect(result.isError, JSON.stringify(result.content)).toBeFalsy();
+    const { contents } = await client.readResource({ uri: 'ui://server-audit/bots.html' });
+    const frame = await host.show(
+      (contents[0] as { text: string }).text,
+      { name: 'analyze_bots', arguments: args, result },
+      '[data-class]',
+    );
+    const s = result.structuredContent as {
+      summary: { requests: number; uniqueIps: number; clientsByThreat: Record<string, number> };
+      traffic: {
+        bucketSeconds: number;
+        points: number;
+        series: Record<string, number[]>;
+        hostile: number[];
+        bursts: Array<{ from: string; hostileRequests: number; peak: number }>;
+      };
+      clients: Array<{ ip: string; threatScore: number; reasons: Array<{ id: string; evidence: string }> }>;
+      clusters: unknown[];
+      recommendations: Record<string, string[]>;
+    };
+    const sum = (a: number[]) => a.reduce((x, y) => x + y, 0);
+    // Two hours: per-minute buckets, every request in them.
+    expect(s.traffic.bucketSeconds).toBe(60);
+    expect(s.traffic.points).toBeLessThanOrEqual(120);
+    expect(sum(Object.values(s.traffic.series).flat())).toBe(s.summary.requests);
+    expect(await frame.locator('[data-field=requests]').first().textContent()).toBe(
+      String(s.summary.requests),
+    );
+    expect(await frame.locator('#top [data-field=ips]').textContent()).toBe(String(s.summary.uniqueIps));
+    expect(await frame.locator('[data-field=bucket]').textContent()).toBe('1 min');
+    for (const l of ['critical', 'high', 'medium', 'low'])
+      expect(await frame.locator(`[data-threat=${l}] b`).textContent()).toBe(
+        String(s.summary.clientsByThreat[l]),
+      );
+    // The chart (uPlot draws on a canvas) and its legend: one entry per class seen, with its total.
+    expect(await frame.locator('#chart canvas').count()).toBeGreaterThan(0);
+    expect(await frame.locator('#chart').getAttribute('data-points')).toBe(String(s.traffic.points));
+    const classes = Object.keys(s.traffic.series);
+    expect(classes.length).toBeGreaterThan(1);
+    expect(await frame.locator('#legend [data-class]').count()).toBe(classes.length + 1);
+    for (const c of classes)
+      expect(await frame.locator(`[data-class=${c}] [data-field=total]`).textContent()).toBe(
+        String(sum(s.traffic.series[c] ?? [])),
+      );
+    expect(await frame.locator('[data-class=hostile] [data-field=total]').textContent()).toBe(
+      String(sum(s.traffic.hostile)),
+    );
+    // The flood is a burst at 12:30, listed with its numbers.
+    const flood = s.traffic.bursts.find((b) => b.from === '2015-05-18T12:30:00.000Z');
+    expect(flood?.hostileRequests).toBeGreaterThanOrEqual(150);
+    expect(await frame.locator('[data-burst]').count()).toBe(s.traffic.bursts.length);
+    const row = frame.locator('[data-burst="2015-05-18T12:30:00.000Z"]');
+    expect(await row.locator('[data-field=hostile]').textContent()).toBe(String(flood?.hostileRequests));
+    expect(await row.locator('[data-field=peak]').textContent()).toBe(String(flood?.peak));
+    // Top threats in the result's order with their scores; the flooder first.
+    const scored = s.clients.filter((c) => c.threatScore > 0).slice(0, 15);
+    expect(scored[0]?.ip).toBe('203.0.113.66');
+    expect(
+      await frame.locator('[data-ip]').evaluateAll((els) => els.map((e) => e.getAttribute('data-ip'))),
+    ).toEqual(scored.map((c) => c.ip));
+    for (const c of scored.slice(0, 5))
+      expect(await frame.locator(`[data-ip="${c.ip}"] [data-field=score]`).textContent()).toBe(
+        String(c.threatScore),
+      );
+    const first = frame.locator('[data-ip="203.0.113.66"]');
+    await first.locator('summary').click();
+    expect(await first.locator('[data-field=evidence]').allTextContents()).toEqual(
+      scored[0]?.reasons.map((r) => r.evidence),
+    );
+    expect(await frame.locator('[data-cluster]').count()).toBe(s.clusters.length);
+    // One copyable box per firewall, holding exactly the recommended commands.
+    expect(s.recommendations.addresses).toContain('203.0.113.66');
+    for (const fw of ['nftables', 'iptables', 'csf', 'nginx'])
+      expect(await frame.locator(`[data-firewall=${fw}] [data-field=commands]`).textContent()).toBe(
+        s.recommendations[fw]?.join('\n'),
+      );
+    const copy = frame.locator('[data-firewall=nftables] button');
+    await copy.click();
+    await expect.poll(() => copy.textContent()).toMatch(/^(Copied|Select and copy)$/);
+    console.log(`screenshot: ${await host.screenshot('bots')}`);
   });
 
   it('screenshots are written under test-artifacts/views', () => {
