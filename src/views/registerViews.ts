@@ -34,8 +34,9 @@ export const VIEWS: readonly ViewSpec[] = [
     uri: 'ui://server-audit/health.html',
     name: 'Health view',
     file: 'health.html',
-    description: 'Status, score, gauges and findings by severity with their evidence',
-    tools: ['run_health_check'],
+    description:
+      'Status, score, gauges and findings by severity with their evidence; from compare_baselines, trend charts',
+    tools: ['run_health_check', 'compare_baselines'],
   },
   {
     uri: 'ui://server-audit/bots.html',
