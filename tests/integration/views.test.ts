@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { EXTENSION_ID, RESOURCE_MIME_TYPE } from '@modelcontextprotocol/ext-apps/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FileBaselineStore } from '../../src/baselines/fileBaselineStore.js';
 import type { RunningHttp } from '../../src/runtime.js';
 import { type DnsStub, startDnsStub } from '../helpers/dnsStub.js';
 import { FIXTURES, startInProcess } from '../helpers/servers.js';
@@ -41,6 +42,7 @@ let tlsServer: RunningHttp;
 let healthServer: RunningHttp;
 let slowServer: RunningHttp;
 let botsServer: RunningHttp;
+let trendServer: RunningHttp | undefined;
 const botsLog = join(root, 'web', 'access.log');
 const slowDir = join(root, 'mysql');
 const clients: Client[] = [];
@@ -130,6 +132,7 @@ afterAll(async () => {
   await healthServer?.shutdown('test done');
   await slowServer?.shutdown('test done');
   await botsServer?.shutdown('test done');
+  await trendServer?.shutdown('test done');
   await dns?.close();
   for (const s of tlsServers) s.close();
   rmSync(root, { recursive: true, force: true });
@@ -463,6 +466,116 @@ describe('views in headless chromium, fed real results through the ext-apps host
     await copy.click();
     await expect.poll(() => copy.textContent()).toMatch(/^(Copied|Select and copy)$/);
     console.log(`screenshot: ${await host.screenshot('bots')}`);
+  });
+
+  it('Health trends: compare_baselines charts the regressed disk with its fitted line and full date; another window is re-run through the host, a writing tool is refused', async (t) => {
+    if (!host) return t.skip();
+    // A week of daily baselines of the stressed host, its fullest disk filling 1.5 points a day:
+    // the host's real metrics (from run_health_check over MCP), stored as the server stores them.
+    const plain = track(await appsClient(healthServer.url, true));
+    const now = await plain.callTool({
+      name: 'run_health_check',
+      arguments: { cpuSampleMs: 0, saveBaseline: false },
+    });
+    const real = now.structuredContent as {
+      hostId: string;
+      status: 'ok' | 'warning' | 'critical';
+      score: number;
+      metrics: Record<string, number>;
+    };
+    const disk = Object.keys(real.metrics)
+      .filter((k) => /^disk\..+\.used_percent$/.test(k))
+      .sort((a, b) => (real.metrics[b] ?? 0) - (real.metrics[a] ?? 0))[0] as string;
+    const dataDir = join(root, 'trend-data');
+    const store = new FileBaselineStore({ dir: dataDir });
+    const DAYS = 8;
+    const today = Date.now();
+    const start = (real.metrics[disk] as number) - 1.5 * (DAYS - 1) - 5;
+    for (let d = 0; d < DAYS; d++)
+      await store.save({
+        hostId: real.hostId,
+        createdAt: new Date(today - (DAYS - 1 - d) * 86_400_000).toISOString(),
+        status: real.status,
+        score: real.score,
+        metrics: { ...real.metrics, [disk]: start + 1.5 * d },
+        findings: [],
+      });
+    trendServer = await startInProcess({
+      HOST_PROC: `${FIXTURES}/health/stressed/proc`,
+      HOST_SYS: `${FIXTURES}/health/stressed/sys`,
+      HOST_ROOT: `${FIXTURES}/health/stressed/root`,
+      DATA_DIR: dataDir,
+    });
+    const client = track(await appsClient(trendServer.url, true));
+    const { tools } = await client.listTools();
+    const args = { from: 'previous', to: 'latest', trendWindow: 5 };
+    const result = await client.callTool({ name: 'compare_baselines', arguments: args });
+    expect(result.isError, JSON.stringify(result.content)).toBeFalsy();
+    const s = result.structuredContent as {
+      from: { id: string };
+      to: { id: string };
+      verdictCounts: Record<string, number>;
+      metrics: Array<{ name: string; verdict: string; to: number }>;
+      trends: Array<{
+        name: string;
+        points: number;
+        slopePerDay: number;
+        etaDays?: number;
+        chart?: { fullAt?: string; days: number[]; values: number[] };
+      }>;
+    };
+    expect(s.metrics.find((m) => m.name === disk)?.verdict).toBe('regressed');
+    const trend = s.trends.find((x) => x.name === disk);
+    expect(trend).toMatchObject({ points: 5, slopePerDay: 1.5 });
+    expect(trend?.chart?.values).toHaveLength(5);
+    expect(trend?.chart?.fullAt).toMatch(/^\d{4}-/);
+    const { contents } = await client.readResource({ uri: 'ui://server-audit/health.html' });
+    const frame = await host.show(
+      (contents[0] as { text: string }).text,
+      { name: 'compare_baselines', arguments: args, result },
+      '[data-trend]',
+      { tools, callTool: (name, a) => client.callTool({ name, arguments: a }) },
+    );
+    expect(await frame.locator('[data-field=from]').textContent()).toBe(s.from.id);
+    expect(await frame.locator('[data-field=to]').first().textContent()).toBe(s.to.id);
+    expect(await frame.locator('[data-verdict=regressed] b').textContent()).toBe(
+      String(s.verdictCounts.regressed),
+    );
+    expect(await frame.locator(`[data-metric="${disk}"] [data-field=to]`).textContent()).toBe(
+      String(s.metrics.find((m) => m.name === disk)?.to),
+    );
+    const card = frame.locator(`[data-trend="${disk}"]`);
+    expect(await card.locator('[data-field=points]').textContent()).toBe('5');
+    expect(await card.locator('[data-field=slope]').textContent()).toBe('1.5');
+    expect(await card.locator('[data-field=full]').textContent()).toBe(trend?.chart?.fullAt?.slice(0, 10));
+    expect(await card.locator('canvas').count()).toBeGreaterThan(0);
+    expect(await frame.locator('[data-window="5"]').getAttribute('aria-pressed')).toBe('true');
+    console.log(`screenshot: ${await host.screenshot('health-trends')}`);
+
+    // Another window: the view asks the host, which calls the real server.
+    await frame.locator('[data-window="10"]').click();
+    await expect
+      .poll(() => card.locator('[data-field=points]').textContent(), { timeout: 15_000 })
+      .toBe(String(DAYS));
+    expect(await frame.locator('[data-window="10"]').getAttribute('aria-pressed')).toBe('true');
+    expect(await host.calls()).toEqual([
+      { name: 'compare_baselines', arguments: { ...args, trendWindow: 10 }, refused: false },
+    ]);
+
+    // A view never writes: delete_baselines is the model's only, so the host refuses the view's call.
+    const view = host.page.frames().find((f) => f !== host?.page.mainFrame());
+    const refusal = await view?.evaluate(
+      `Bridge.request('tools/call', { name: 'delete_baselines', arguments: { ids: [${JSON.stringify(s.to.id)}] } }).then(() => 'called', (e) => e.message)`,
+    );
+    expect(refusal).toContain('delete_baselines is not available to this view');
+    expect((await host.calls()).at(-1)).toMatchObject({ name: 'delete_baselines', refused: true });
+    // And the baselines are all still there.
+    const after = await client.callTool({ name: 'compare_baselines', arguments: { trendWindow: 100 } });
+    expect(
+      (after.structuredContent as { trends: Array<{ name: string; points: number }> }).trends.find(
+        (x) => x.name === disk,
+      )?.points,
+    ).toBe(DAYS);
   });
 
   it('screenshots are written under test-artifacts/views', () => {
