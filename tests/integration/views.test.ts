@@ -3,12 +3,13 @@ import type { Server } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { EXTENSION_ID, RESOURCE_MIME_TYPE } from '@modelcontextprotocol/ext-apps/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileBaselineStore } from '../../src/baselines/fileBaselineStore.js';
 import type { RunningHttp } from '../../src/runtime.js';
 import { type DnsStub, startDnsStub } from '../helpers/dnsStub.js';
-import { FIXTURES, startInProcess } from '../helpers/servers.js';
+import { FIXTURES, ROOT, startInProcess, tempDataDir } from '../helpers/servers.js';
 import { serveTls, TlsTestBed } from '../helpers/tlsTestBed.js';
 import { ARTIFACTS, requireChromium, startViewHost, type ViewHost } from '../helpers/viewHost.js';
 
@@ -202,6 +203,51 @@ describe.each([
       expect(t._meta?.ui, t.name).toBeUndefined();
       expect(t._meta?.['ui/resourceUri'], t.name).toBeUndefined();
     }
+    const { resources } = await client.listResources();
+    expect(resources.filter((r) => r.uri.startsWith('ui://'))).toEqual([]);
+  });
+});
+
+describe('MCP Apps negotiation over stdio (the built server, as a desktop host runs it)', () => {
+  const stdio = (apps: boolean) =>
+    new Client(
+      { name: apps ? 'apps-desktop' : 'plain-desktop', version: '1.0.0' },
+      apps ? { capabilities: APPS } : {},
+    );
+  const transport = () =>
+    new StdioClientTransport({
+      command: process.execPath,
+      args: [join(ROOT, 'dist', 'server.js'), '--stdio'],
+      env: { ...(process.env as Record<string, string>), LOG_LEVEL: 'silent', DATA_DIR: tempDataDir() },
+      stderr: 'ignore',
+    });
+
+  it('a client declaring the extension gets the views, each page self-contained', async () => {
+    const client = track(stdio(true));
+    await client.connect(transport());
+    const { tools } = (await client.listTools()) as { tools: ListedTool[] };
+    const byName = new Map(tools.map((t) => [t.name, t]));
+    expect(byName.get('analyze_bots')?._meta?.ui?.resourceUri).toBe('ui://server-audit/bots.html');
+    expect(byName.get('compare_baselines')?._meta?.ui).toEqual({
+      resourceUri: 'ui://server-audit/health.html',
+      visibility: ['model', 'app'],
+    });
+    expect(byName.get('delete_baselines')?._meta?.ui?.visibility).toEqual(['model']);
+    const { resources } = await client.listResources();
+    expect(resources.filter((r) => r.uri.startsWith('ui://')).length).toBe(4);
+    // The built server inlines uPlot from its installed dependency.
+    const read = await client.readResource({ uri: 'ui://server-audit/bots.html' });
+    const html = (read.contents[0] as { text: string }).text;
+    expect(html).toContain('var uPlot=function');
+    expect(html).not.toMatch(/\/\*@(shared|uplot)\./);
+  });
+
+  it('a client without it sees no _meta.ui and no view resources', async () => {
+    const client = track(stdio(false));
+    await client.connect(transport());
+    const { tools } = (await client.listTools()) as { tools: ListedTool[] };
+    expect(tools.length).toBeGreaterThan(10);
+    for (const t of tools) expect(t._meta?.ui, t.name).toBeUndefined();
     const { resources } = await client.listResources();
     expect(resources.filter((r) => r.uri.startsWith('ui://'))).toEqual([]);
   });
