@@ -129,7 +129,9 @@ export const analyzeBotsOutput = {
     .object({
       bucketSeconds: z
         .number()
-        .describe('Bucket size: 60 (per minute) up to 1 week, the smallest fitting 240 points'),
+        .describe(
+          'Bucket size: 60 (per minute) up to 1 week, the smallest fitting 240 points (past 240 weeks: the newest 240)',
+        ),
       start: orNull(z.string()).describe('Start of the first bucket'),
       points: z.number(),
       series: z

@@ -111,6 +111,32 @@ describe('TimelineBuilder bounds', () => {
     expect(t.hostile.reduce((a, c) => a + c, 0)).toBe(Math.ceil(30_000 / 7));
   });
 
+  it('shows the newest 240 weeks of a log spanning 50 years, and holds no more than it may', () => {
+    const b = new TimelineBuilder();
+    b.add(Date.parse('1976-01-01T00:00:00Z'), 'human', false);
+    b.add(Date.parse('2026-01-01T00:00:00Z'), 'scanner', true);
+    const t = b.finish(240);
+    expect(t.bucketSeconds).toBe(7 * 86400);
+    expect(t.points).toBe(240);
+    expect(t.series).toEqual({ scanner: expect.any(Array) });
+    expect(t.hostile.at(-1)).toBe(1);
+    // 30,000 distinct weeks (~575 years): the oldest are dropped, never more than MAX_HELD kept.
+    const many = new TimelineBuilder();
+    const week = 7 * 86_400_000;
+    for (let i = 0; i < 30_000; i++) many.add(i * week, 'human', false);
+    expect(many.held).toBeLessThanOrEqual(MAX_HELD);
+    expect(many.finish(240).points).toBe(240);
+  });
+
+  it('clamps buckets at the ends of the Date range (forged timestamps) instead of throwing', () => {
+    const b = new TimelineBuilder();
+    for (let i = 0; i < 10; i++) b.add(8.64e15 - 1000, 'scanner', true);
+    b.add(-8.64e15, 'human', false);
+    const t = b.finish(240);
+    expect(t.points).toBe(240);
+    expect(t.bursts[0]?.to).toBe('+275760-09-13T00:00:00.000Z');
+  });
+
   it('answers an empty timeline for no timed requests', () => {
     const t = new TimelineBuilder().finish();
     expect(t).toMatchObject({ points: 0, start: null, series: {}, hostile: [], bursts: [] });

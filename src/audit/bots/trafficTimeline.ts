@@ -3,7 +3,8 @@
  * signature, a sensitive-path probe, a login POST or a scanner user agent), with the bursts of
  * hostile traffic found in it: what the Bots view charts. Bounded: at most MAX_HELD buckets are
  * held while reading (past that the bucket grows to the next step of BUCKET_STEPS_MINUTES), and
- * the answer has at most `maxPoints` buckets, the smallest step that fits the span.
+ * the answer has at most `maxPoints` buckets, the smallest step that fits the span (past
+ * maxPoints weeks, the newest maxPoints weeks).
  */
 import { CLIENT_CLASSES, type ClientClass } from './classify.js';
 
@@ -22,6 +23,9 @@ export const BURST_FACTOR = 4;
 const HOSTILE = CLIENT_CLASSES.length;
 const INDEX = new Map<ClientClass, number>(CLIENT_CLASSES.map((c, i) => [c, i]));
 const MINUTE = 60_000;
+/** The Date range's ends: a bucket's edge past them (a forged timestamp) is clamped, never a RangeError. */
+const MAX_DATE = 8.64e15;
+const isoOf = (ms: number) => new Date(Math.max(-MAX_DATE, Math.min(MAX_DATE, ms))).toISOString();
 
 export interface Burst {
   from: string;
@@ -51,6 +55,11 @@ export class TimelineBuilder {
   private stepIndex = 0;
   private readonly buckets = new Map<number, number[]>();
 
+  /** Buckets held now (at most MAX_HELD). */
+  get held(): number {
+    return this.buckets.size;
+  }
+
   /** The current bucket in minutes. */
   get stepMinutes(): number {
     return BUCKET_STEPS_MINUTES[this.stepIndex] as number;
@@ -63,13 +72,22 @@ export class TimelineBuilder {
     if (!b) {
       b = new Array<number>(HOSTILE + 1).fill(0);
       this.buckets.set(key, b);
-      if (this.buckets.size > MAX_HELD && this.stepIndex < BUCKET_STEPS_MINUTES.length - 1) {
-        this.regroup(this.stepIndex + 1);
-        b = this.buckets.get(Math.floor(time / (this.stepMinutes * MINUTE))) as number[];
+      if (this.buckets.size > MAX_HELD) {
+        if (this.stepIndex < BUCKET_STEPS_MINUTES.length - 1) this.regroup(this.stepIndex + 1);
+        // Centuries of timestamps even in weeks (a corrupt or forged log): only the newest half stays.
+        else this.dropOldest(MAX_HELD / 2);
+        const k = Math.floor(time / (this.stepMinutes * MINUTE));
+        b = this.buckets.get(k);
+        if (!b) this.buckets.set(k, (b = new Array<number>(HOSTILE + 1).fill(0)));
       }
     }
     (b[INDEX.get(cls) as number] as number)++;
     if (hostile) (b[HOSTILE] as number)++;
+  }
+
+  private dropOldest(keep: number): void {
+    const keys = [...this.buckets.keys()].sort((a, b) => a - b);
+    for (const k of keys.slice(0, Math.max(0, keys.length - keep))) this.buckets.delete(k);
   }
 
   /** Merges the held buckets into the (coarser) step `index`. */
@@ -113,11 +131,14 @@ export class TimelineBuilder {
       index++;
     const step = BUCKET_STEPS_MINUTES[index] as number;
     const ratio = step / this.stepMinutes;
-    const first = Math.floor(lo / ratio);
-    const points = Math.floor(hi / ratio) - first + 1;
+    // Even weekly buckets do not fit (years of log): the newest maxPoints of them.
+    const last = Math.floor(hi / ratio);
+    const first = Math.max(Math.floor(lo / ratio), last - maxPoints + 1);
+    const points = last - first + 1;
     const rows = Array.from({ length: points }, () => new Array<number>(HOSTILE + 1).fill(0));
     for (const [key, counts] of this.buckets) {
-      const row = rows[Math.floor(key / ratio) - first] as number[];
+      const row = rows[Math.floor(key / ratio) - first];
+      if (!row) continue;
       for (let i = 0; i < counts.length; i++) (row[i] as number) += counts[i] as number;
     }
     const series: Record<string, number[]> = {};
@@ -130,7 +151,7 @@ export class TimelineBuilder {
     const { threshold, bursts } = findBursts(hostile, totals, startMs, step * MINUTE);
     return {
       bucketSeconds: step * 60,
-      start: new Date(startMs).toISOString(),
+      start: isoOf(startMs),
       points,
       series,
       hostile,
@@ -160,7 +181,7 @@ export function findBursts(
       if (!open) {
         open = {
           at: i,
-          from: new Date(startMs + i * bucketMs).toISOString(),
+          from: isoOf(startMs + i * bucketMs),
           to: '',
           hostileRequests: 0,
           requests: 0,
@@ -171,7 +192,7 @@ export function findBursts(
       open.hostileRequests += n;
       open.requests += totals[i] as number;
       open.peak = Math.max(open.peak, n);
-      open.to = new Date(startMs + (i + 1) * bucketMs).toISOString();
+      open.to = isoOf(startMs + (i + 1) * bucketMs);
     } else open = null;
   });
   const kept = found
