@@ -54,6 +54,8 @@ export interface TrafficTimeline {
 export class TimelineBuilder {
   private stepIndex = 0;
   private readonly buckets = new Map<number, number[]>();
+  private lastKey = Number.NaN;
+  private lastBucket: number[] | undefined;
 
   /** Buckets held now (at most MAX_HELD). */
   get held(): number {
@@ -67,8 +69,9 @@ export class TimelineBuilder {
 
   add(time: number, cls: ClientClass, hostile: boolean): void {
     if (!Number.isFinite(time)) return;
-    const key = Math.floor(time / (this.stepMinutes * MINUTE));
-    let b = this.buckets.get(key);
+    let key = Math.floor(time / (this.stepMinutes * MINUTE));
+    // Logs run in time order: most lines land in the bucket of the line before.
+    let b = key === this.lastKey ? this.lastBucket : this.buckets.get(key);
     if (!b) {
       b = new Array<number>(HOSTILE + 1).fill(0);
       this.buckets.set(key, b);
@@ -76,11 +79,13 @@ export class TimelineBuilder {
         if (this.stepIndex < BUCKET_STEPS_MINUTES.length - 1) this.regroup(this.stepIndex + 1);
         // Centuries of timestamps even in weeks (a corrupt or forged log): only the newest half stays.
         else this.dropOldest(MAX_HELD / 2);
-        const k = Math.floor(time / (this.stepMinutes * MINUTE));
-        b = this.buckets.get(k);
-        if (!b) this.buckets.set(k, (b = new Array<number>(HOSTILE + 1).fill(0)));
+        key = Math.floor(time / (this.stepMinutes * MINUTE));
+        b = this.buckets.get(key);
+        if (!b) this.buckets.set(key, (b = new Array<number>(HOSTILE + 1).fill(0)));
       }
     }
+    this.lastKey = key;
+    this.lastBucket = b;
     (b[INDEX.get(cls) as number] as number)++;
     if (hostile) (b[HOSTILE] as number)++;
   }
@@ -88,6 +93,7 @@ export class TimelineBuilder {
   private dropOldest(keep: number): void {
     const keys = [...this.buckets.keys()].sort((a, b) => a - b);
     for (const k of keys.slice(0, Math.max(0, keys.length - keep))) this.buckets.delete(k);
+    this.lastKey = Number.NaN;
   }
 
   /** Merges the held buckets into the (coarser) step `index`. */
@@ -95,6 +101,7 @@ export class TimelineBuilder {
     const ratio = (BUCKET_STEPS_MINUTES[index] as number) / this.stepMinutes;
     const old = [...this.buckets];
     this.buckets.clear();
+    this.lastKey = Number.NaN;
     this.stepIndex = index;
     for (const [key, counts] of old) {
       const k = Math.floor(key / ratio);
