@@ -132,9 +132,11 @@ export async function startViewHost(
       await page.waitForTimeout(500);
       // The viewport grown to the iframe (as the host sized it) rather than fullPage, which
       // leaves tall iframes blank in headless chromium.
-      const box = await page.locator('iframe').boundingBox();
       const width = page.viewportSize()?.width ?? 420;
-      if (box) await page.setViewportSize({ width, height: Math.ceil(box.y + box.height) });
+      // Clicks may have scrolled the page: the shot is of the whole view, from its top.
+      await page.evaluate('window.scrollTo(0, 0)');
+      const top = await page.locator('iframe').boundingBox();
+      if (top) await page.setViewportSize({ width, height: Math.ceil(top.y + top.height) });
       await page.waitForTimeout(300);
       await page.screenshot({ path });
       return path;
