@@ -455,6 +455,13 @@ function summarize(
     `Threats: ${r.clientsByThreat.critical} critical, ${r.clientsByThreat.high} high, ${r.clientsByThreat.medium} medium IPs; ${r.clusters.length} cluster(s).`,
   ];
   if (bots.length > 0) lines.push(`Bots: ${bots.slice(0, 6).join(', ')}.`);
+  const bursts = r.traffic.bursts;
+  if (bursts.length > 0) {
+    const worst = bursts.reduce((a, b) => (b.hostileRequests > a.hostileRequests ? b : a));
+    lines.push(
+      `Hostile bursts: ${bursts.length}, the largest ${worst.from} to ${worst.to} (${worst.hostileRequests} hostile requests).`,
+    );
+  }
   for (const c of r.clients
     .filter((c) => c.threatLevel === 'critical' || c.threatLevel === 'high')
     .slice(0, 5))

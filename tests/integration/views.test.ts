@@ -482,6 +482,10 @@ describe('views in headless chromium, fed real results through the ext-apps host
     // The flood is a burst at 12:30, listed with its numbers.
     const flood = s.traffic.bursts.find((b) => b.from === '2015-05-18T12:30:00.000Z');
     expect(flood?.hostileRequests).toBeGreaterThanOrEqual(150);
+    // The text answer (what a model reads) names it too.
+    expect((result.content as Array<{ text: string }>)[0]?.text).toContain(
+      `the largest 2015-05-18T12:30:00.000Z to 2015-05-18T12:31:00.000Z (${flood?.hostileRequests} hostile requests)`,
+    );
     expect(await frame.locator('[data-burst]').count()).toBe(s.traffic.bursts.length);
     const row = frame.locator('[data-burst="2015-05-18T12:30:00.000Z"]');
     expect(await row.locator('[data-field=hostile]').textContent()).toBe(String(flood?.hostileRequests));
