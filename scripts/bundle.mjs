@@ -1,4 +1,4 @@
-// Builds the Claude Desktop bundle (.mcpb) with the official packer: manifest.json, dist/, and
+// Builds the Claude Desktop bundle (.mcpb) with the official packer: manifest.json, dist/, views/ and
 // the production dependencies installed from package-lock.json (npm's cache first). `npm run
 // bundle` builds dist/ first. Output: bundle/server-audit-mcp-<version>.mcpb
 import { execFileSync } from 'node:child_process';
@@ -19,6 +19,8 @@ try {
     recursive: true,
     filter: (src) => !src.endsWith('.map'),
   });
+  // The MCP Apps pages, read at run time beside dist/ (uPlot, which they inline, is a dependency).
+  cpSync(join(root, 'views'), join(stage, 'views'), { recursive: true });
   // --ignore-scripts: the prepare script builds from src/, which a bundle does not carry.
   execFileSync(
     'npm',

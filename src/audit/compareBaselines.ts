@@ -42,7 +42,22 @@ export interface Trend {
   slopePerDay: number;
   projection?: string;
   etaDays?: number;
+  /** The points and the fitted line, for a chart (only with TrendOptions.charts). */
+  chart?: TrendChart;
 }
+
+/** A trend's points (days since `start`) and its fitted line `intercept + slopePerDay * day`. */
+export interface TrendChart {
+  start: string;
+  intercept: number;
+  days: number[];
+  values: number[];
+  /** When the fitted line reaches 100 (used_percent metrics with an ETA). */
+  fullAt?: string;
+}
+
+/** Points per chart: past this, evenly spaced ones (the first and last always among them). */
+export const MAX_CHART_POINTS = 50;
 
 export interface TrendOptions {
   /** Metric names or name prefixes; all metrics when absent or empty. */
@@ -53,6 +68,8 @@ export interface TrendOptions {
   limit?: number;
   /** Keep series whose values never changed (left out by default). */
   includeFlat?: boolean;
+  /** Give the first `charts` trends their points and fitted line (`chart`); none by default. */
+  charts?: number;
 }
 
 // Keywords match whole words (name split on non-alphanumerics), consecutive for multi-word ones, so
@@ -253,7 +270,34 @@ export function trends(series: Baseline[], opts: TrendOptions = {}): { trends: T
   }
   ranked.sort((a, b) => a.rank - b.rank || b.weight - a.weight || a.trend.name.localeCompare(b.trend.name));
   const limit = opts.limit ?? 50;
-  return { trends: ranked.slice(0, limit).map((r) => r.trend), truncated: ranked.length > limit };
+  const kept = ranked.slice(0, limit).map((r) => r.trend);
+  for (const trend of kept.slice(0, opts.charts ?? 0)) {
+    const { xs, ys } = byName.get(trend.name) as { xs: number[]; ys: number[] };
+    trend.chart = chartOf(trend, xs, ys, t0);
+  }
+  return { trends: kept, truncated: ranked.length > limit };
+}
+
+function chartOf(trend: Trend, xs: number[], ys: number[], t0: number): TrendChart {
+  const n = xs.length;
+  const mx = xs.reduce((a, b) => a + b, 0) / n;
+  const my = ys.reduce((a, b) => a + b, 0) / n;
+  const intercept = my - trend.slopePerDay * mx;
+  const pick =
+    n <= MAX_CHART_POINTS
+      ? xs.map((_, i) => i)
+      : Array.from({ length: MAX_CHART_POINTS }, (_, k) =>
+          Math.round((k * (n - 1)) / (MAX_CHART_POINTS - 1)),
+        );
+  const chart: TrendChart = {
+    start: new Date(t0).toISOString(),
+    intercept: tidy(intercept),
+    days: pick.map((i) => Math.round((xs[i] as number) * 1e5) / 1e5),
+    values: pick.map((i) => ys[i] as number),
+  };
+  if (trend.etaDays !== undefined && trend.slopePerDay > 0)
+    chart.fullAt = new Date(t0 + ((100 - intercept) / trend.slopePerDay) * DAY_MS).toISOString();
+  return chart;
 }
 
 function fitOne(

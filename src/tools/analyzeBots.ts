@@ -125,6 +125,39 @@ export const analyzeBotsOutput = {
   timeline: z
     .array(z.object({ hour: z.string(), requests: z.number() }))
     .describe('Requests per hour, last 168 hours'),
+  traffic: z
+    .object({
+      bucketSeconds: z
+        .number()
+        .describe(
+          'Bucket size: 60 (per minute) up to 1 week, the smallest fitting 240 points (past 240 weeks: the newest 240)',
+        ),
+      start: orNull(z.string()).describe('Start of the first bucket'),
+      points: z.number(),
+      series: z
+        .partialRecord(classes, z.array(z.number()))
+        .describe('Requests per bucket by client class (classes seen)'),
+      hostile: z
+        .array(z.number())
+        .describe(
+          'Hostile requests per bucket: attack signature, sensitive-path probe, login POST or scanner UA',
+        ),
+      burstThreshold: z
+        .number()
+        .describe('Hostile requests per bucket that make a burst: max(5, 4 x median)'),
+      bursts: z
+        .array(
+          z.object({
+            from: z.string(),
+            to: z.string(),
+            hostileRequests: z.number(),
+            requests: z.number(),
+            peak: z.number().describe('Hostile requests in its busiest bucket'),
+          }),
+        )
+        .describe('Runs of buckets at or over burstThreshold, the 20 largest in time order'),
+    })
+    .describe('Requests per bucket by client class with hostile bursts (the Bots view charts it)'),
   recommendations: z
     .object({
       addresses: z
@@ -381,6 +414,7 @@ export const analyzeBotsTool = defineTool({
       topPaths: result.topPaths,
       topUserAgents: result.topUserAgents,
       timeline: result.timeline,
+      traffic: result.traffic,
       recommendations: result.recommendations,
       truncated: result.clientsTruncated || result.clusters.length >= args.top,
       partial: stoppedBecause !== null,
@@ -421,6 +455,13 @@ function summarize(
     `Threats: ${r.clientsByThreat.critical} critical, ${r.clientsByThreat.high} high, ${r.clientsByThreat.medium} medium IPs; ${r.clusters.length} cluster(s).`,
   ];
   if (bots.length > 0) lines.push(`Bots: ${bots.slice(0, 6).join(', ')}.`);
+  const bursts = r.traffic.bursts;
+  if (bursts.length > 0) {
+    const worst = bursts.reduce((a, b) => (b.hostileRequests > a.hostileRequests ? b : a));
+    lines.push(
+      `Hostile bursts: ${bursts.length}, the largest ${worst.from} to ${worst.to} (${worst.hostileRequests} hostile requests).`,
+    );
+  }
   for (const c of r.clients
     .filter((c) => c.threatLevel === 'critical' || c.threatLevel === 'high')
     .slice(0, 5))

@@ -20,6 +20,9 @@ const baselineRef = z.object({
   score: z.number(),
 });
 
+/** Trends that carry their points and fitted line (the most significant first). */
+const TREND_CHARTS = 10;
+
 export const compareOutput = {
   from: baselineRef,
   to: baselineRef,
@@ -53,6 +56,18 @@ export const compareOutput = {
         slopePerDay: z.number(),
         projection: z.string().optional(),
         etaDays: z.number().optional(),
+        chart: z
+          .object({
+            start: z.string().describe('Time of day 0: the oldest baseline of the window'),
+            intercept: z.number().describe('The fitted line is intercept + slopePerDay * day'),
+            days: z.array(z.number()).describe('Days since start of each point, at most 50'),
+            values: z.array(z.number()),
+            fullAt: z.string().optional().describe('When the fitted line reaches 100'),
+          })
+          .optional()
+          .describe(
+            `The points and fitted line, for the first ${TREND_CHARTS} trends (the Health view charts them)`,
+          ),
       }),
     )
     .describe('Linear fits over the last trendWindow baselines of the host; empty when trendWindow is 0'),
@@ -139,7 +154,7 @@ export function comparison(from: Baseline, to: Baseline, args: CompareArgs, seri
   let trendList: ReturnType<typeof trends>['trends'] = [];
   let trendsTruncated = false;
   if (series.length > 0) {
-    const t = trends(series, { metrics: args.metrics, limit: args.limit });
+    const t = trends(series, { metrics: args.metrics, limit: args.limit, charts: TREND_CHARTS });
     trendList = t.trends;
     trendsTruncated = t.truncated;
   }

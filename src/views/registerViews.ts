@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import {
   CLIENT_CAPABILITIES_META_KEY,
   type ClientCapabilities,
@@ -33,8 +34,17 @@ export const VIEWS: readonly ViewSpec[] = [
     uri: 'ui://server-audit/health.html',
     name: 'Health view',
     file: 'health.html',
-    description: 'Status, score, gauges and findings by severity with their evidence',
-    tools: ['run_health_check'],
+    description:
+      'Status, score, gauges and findings by severity with their evidence; from compare_baselines, trend charts',
+    tools: ['run_health_check', 'compare_baselines'],
+  },
+  {
+    uri: 'ui://server-audit/bots.html',
+    name: 'Bots view',
+    file: 'bots.html',
+    description:
+      'Requests per bucket stacked by client class with hostile bursts marked, top threats, clusters, block rules',
+    tools: ['analyze_bots'],
   },
   {
     uri: 'ui://server-audit/slow-queries.html',
@@ -57,6 +67,17 @@ const VIEWS_DIR = new URL('../../views/', import.meta.url);
 const htmlCache = new Map<string, string>();
 
 /**
+ * uPlot (MIT, ~22 KB gzip), the time-series chart library of the Bots and Health views: read
+ * from its package (a runtime dependency) and inlined like shared.js, since the CSP lets a page
+ * load nothing.
+ */
+const require = createRequire(import.meta.url);
+const LIBRARIES: Record<string, string> = {
+  '/*@uplot.js*/': 'uplot/dist/uPlot.iife.min.js',
+  '/*@uplot.css*/': 'uplot/dist/uPlot.min.css',
+};
+
+/**
  * A view's page as served: its file with the shared bridge/theme code (views/shared.js, .css)
  * inlined, so each resource is one self-contained file. Read once per process.
  */
@@ -67,6 +88,8 @@ export function viewHtml(file: string): string {
     html = read(file)
       .replace('/*@shared.css*/', () => read('shared.css'))
       .replace('/*@shared.js*/', () => read('shared.js'));
+    for (const [marker, file] of Object.entries(LIBRARIES))
+      html = html.replace(marker, () => readFileSync(require.resolve(file), 'utf8'));
     htmlCache.set(file, html);
   }
   return html;

@@ -45,10 +45,22 @@ export interface ViewHost {
     html: string,
     call: { name: string; arguments: Record<string, unknown>; result: unknown },
     ready: string,
+    opts?: ServeTools,
   ): Promise<FrameLocator>;
+  /** The tools/call requests the view made through the host. */
+  calls(): Promise<Array<{ name: string; arguments: Record<string, unknown>; refused: boolean }>>;
   screenshot(name: string): Promise<string>;
   page: Page;
   close(): Promise<void>;
+}
+
+/**
+ * What a host needs to serve a view's tools/call: the tools as listed to it (their _meta.ui
+ * visibility decides what a view may call) and the MCP client that calls them.
+ */
+export interface ServeTools {
+  tools: unknown[];
+  callTool(name: string, args: Record<string, unknown>): Promise<unknown>;
 }
 
 export async function startViewHost(
@@ -86,18 +98,32 @@ export async function startViewHost(
     `<!doctype html><html><body style="margin:0;background:${theme === 'dark' ? '#111' : '#fff'}"><div id="slot"></div></body></html>`,
   );
   await page.addScriptTag({ content: bundle });
+  // A view's tools/call leaves the page through this function to the test's real MCP client.
+  let serving: ServeTools | undefined;
+  await page.exposeFunction('hostCallTool', async (name: string, args: Record<string, unknown>) => {
+    if (!serving) throw new Error('this view was shown without a server to call');
+    return serving.callTool(name, args);
+  });
   return {
     page,
-    async show(html, call, ready) {
+    async show(html, call, ready, opts) {
+      serving = opts;
       // The page's script is plain JS (viewHostEntry.mjs): this project's TS has no DOM types.
       await page.evaluate(
-        `window.showView(${JSON.stringify(html)}, ${JSON.stringify(call)}, ${JSON.stringify(theme)})`,
+        `window.showView(${JSON.stringify(html)}, ${JSON.stringify(call)}, ${JSON.stringify(theme)}, ${JSON.stringify(opts?.tools ?? [])})`,
       );
       const frame = page.frameLocator('iframe');
       await frame.locator(ready).first().waitFor({ timeout: 15_000 });
       if (errors.length) throw new Error(`view errors: ${errors.join('; ')}`);
       if (requests.length) throw new Error(`the view reached the network: ${requests.join(', ')}`);
       return frame;
+    },
+    async calls() {
+      return (await page.evaluate('window.viewCalls')) as Array<{
+        name: string;
+        arguments: Record<string, unknown>;
+        refused: boolean;
+      }>;
     },
     async screenshot(name) {
       mkdirSync(ARTIFACTS, { recursive: true });
@@ -106,9 +132,11 @@ export async function startViewHost(
       await page.waitForTimeout(500);
       // The viewport grown to the iframe (as the host sized it) rather than fullPage, which
       // leaves tall iframes blank in headless chromium.
-      const box = await page.locator('iframe').boundingBox();
       const width = page.viewportSize()?.width ?? 420;
-      if (box) await page.setViewportSize({ width, height: Math.ceil(box.y + box.height) });
+      // Clicks may have scrolled the page: the shot is of the whole view, from its top.
+      await page.evaluate('window.scrollTo(0, 0)');
+      const top = await page.locator('iframe').boundingBox();
+      if (top) await page.setViewportSize({ width, height: Math.ceil(top.y + top.height) });
       await page.waitForTimeout(300);
       await page.screenshot({ path });
       return path;

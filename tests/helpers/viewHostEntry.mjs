@@ -1,8 +1,20 @@
 // The test host page's script (bundled by tests/helpers/viewHost.ts): loads a view the way a host
 // built on ext-apps does, with the library's host-side bridge (AppBridge + PostMessageTransport).
-import { AppBridge, PostMessageTransport } from '@modelcontextprotocol/ext-apps/app-bridge';
+import {
+  AppBridge,
+  isToolVisibilityModelOnly,
+  PostMessageTransport,
+} from '@modelcontextprotocol/ext-apps/app-bridge';
 
-window.showView = async (html, call, theme) => {
+/** What the view asked the host to call (name and arguments), refused ones included. */
+window.viewCalls = [];
+
+/**
+ * `tools`: the server's tools/list as the host got it (with _meta.ui). A view's tools/call goes to
+ * the real server through `window.hostCallTool` (the test's MCP client), unless the tool is not
+ * the app's to call: hosts refuse tools whose visibility is the model's only.
+ */
+window.showView = async (html, call, theme, tools = []) => {
   const slot = document.getElementById('slot');
   const iframe = document.createElement('iframe');
   // As hosts do: scripts, but an opaque origin (no allow-same-origin).
@@ -18,6 +30,13 @@ window.showView = async (html, call, theme) => {
     { serverTools: {} },
     { hostContext: { theme, displayMode: 'inline', platform: 'web' } },
   );
+  bridge.oncalltool = async (params) => {
+    const tool = tools.find((t) => t.name === params.name);
+    const refused = !tool || isToolVisibilityModelOnly(tool);
+    window.viewCalls.push({ name: params.name, arguments: params.arguments, refused });
+    if (refused) throw new Error(`${params.name} is not available to this view`);
+    return window.hostCallTool(params.name, params.arguments || {});
+  };
   bridge.onsizechange = (p) => {
     if (p.height) iframe.style.height = `${Math.ceil(p.height)}px`;
   };

@@ -125,24 +125,36 @@ describe('npx route from the packed package', () => {
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stdin.end(
-      `${JSON.stringify({
-        jsonrpc: '2.0',
-        id: 1,
-        method: 'initialize',
-        params: {
-          protocolVersion: '2025-11-25',
-          capabilities: {},
-          clientInfo: { name: 'npx', version: '1' },
+      [
+        {
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'initialize',
+          params: {
+            protocolVersion: '2025-11-25',
+            capabilities: {},
+            clientInfo: { name: 'npx', version: '1' },
+          },
         },
-      })}\n`,
+        { jsonrpc: '2.0', method: 'notifications/initialized' },
+        // A view page reads uPlot from the installed dependency at run time.
+        { jsonrpc: '2.0', id: 2, method: 'resources/read', params: { uri: 'ui://server-audit/bots.html' } },
+      ]
+        .map((m) => `${JSON.stringify(m)}\n`)
+        .join(''),
     );
     const code = await new Promise((resolve) => child.once('close', resolve));
-    const answer = JSON.parse(out.trim().split('\n')[0] as string) as {
+    const answers = out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { id: number; result: Record<string, unknown> });
+    const answer = answers.find((a) => a.id === 1) as {
       id: number;
       result: { serverInfo: { name: string; version: string } };
     };
-    expect(answer.id).toBe(1);
     expect(answer.result.serverInfo).toMatchObject({ name: 'server-audit-mcp', version: pkg.version });
+    const page = answers.find((a) => a.id === 2)?.result as { contents: Array<{ text: string }> } | undefined;
+    expect(page?.contents[0]?.text).toContain('var uPlot=function');
     expect(code).toBe(0);
   }, 300_000);
 });

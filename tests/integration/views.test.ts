@@ -1,13 +1,15 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { EXTENSION_ID, RESOURCE_MIME_TYPE } from '@modelcontextprotocol/ext-apps/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FileBaselineStore } from '../../src/baselines/fileBaselineStore.js';
 import type { RunningHttp } from '../../src/runtime.js';
 import { type DnsStub, startDnsStub } from '../helpers/dnsStub.js';
-import { FIXTURES, startInProcess } from '../helpers/servers.js';
+import { FIXTURES, ROOT, startInProcess, tempDataDir } from '../helpers/servers.js';
 import { serveTls, TlsTestBed } from '../helpers/tlsTestBed.js';
 import { ARTIFACTS, requireChromium, startViewHost, type ViewHost } from '../helpers/viewHost.js';
 
@@ -40,6 +42,9 @@ let dns: DnsStub;
 let tlsServer: RunningHttp;
 let healthServer: RunningHttp;
 let slowServer: RunningHttp;
+let botsServer: RunningHttp;
+let trendServer: RunningHttp | undefined;
+const botsLog = join(root, 'web', 'access.log');
 const slowDir = join(root, 'mysql');
 const clients: Client[] = [];
 const hasChromium = requireChromium();
@@ -106,6 +111,18 @@ beforeAll(async () => {
     lines.push(entry(T0 + 2000 + i, `SELECT id FROM products WHERE id = ${i}`, 0.2, 1));
   writeFileSync(join(slowDir, 'mariadb-slow.log'), `${lines.join('\n')}\n`);
   slowServer = await startInProcess({ AUDIT_ALLOWED_PATHS: root, HOST_ROOT: '/' });
+  // The real Apache sample (elastic, May 2015) with a wp-login flood from one address at 12:30.
+  mkdirSync(join(root, 'web'));
+  const flood = Array.from(
+    { length: 150 },
+    (_, i) =>
+      `203.0.113.66 - - [18/May/2015:12:30:${String(i % 60).padStart(2, '0')} +0000] "POST /wp-login.php HTTP/1.1" 200 1200 "-" "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"`,
+  );
+  writeFileSync(
+    botsLog,
+    `${readFileSync(join(FIXTURES, 'logs', 'elastic-apache-10k.log'), 'utf8').trimEnd()}\n${flood.join('\n')}\n`,
+  );
+  botsServer = await startInProcess({ AUDIT_ALLOWED_PATHS: root, HOST_ROOT: '/' });
   if (hasChromium) host = await startViewHost({ width: 420 });
 }, 60_000);
 
@@ -115,6 +132,8 @@ afterAll(async () => {
   await tlsServer?.shutdown('test done');
   await healthServer?.shutdown('test done');
   await slowServer?.shutdown('test done');
+  await botsServer?.shutdown('test done');
+  await trendServer?.shutdown('test done');
   await dns?.close();
   for (const s of tlsServers) s.close();
   rmSync(root, { recursive: true, force: true });
@@ -141,6 +160,7 @@ describe.each([
     const { resources } = await client.listResources();
     const views = resources.filter((r) => r.uri.startsWith('ui://'));
     expect(views.map((r) => r.uri).sort()).toEqual([
+      'ui://server-audit/bots.html',
       'ui://server-audit/health.html',
       'ui://server-audit/slow-queries.html',
       'ui://server-audit/tls.html',
@@ -148,6 +168,7 @@ describe.each([
     expect(byName.get('analyze_slow_queries')?._meta?.ui?.resourceUri).toBe(
       'ui://server-audit/slow-queries.html',
     );
+    expect(byName.get('analyze_bots')?._meta?.ui?.resourceUri).toBe('ui://server-audit/bots.html');
     for (const v of views) {
       expect(v.mimeType).toBe(RESOURCE_MIME_TYPE);
       const read = await client.readResource({ uri: v.uri });
@@ -159,9 +180,11 @@ describe.each([
       // Self-contained: the shared code is inlined and nothing is loaded from anywhere.
       expect(content.text).toContain('const Bridge');
       expect(content.text).not.toContain('/*@shared');
-      expect(content.text).not.toMatch(
+      // (uPlot's licence banner names its home page: a comment, not a load.)
+      expect(content.text.replace('/*! https://github.com/leeoniya/uPlot', '')).not.toMatch(
         /<script[^>]+src=|<link[^>]+href=|https?:\/\/(?!www\.w3\.org\/2000\/svg)/,
       );
+      expect(content.text).not.toMatch(/\/\*@(shared|uplot)\./);
       expect(content.text).toContain("default-src 'none'");
     }
   });
@@ -180,6 +203,51 @@ describe.each([
       expect(t._meta?.ui, t.name).toBeUndefined();
       expect(t._meta?.['ui/resourceUri'], t.name).toBeUndefined();
     }
+    const { resources } = await client.listResources();
+    expect(resources.filter((r) => r.uri.startsWith('ui://'))).toEqual([]);
+  });
+});
+
+describe('MCP Apps negotiation over stdio (the built server, as a desktop host runs it)', () => {
+  const stdio = (apps: boolean) =>
+    new Client(
+      { name: apps ? 'apps-desktop' : 'plain-desktop', version: '1.0.0' },
+      apps ? { capabilities: APPS } : {},
+    );
+  const transport = () =>
+    new StdioClientTransport({
+      command: process.execPath,
+      args: [join(ROOT, 'dist', 'server.js'), '--stdio'],
+      env: { ...(process.env as Record<string, string>), LOG_LEVEL: 'silent', DATA_DIR: tempDataDir() },
+      stderr: 'ignore',
+    });
+
+  it('a client declaring the extension gets the views, each page self-contained', async () => {
+    const client = track(stdio(true));
+    await client.connect(transport());
+    const { tools } = (await client.listTools()) as { tools: ListedTool[] };
+    const byName = new Map(tools.map((t) => [t.name, t]));
+    expect(byName.get('analyze_bots')?._meta?.ui?.resourceUri).toBe('ui://server-audit/bots.html');
+    expect(byName.get('compare_baselines')?._meta?.ui).toEqual({
+      resourceUri: 'ui://server-audit/health.html',
+      visibility: ['model', 'app'],
+    });
+    expect(byName.get('delete_baselines')?._meta?.ui?.visibility).toEqual(['model']);
+    const { resources } = await client.listResources();
+    expect(resources.filter((r) => r.uri.startsWith('ui://')).length).toBe(4);
+    // The built server inlines uPlot from its installed dependency.
+    const read = await client.readResource({ uri: 'ui://server-audit/bots.html' });
+    const html = (read.contents[0] as { text: string }).text;
+    expect(html).toContain('var uPlot=function');
+    expect(html).not.toMatch(/\/\*@(shared|uplot)\./);
+  });
+
+  it('a client without it sees no _meta.ui and no view resources', async () => {
+    const client = track(stdio(false));
+    await client.connect(transport());
+    const { tools } = (await client.listTools()) as { tools: ListedTool[] };
+    expect(tools.length).toBeGreaterThan(10);
+    for (const t of tools) expect(t._meta?.ui, t.name).toBeUndefined();
     const { resources } = await client.listResources();
     expect(resources.filter((r) => r.uri.startsWith('ui://'))).toEqual([]);
   });
@@ -319,6 +387,7 @@ describe('views in headless chromium, fed real results through the ext-apps host
         count: number;
         totalTime: number;
         rowsExaminedAvg: number | null;
+        p95Time: number;
         flags: string[];
       }>;
       findings: Array<{ id: string }>;
@@ -336,16 +405,227 @@ describe('views in headless chromium, fed real results through the ext-apps host
     for (const q of s.queries) {
       const row = frame.locator(`[data-query="${q.id}"]`);
       expect(await row.locator('[data-field=count]').textContent()).toBe(String(q.count));
+      // p95 as the view formats seconds (3 decimals under 1 s).
+      expect(await row.locator('[data-field=p95]').textContent()).toBe(
+        `${q.p95Time >= 10 ? q.p95Time.toFixed(0) : q.p95Time >= 1 ? q.p95Time.toFixed(2) : q.p95Time.toFixed(3)} s`,
+      );
       expect(await row.locator('[data-field=examined]').textContent()).toBe(
         q.rowsExaminedAvg === null ? '–' : String(Math.round(q.rowsExaminedAvg)),
       );
       if (q.flags.length)
         expect(await row.locator('[data-field=flags] .chip').allTextContents()).toEqual(q.flags);
     }
-    // The heavy scan (30 x 250,000 rows examined) tops the list.
+    // The heavy scan (30 x 250,000 rows examined) tops the list; its times are 0.50-0.79 s.
     expect(s.queries[0]?.count).toBe(30);
+    expect(s.queries[0]?.p95Time).toBeCloseTo(0.78, 2);
     expect(await frame.locator('[data-finding]').count()).toBe(s.findings.length);
     console.log(`screenshot: ${await host.screenshot('slow-queries')}`);
+  });
+
+  it('Bots: requests per minute by class, the hostile burst, threats, clusters and block rules', async (t) => {
+    if (!host) return t.skip();
+    const client = track(await appsClient(botsServer.url, true));
+    const args = {
+      paths: [botsLog],
+      since: '2015-05-18T11:30:00Z',
+      until: '2015-05-18T13:30:00Z',
+      verifyBots: false,
+    };
+    const result = await client.callTool({ name: 'analyze_bots', arguments: args });
+    expect(result.isError, JSON.stringify(result.content)).toBeFalsy();
+    const { contents } = await client.readResource({ uri: 'ui://server-audit/bots.html' });
+    const frame = await host.show(
+      (contents[0] as { text: string }).text,
+      { name: 'analyze_bots', arguments: args, result },
+      '[data-class]',
+    );
+    const s = result.structuredContent as {
+      summary: { requests: number; uniqueIps: number; clientsByThreat: Record<string, number> };
+      traffic: {
+        bucketSeconds: number;
+        points: number;
+        series: Record<string, number[]>;
+        hostile: number[];
+        bursts: Array<{ from: string; hostileRequests: number; peak: number }>;
+      };
+      clients: Array<{ ip: string; threatScore: number; reasons: Array<{ id: string; evidence: string }> }>;
+      clusters: unknown[];
+      recommendations: Record<string, string[]>;
+    };
+    const sum = (a: number[]) => a.reduce((x, y) => x + y, 0);
+    // Two hours: per-minute buckets, every request in them.
+    expect(s.traffic.bucketSeconds).toBe(60);
+    expect(s.traffic.points).toBeLessThanOrEqual(120);
+    expect(sum(Object.values(s.traffic.series).flat())).toBe(s.summary.requests);
+    expect(await frame.locator('[data-field=requests]').first().textContent()).toBe(
+      String(s.summary.requests),
+    );
+    expect(await frame.locator('#top [data-field=ips]').textContent()).toBe(String(s.summary.uniqueIps));
+    expect(await frame.locator('[data-field=bucket]').textContent()).toBe('1 min');
+    for (const l of ['critical', 'high', 'medium', 'low'])
+      expect(await frame.locator(`[data-threat=${l}] b`).textContent()).toBe(
+        String(s.summary.clientsByThreat[l]),
+      );
+    // The chart (uPlot draws on a canvas) and its legend: one entry per class seen, with its total.
+    expect(await frame.locator('#chart canvas').count()).toBeGreaterThan(0);
+    expect(await frame.locator('#chart').getAttribute('data-points')).toBe(String(s.traffic.points));
+    const classes = Object.keys(s.traffic.series);
+    expect(classes.length).toBeGreaterThan(1);
+    expect(await frame.locator('#legend [data-class]').count()).toBe(classes.length + 1);
+    for (const c of classes)
+      expect(await frame.locator(`[data-class=${c}] [data-field=total]`).textContent()).toBe(
+        String(sum(s.traffic.series[c] ?? [])),
+      );
+    expect(await frame.locator('[data-class=hostile] [data-field=total]').textContent()).toBe(
+      String(sum(s.traffic.hostile)),
+    );
+    // The flood is a burst at 12:30, listed with its numbers.
+    const flood = s.traffic.bursts.find((b) => b.from === '2015-05-18T12:30:00.000Z');
+    expect(flood?.hostileRequests).toBeGreaterThanOrEqual(150);
+    // The text answer (what a model reads) names it too.
+    expect((result.content as Array<{ text: string }>)[0]?.text).toContain(
+      `the largest 2015-05-18T12:30:00.000Z to 2015-05-18T12:31:00.000Z (${flood?.hostileRequests} hostile requests)`,
+    );
+    expect(await frame.locator('[data-burst]').count()).toBe(s.traffic.bursts.length);
+    const row = frame.locator('[data-burst="2015-05-18T12:30:00.000Z"]');
+    expect(await row.locator('[data-field=hostile]').textContent()).toBe(String(flood?.hostileRequests));
+    expect(await row.locator('[data-field=peak]').textContent()).toBe(String(flood?.peak));
+    // Top threats in the result's order with their scores; the flooder first.
+    const scored = s.clients.filter((c) => c.threatScore > 0).slice(0, 15);
+    expect(scored[0]?.ip).toBe('203.0.113.66');
+    expect(
+      await frame.locator('[data-ip]').evaluateAll((els) => els.map((e) => e.getAttribute('data-ip'))),
+    ).toEqual(scored.map((c) => c.ip));
+    for (const c of scored.slice(0, 5))
+      expect(await frame.locator(`[data-ip="${c.ip}"] [data-field=score]`).textContent()).toBe(
+        String(c.threatScore),
+      );
+    const first = frame.locator('[data-ip="203.0.113.66"]');
+    await first.locator('summary').click();
+    expect(await first.locator('[data-field=evidence]').allTextContents()).toEqual(
+      scored[0]?.reasons.map((r) => r.evidence),
+    );
+    expect(await frame.locator('[data-cluster]').count()).toBe(s.clusters.length);
+    // One copyable box per firewall, holding exactly the recommended commands.
+    expect(s.recommendations.addresses).toContain('203.0.113.66');
+    for (const fw of ['nftables', 'iptables', 'csf', 'nginx'])
+      expect(await frame.locator(`[data-firewall=${fw}] [data-field=commands]`).textContent()).toBe(
+        s.recommendations[fw]?.join('\n'),
+      );
+    const copy = frame.locator('[data-firewall=nftables] button');
+    await copy.click();
+    await expect.poll(() => copy.textContent()).toMatch(/^(Copied|Select and copy)$/);
+    console.log(`screenshot: ${await host.screenshot('bots')}`);
+  });
+
+  it('Health trends: compare_baselines charts the regressed disk with its fitted line and full date; another window is re-run through the host, a writing tool is refused', async (t) => {
+    if (!host) return t.skip();
+    // A week of daily baselines of the stressed host, its fullest disk filling 1.5 points a day:
+    // the host's real metrics (from run_health_check over MCP), stored as the server stores them.
+    const plain = track(await appsClient(healthServer.url, true));
+    const now = await plain.callTool({
+      name: 'run_health_check',
+      arguments: { cpuSampleMs: 0, saveBaseline: false },
+    });
+    const real = now.structuredContent as {
+      hostId: string;
+      status: 'ok' | 'warning' | 'critical';
+      score: number;
+      metrics: Record<string, number>;
+    };
+    const disk = Object.keys(real.metrics)
+      .filter((k) => /^disk\..+\.used_percent$/.test(k))
+      .sort((a, b) => (real.metrics[b] ?? 0) - (real.metrics[a] ?? 0))[0] as string;
+    const dataDir = join(root, 'trend-data');
+    const store = new FileBaselineStore({ dir: dataDir });
+    const DAYS = 8;
+    const today = Date.now();
+    const start = (real.metrics[disk] as number) - 1.5 * (DAYS - 1) - 5;
+    for (let d = 0; d < DAYS; d++)
+      await store.save({
+        hostId: real.hostId,
+        createdAt: new Date(today - (DAYS - 1 - d) * 86_400_000).toISOString(),
+        status: real.status,
+        score: real.score,
+        metrics: { ...real.metrics, [disk]: start + 1.5 * d },
+        findings: [],
+      });
+    trendServer = await startInProcess({
+      HOST_PROC: `${FIXTURES}/health/stressed/proc`,
+      HOST_SYS: `${FIXTURES}/health/stressed/sys`,
+      HOST_ROOT: `${FIXTURES}/health/stressed/root`,
+      DATA_DIR: dataDir,
+    });
+    const client = track(await appsClient(trendServer.url, true));
+    const { tools } = await client.listTools();
+    const args = { from: 'previous', to: 'latest', trendWindow: 5 };
+    const result = await client.callTool({ name: 'compare_baselines', arguments: args });
+    expect(result.isError, JSON.stringify(result.content)).toBeFalsy();
+    const s = result.structuredContent as {
+      from: { id: string };
+      to: { id: string };
+      verdictCounts: Record<string, number>;
+      metrics: Array<{ name: string; verdict: string; to: number }>;
+      trends: Array<{
+        name: string;
+        points: number;
+        slopePerDay: number;
+        etaDays?: number;
+        chart?: { fullAt?: string; days: number[]; values: number[] };
+      }>;
+    };
+    expect(s.metrics.find((m) => m.name === disk)?.verdict).toBe('regressed');
+    const trend = s.trends.find((x) => x.name === disk);
+    expect(trend).toMatchObject({ points: 5, slopePerDay: 1.5 });
+    expect(trend?.chart?.values).toHaveLength(5);
+    expect(trend?.chart?.fullAt).toMatch(/^\d{4}-/);
+    const { contents } = await client.readResource({ uri: 'ui://server-audit/health.html' });
+    const frame = await host.show(
+      (contents[0] as { text: string }).text,
+      { name: 'compare_baselines', arguments: args, result },
+      '[data-trend]',
+      { tools, callTool: (name, a) => client.callTool({ name, arguments: a }) },
+    );
+    expect(await frame.locator('[data-field=from]').textContent()).toBe(s.from.id);
+    expect(await frame.locator('[data-field=to]').first().textContent()).toBe(s.to.id);
+    expect(await frame.locator('[data-verdict=regressed] b').textContent()).toBe(
+      String(s.verdictCounts.regressed),
+    );
+    expect(await frame.locator(`[data-metric="${disk}"] [data-field=to]`).textContent()).toBe(
+      String(s.metrics.find((m) => m.name === disk)?.to),
+    );
+    const card = frame.locator(`[data-trend="${disk}"]`);
+    expect(await card.locator('[data-field=points]').textContent()).toBe('5');
+    expect(await card.locator('[data-field=slope]').textContent()).toBe('1.5');
+    expect(await card.locator('[data-field=full]').textContent()).toBe(trend?.chart?.fullAt?.slice(0, 10));
+    expect(await card.locator('canvas').count()).toBeGreaterThan(0);
+    expect(await frame.locator('[data-window="5"]').getAttribute('aria-pressed')).toBe('true');
+    console.log(`screenshot: ${await host.screenshot('health-trends')}`);
+
+    // Another window: the view asks the host, which calls the real server.
+    await frame.locator('[data-window="10"]').click();
+    await expect
+      .poll(() => card.locator('[data-field=points]').textContent(), { timeout: 15_000 })
+      .toBe(String(DAYS));
+    expect(await frame.locator('[data-window="10"]').getAttribute('aria-pressed')).toBe('true');
+    expect(await host.calls()).toEqual([
+      { name: 'compare_baselines', arguments: { ...args, trendWindow: 10 }, refused: false },
+    ]);
+
+    // A view never writes: delete_baselines is the model's only, so the host refuses the view's call.
+    const view = host.page.frames().find((f) => f !== host?.page.mainFrame());
+    const refusal = await view?.evaluate(
+      `Bridge.request('tools/call', { name: 'delete_baselines', arguments: { ids: [${JSON.stringify(s.to.id)}] } }).then(() => 'called', (e) => e.message)`,
+    );
+    expect(refusal).toContain('delete_baselines is not available to this view');
+    expect((await host.calls()).at(-1)).toMatchObject({ name: 'delete_baselines', refused: true });
+    // And the baselines are all still there.
+    const after = await client.callTool({ name: 'compare_baselines', arguments: { trendWindow: 100 } });
+    expect(
+      (after.structuredContent as { trends: Array<{ name: string; points: number }> }).trends.find(
+        (x) => x.name === disk,
+      )?.points,
+    ).toBe(DAYS);
   });
 
   it('screenshots are written under test-artifacts/views', () => {

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { compareBaselines, metricDirection, trends } from '../../src/audit/compareBaselines.js';
+import {
+  compareBaselines,
+  MAX_CHART_POINTS,
+  metricDirection,
+  trends,
+} from '../../src/audit/compareBaselines.js';
 import type { Baseline } from '../../src/baselines/types.js';
 
 const DAY = 86_400_000;
@@ -260,6 +265,36 @@ describe('trends', () => {
     ]);
     expect(trends([series[0] as Baseline]).trends).toEqual([]);
     expect(trends([]).trends).toEqual([]);
+  });
+
+  it('gives the first `charts` trends their points, fitted line and full date', () => {
+    const t = trends(shuffled, { charts: 2 }).trends;
+    expect(t.map((x) => x.chart !== undefined)).toEqual([true, true, false, false]);
+    // Days 0..5 of 80..85: the line 80 + 1/day reaches 100 on day 20.
+    expect(t[0]?.chart).toEqual({
+      start: new Date(T0).toISOString(),
+      intercept: 80,
+      days: [0, 1, 2, 3, 4, 5],
+      values: [80, 81, 82, 83, 84, 85],
+      fullAt: new Date(T0 + 20 * DAY).toISOString(),
+    });
+    // A counter has no full date; its points start where it was first seen (day 1).
+    expect(t[1]?.chart).toMatchObject({ days: [1, 2, 3, 4, 5], values: [0, 0, 2, 5, 8] });
+    expect(t[1]?.chart?.fullAt).toBeUndefined();
+    const line = (d: number) => (t[1]?.chart?.intercept ?? 0) + 2.1 * d;
+    // Least squares passes through the mean point (day 3, 3).
+    expect(line(3)).toBeCloseTo(3, 10);
+  });
+
+  it(`keeps at most ${MAX_CHART_POINTS} points per chart, the first and last among them`, () => {
+    const long = Array.from({ length: 200 }, (_, d) =>
+      baseline(d / 4, { 'disk./.used_percent': 20 + d / 10 }),
+    );
+    const chart = trends(long, { charts: 1 }).trends[0]?.chart;
+    expect(chart?.days).toHaveLength(MAX_CHART_POINTS);
+    expect(chart?.days[0]).toBe(0);
+    expect(chart?.days.at(-1)).toBe(199 / 4);
+    expect(chart?.values.at(-1)).toBeCloseTo(39.9, 10);
   });
 
   it('caps the list at `limit` and says so', () => {

@@ -5,6 +5,7 @@
 import { blockRecommendations, type BlockRecommendations, canonicalAddress, subnetOf } from './blockRules.js';
 import { CLIENT_CLASSES, type ClientClass, UaClassifier } from './classify.js';
 import type { ErrorEvent, LogEntry } from '../logs/logFormat.js';
+import { DEFAULT_MAX_POINTS, TimelineBuilder, type TrafficTimeline } from './trafficTimeline.js';
 
 export type Verdict = 'verified' | 'failed' | 'unknown';
 export interface VerifyOutcome {
@@ -173,6 +174,7 @@ export class BotAnalyzer {
   >;
   private readonly domainStats = new Map<string, DomainState>();
   private readonly timeline = new Map<number, number>();
+  private readonly traffic = new TimelineBuilder();
   readonly skipped: Record<string, number> = {};
   requests = 0;
   bytes = 0;
@@ -235,7 +237,10 @@ export class BotAnalyzer {
     }
 
     const c = this.client(e.ip);
-    if (!c) return;
+    if (!c) {
+      this.traffic.add(e.time, cls.cls, cls.cls === 'scanner');
+      return;
+    }
     c.requests++;
     c.bytes += e.bytes;
     if (e.status >= 400) c.errors++;
@@ -272,6 +277,11 @@ export class BotAnalyzer {
     // A login POST is the flood's evidence, not a probe: counting it twice would double the score.
     // An exploit is its own (stronger) reason: the same request is not a probe as well.
     const probe = loginPost || sig?.strength === 'exploit' ? undefined : probeOf(e.path);
+    this.traffic.add(
+      e.time,
+      cls.cls,
+      sig !== undefined || probe !== undefined || loginPost || cls.cls === 'scanner',
+    );
     if (probe) {
       const p = c.probes.get(probe);
       if (p) p.count++;
@@ -399,7 +409,11 @@ export class BotAnalyzer {
   }
 
   /** `verdicts`: DNS outcomes per claimed IP; a claimed IP without one stays "unknown". */
-  finish(top: number, verdicts: Map<string, VerifyOutcome> = new Map()): AnalysisResult {
+  finish(
+    top: number,
+    verdicts: Map<string, VerifyOutcome> = new Map(),
+    maxTimelinePoints = DEFAULT_MAX_POINTS,
+  ): AnalysisResult {
     const reports: ClientReport[] = [];
     for (const [ip, c] of this.clients) reports.push(this.report(ip, c, verdicts.get(ip)));
     reports.sort(
@@ -485,6 +499,7 @@ export class BotAnalyzer {
         .sort((a, b) => a[0] - b[0])
         .slice(-168)
         .map(([hour, n]) => ({ hour: new Date(hour * 3_600_000).toISOString(), requests: n })),
+      traffic: this.traffic.finish(maxTimelinePoints),
       recommendations: blockRecommendations(targets),
     };
   }
@@ -552,6 +567,7 @@ export type AnalysisResult = {
   topPaths: Array<{ path: string; requests: number }>;
   topUserAgents: Array<{ userAgent: string; requests: number }>;
   timeline: Array<{ hour: string; requests: number }>;
+  traffic: TrafficTimeline;
   recommendations: BlockRecommendations;
 };
 
