@@ -16,12 +16,13 @@ import type { AuthSettings } from './auth/authenticator.js';
 import { loadAuthSettings } from './auth/authSettings.js';
 import { type DbTarget, loadDbTargetsFile } from './dbTargetsFile.js';
 import { type HostRegistryData, loadHostsFile } from './hosts/registry.js';
-import { HOST_NAME_RE, isAgentUrl, parseAgentLabels } from './hosts/agentRecords.js';
+import { HOST_NAME_RE, isAgentUrl, MAX_RECORD_BYTES, parseAgentLabels } from './hosts/agentRecords.js';
 
 export { ConfigError, HELP };
 
 /** Variables whose values are, or may contain, credentials. */
-const SECRET_VARS = new Set(['AUTH_JWT_SECRET', 'REDIS_URL', 'FLEET_AGENT_KEY']);
+// AGENT_URL: a refused one may carry user info or a token, and its value is never echoed.
+const SECRET_VARS = new Set(['AUTH_JWT_SECRET', 'REDIS_URL', 'FLEET_AGENT_KEY', 'AGENT_URL']);
 
 /** Groups of tools an operator may offer (TOOLSETS); tools/index.ts maps each tool to one. */
 export const TOOLSET_NAMES = ['health', 'logs', 'network', 'config', 'database'] as const;
@@ -139,7 +140,7 @@ export const envSchema = z.object({
   AGENT_URL: z
     .string()
     .max(2048)
-    .refine(isAgentUrl, { error: 'must be an http:// or https:// URL without user info' })
+    .refine(isAgentUrl, { error: 'must be an http:// or https:// URL without user info, query or fragment' })
     .optional(),
   AGENT_LABELS: z.string().optional(),
   AGENT_HEARTBEAT_SECONDS: intInRange(1, 300).default(10),
@@ -337,6 +338,16 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CliAction {
     );
   }
   const agent = agentSettings(e, transport, auth.apiKeys.length > 0 || Boolean(e.AUTH_API_KEYS_FILE));
+  const allowedHosts = (e.ALLOWED_HOSTS ?? LOOPBACK_NAMES).map(normaliseHostName);
+  if (agent) {
+    // The Host header of the fleet's calls is AGENT_URL's host: outside ALLOWED_HOSTS every call
+    // would be refused with 403 while the agent looks registered.
+    const host = new URL(agent.url).hostname;
+    if (!allowedHosts.includes(host))
+      throw new ConfigError(
+        `Invalid AGENT_URL: its host ${host} is not in ALLOWED_HOSTS (${allowedHosts.join(', ')}); add it to ALLOWED_HOSTS, or serving instances' calls are refused with 403`,
+      );
+  }
   const registeredAgents = registeredAgentSettings(e);
   // The key itself stays out of the config's enumerable fields (registeredAgents.key holds it).
   const { FLEET_AGENT_KEY: _fleetKey, ...settings } = e;
@@ -351,7 +362,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CliAction {
       transport,
       thresholds: e.THRESHOLDS_FILE ? loadThresholdsFile(e.THRESHOLDS_FILE) : DEFAULT_THRESHOLDS,
       ...(e.HOSTS_FILE ? { hosts: loadHostsFile(e.HOSTS_FILE, env) } : {}),
-      allowedHosts: (e.ALLOWED_HOSTS ?? LOOPBACK_NAMES).map(normaliseHostName),
+      allowedHosts,
       allowedOrigins: e.ALLOWED_ORIGINS ? e.ALLOWED_ORIGINS.map(normaliseOrigin) : null,
       botAllowlist: loadAllowlistFiles(e.BOT_ALLOWLIST_FILES ?? []),
       auth,
@@ -389,6 +400,12 @@ function agentSettings(e: Env, transport: 'http' | 'stdio', apiKeys: boolean): C
   } catch (err) {
     throw new ConfigError(`Invalid AGENT_LABELS: ${(err as Error).message} (expected name=value,name=value)`);
   }
+  // Readers drop a registration over MAX_RECORD_BYTES: refuse here rather than register unseen.
+  const approx = Buffer.byteLength(JSON.stringify({ name: e.AGENT_NAME, url: e.AGENT_URL, labels })) + 512;
+  if (approx > MAX_RECORD_BYTES)
+    throw new ConfigError(
+      `Invalid AGENT_LABELS: the registration would be about ${approx} bytes, over the ${MAX_RECORD_BYTES}-byte limit readers accept; use fewer or shorter labels`,
+    );
   return { name: e.AGENT_NAME, url: e.AGENT_URL, labels, heartbeatSeconds: e.AGENT_HEARTBEAT_SECONDS };
 }
 

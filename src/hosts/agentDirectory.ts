@@ -26,6 +26,8 @@ export interface DirectoryLogger {
 
 /** Index entries whose expiry passed this long ago are dropped (generous: clocks differ). */
 const INDEX_GRACE_MS = 3600_000;
+/** The latest expiry a real registration can have: 3 heartbeats of at most 300 s, plus clock skew. */
+const MAX_EXPIRY_AHEAD_MS = 3 * 300_000 + 5 * 60_000;
 
 /** Deletes the registration only when it still holds what this agent wrote last. */
 const DELETE_IF_OURS = `
@@ -48,6 +50,8 @@ export class AgentHeartbeat {
   private timer: NodeJS.Timeout | undefined;
   private last: string | undefined;
   private failing = false;
+  private stopped = false;
+  private inflight: Promise<boolean> | undefined;
   private readonly instance = randomBytes(8).toString('hex');
   private readonly startedAt = new Date().toISOString();
   private readonly keys: ReturnType<typeof agentKeys>;
@@ -72,7 +76,15 @@ export class AgentHeartbeat {
     this.timer.unref();
   }
 
-  async beat(): Promise<boolean> {
+  /** One heartbeat; stop() waits for one in flight, so it cannot land after the delete. */
+  beat(): Promise<boolean> {
+    if (this.stopped) return Promise.resolve(false);
+    const p = this.write();
+    this.inflight = p;
+    return p;
+  }
+
+  private async write(): Promise<boolean> {
     const now = Date.now();
     const record: Registration = {
       v: 1,
@@ -114,6 +126,8 @@ export class AgentHeartbeat {
   async stop(): Promise<void> {
     clearInterval(this.timer);
     this.timer = undefined;
+    this.stopped = true;
+    await this.inflight?.catch(() => undefined);
     if (!this.last) return;
     try {
       await this.redis.eval(
@@ -202,7 +216,7 @@ export class AgentDirectory {
       // Latest expiry first: live agents come before stale index entries, within the bound.
       // An expiry further ahead than any TTL (+ clock skew) is no agent's: planted entries
       // cannot crowd real ones out of the bound.
-      const ceiling = Date.now() + INDEX_GRACE_MS;
+      const ceiling = Date.now() + MAX_EXPIRY_AHEAD_MS;
       names = await this.redis.zrevrangebyscore(
         this.keys.index(),
         ceiling,

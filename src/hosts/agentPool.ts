@@ -6,9 +6,17 @@
  * from HOSTS_FILE (the fleet's agent key for a self-registered agent), never the caller's token; redirects are refused, so a registry entry cannot
  * be bounced to another address.
  */
+import { lookup } from 'node:dns/promises';
 import { Client, ProtocolError, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { neverATarget } from '../net/ssrf.js';
 import type { Resilience } from '../resilience/resilience.js';
 import type { HostEntry } from './registry.js';
+
+/**
+ * The most an agent's answer may be. Agents answer a few KB (a baseline: tens of KB); an agent
+ * URL read from Redis could point anywhere, and a multi-GB body must not fill this process.
+ */
+export const MAX_AGENT_RESPONSE_BYTES = 8 * 1024 * 1024;
 
 /** Where the pool learns that a host's URL or key changed (HostRegistry, HostSet). */
 export interface HostLookup {
@@ -43,6 +51,8 @@ export interface AgentStatus {
 interface Slot {
   url: string;
   apiKey: string;
+  /** Self-registered (Redis): its address is checked before each request (agentFetch). */
+  registered: boolean;
   client?: Promise<Client>;
   status: Omit<AgentStatus, 'breaker'>;
 }
@@ -74,7 +84,10 @@ export class AgentPool {
   status(name: string): AgentStatus {
     const slot = this.slots.get(name);
     return {
-      breaker: this.resilience.state(AGENT_DEPENDENCY, name),
+      breaker: this.resilience.state(
+        AGENT_DEPENDENCY,
+        breakerTarget(name, slot?.url ?? this.registry.find(name)?.url),
+      ),
       lastContact: slot?.status.lastContact ?? null,
       lastError: slot?.status.lastError ?? null,
       agentVersion: slot?.status.agentVersion ?? null,
@@ -148,7 +161,7 @@ export class AgentPool {
     try {
       const answer = await this.resilience.guarded(
         AGENT_DEPENDENCY,
-        host.name,
+        breakerTarget(host.name, host.url),
         async (signal) => {
           const client = await this.client(slot, signal);
           try {
@@ -187,6 +200,7 @@ export class AgentPool {
       slot = {
         url: host.url,
         apiKey: host.apiKey,
+        registered: (host as { source?: string }).source === 'registered',
         status: slot?.status ?? { lastContact: null, lastError: null, agentVersion: null, lastHealth: null },
       };
       this.slots.set(host.name, slot);
@@ -205,6 +219,7 @@ export class AgentPool {
           new StreamableHTTPClientTransport(new URL(slot.url), {
             // The agent's key, set here and nowhere else: the caller's token is never forwarded.
             requestInit: { headers: { Authorization: `Bearer ${slot.apiKey}` }, redirect: 'error' },
+            fetch: (url, init) => agentFetch(url, init, slot.registered),
           }),
           { signal },
         );
@@ -222,6 +237,46 @@ export class AgentPool {
       throw connectPhase(err);
     }
   }
+}
+
+/**
+ * One breaker per agent address: an agent that comes back at a new URL (a restarted pod) is not
+ * held behind the breaker its old address opened. Old keys age out of the bounded breaker map.
+ */
+function breakerTarget(name: string, url: string | undefined): string {
+  return url ? `${name} ${url}` : name;
+}
+
+/**
+ * fetch for agent calls: the answer's body is cut off past MAX_AGENT_RESPONSE_BYTES (an error,
+ * so the call fails as unreachable), and a self-registered agent's address is refused when it is
+ * one that is never a target (cloud metadata, link-local, multicast: src/net/ssrf.ts). Private
+ * addresses stay allowed: agents live there. HOSTS_FILE URLs are the operator's own and skip the
+ * address check; redirects are refused for both.
+ */
+async function agentFetch(url: string | URL, init: RequestInit | undefined, registered: boolean) {
+  if (registered) {
+    const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
+    const addresses = await lookup(host, { all: true, verbatim: true });
+    for (const { address } of addresses) {
+      const why = neverATarget(address);
+      if (why) throw new Error(`registered agent URL ${new URL(url).host} resolves to ${why}`);
+    }
+  }
+  const res = await fetch(url, init);
+  if (!res.body) return res;
+  let seen = 0;
+  const capped = res.body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        seen += chunk.byteLength;
+        if (seen > MAX_AGENT_RESPONSE_BYTES)
+          controller.error(new Error(`the agent's answer exceeds ${MAX_AGENT_RESPONSE_BYTES} bytes`));
+        else controller.enqueue(chunk);
+      },
+    }),
+  );
+  return new Response(capped, { status: res.status, statusText: res.statusText, headers: res.headers });
 }
 
 /** fetch wraps socket errors in `cause`; surface the code the resilience layer retries on. */

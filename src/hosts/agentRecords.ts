@@ -26,11 +26,22 @@ export const agentKeys = (prefix: string) => ({
   index: () => `${prefix}{agents}:index`,
 });
 
-/** An http(s) URL without user info (credentials in a URL end up in logs). */
+/**
+ * An http(s) URL without user info, query or fragment: a registration is shared through Redis and
+ * shown by list_hosts, so nothing in it may be a credential (a `?token=` included).
+ */
 export function isAgentUrl(u: string): boolean {
   try {
     const p = new URL(u);
-    return (p.protocol === 'http:' || p.protocol === 'https:') && !p.username && !p.password;
+    return (
+      (p.protocol === 'http:' || p.protocol === 'https:') &&
+      !p.username &&
+      !p.password &&
+      !p.search &&
+      !p.hash &&
+      !u.includes('?') &&
+      !u.includes('#')
+    );
   } catch {
     return false;
   }

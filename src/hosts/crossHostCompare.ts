@@ -50,8 +50,9 @@ export async function compareAcrossHosts(
   ctx: ToolContext,
   deadlineMs: number,
 ): Promise<ForwardedResult | undefined> {
-  const toRoute = router.resolve(args.host);
-  const fromRoute = router.resolve(args.fromHost);
+  // Fresh: a host that registered itself a moment ago is known to this instance too.
+  const toRoute = await router.resolveFresh(args.host);
+  const fromRoute = await router.resolveFresh(args.fromHost);
   const name = (r: Route) => (r.kind === 'local' ? 'this server' : r.host.name);
   if (name(toRoute) === name(fromRoute)) return undefined;
   if (!args.allowCrossHost)
@@ -71,7 +72,7 @@ export async function compareAcrossHosts(
       const a = await router.pool.call(host, 'run_health_check', { saveBaseline: false, limit: 500 }, opts);
       const s = a.structured;
       if (a.isError || !s) throw agentError(a.text || 'no health report');
-      return baselineSchema.parse({
+      return readable(host.name, 'its health report', {
         id: 'current',
         hostId: s.hostId,
         createdAt: s.checkedAt,
@@ -95,14 +96,20 @@ export async function compareAcrossHosts(
         opts,
       );
       if (a.isError || !a.structured) throw agentError(a.text || 'no answer');
-      id = baselineRefSchema.parse(a.structured.from).id;
+      const from = baselineRefSchema.safeParse(a.structured.from);
+      if (!from.success) throw unreadable(host.name, `its ${ref} baseline reference`);
+      id = from.data.id;
     }
     const text = await router.pool.readResource(host, `audit://baselines/${encodeURIComponent(id)}`, opts);
     if (text === undefined)
       throw agentError(`Baseline ${id} not found: list the saved ones with the audit://baselines resource.`);
-    const parsed = baselineSchema.safeParse(JSON.parse(text));
-    if (!parsed.success) throw agentError(`baseline ${id} is not in a form this server reads`);
-    return parsed.data;
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      throw unreadable(host.name, `baseline ${id}`);
+    }
+    return readable(host.name, `baseline ${id}`, json);
   };
   try {
     const [from, to] = await Promise.all([side(fromRoute, args.from), side(toRoute, args.to)]);
@@ -115,4 +122,17 @@ export async function compareAcrossHosts(
     if (err instanceof AgentUnreachableError) throw new ToolError(err.message);
     throw err;
   }
+}
+
+/** An agent's answer this server cannot read: an older or newer agent, most likely. */
+function unreadable(host: string, what: string): ToolError {
+  return new ToolError(
+    `[host ${host}] ${what} is not in a form this server reads: run the same server-audit-mcp version on the agent and here (list_hosts shows each agent's version).`,
+  );
+}
+
+function readable(host: string, what: string, value: unknown): Baseline {
+  const parsed = baselineSchema.safeParse(value);
+  if (!parsed.success) throw unreadable(host, what);
+  return parsed.data;
 }

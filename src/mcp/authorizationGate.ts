@@ -19,6 +19,7 @@ import { digestArgs } from '../observability/argDigest.js';
 import type { AuditLog, AuditRecord } from '../observability/auditLog.js';
 import { handleTaskMessage, type TaskCallContext } from '../tasks/taskProtocol.js';
 import type { TaskService } from '../tasks/taskService.js';
+import { HOST_TOOLS } from '../hosts/hostRouter.js';
 
 export interface GateOptions {
   principal: Principal;
@@ -75,7 +76,9 @@ interface Pending {
  * The registry host a call names (issue 19): a host tool's `host` argument sends the call to that
  * host's agent, so the audit record says caller, host and tool. Digested like any argument.
  */
-function hostField(args: unknown): { host?: string } {
+function hostField(tool: string | undefined, args: unknown): { host?: string } {
+  // Only tools that forward take `host`; another tool's stray argument names no host.
+  if (!tool || !HOST_TOOLS.has(tool)) return {};
   const host = (args as { host?: unknown } | null | undefined)?.host;
   return typeof host === 'string' ? { host: String(digestArgs(host.slice(0, 63))) } : {};
 }
@@ -170,7 +173,7 @@ export function gateTransport(transport: Transport, o: GateOptions): void {
           tool,
           args: digestArgs(m.params?.arguments),
           started: performance.now(),
-          ...hostField(m.params?.arguments),
+          ...hostField(tool, m.params?.arguments),
         });
       } else if (o.tasks && m.method.startsWith('tasks/') && handleTaskMessage(m, taskContext(id))) {
         return;
@@ -307,7 +310,7 @@ export function gateTransport(transport: Transport, o: GateOptions): void {
           principal: o.principal.id,
           ...(o.sessionId ? { session: o.sessionId } : {}),
           tool: tool ?? '',
-          ...hostField(args),
+          ...hostField(tool, args),
           args: digestArgs(args),
           outcome,
           durationMs,
@@ -327,7 +330,7 @@ export function gateTransport(transport: Transport, o: GateOptions): void {
       principal: o.principal.id,
       ...(o.sessionId ? { session: o.sessionId } : {}),
       tool,
-      ...hostField((params as { arguments?: unknown } | undefined)?.arguments),
+      ...hostField(tool, (params as { arguments?: unknown } | undefined)?.arguments),
       args: digestArgs((params as { arguments?: unknown } | undefined)?.arguments),
       outcome: 'invalid',
       durationMs: 0,
@@ -340,7 +343,7 @@ export function gateTransport(transport: Transport, o: GateOptions): void {
       principal: o.principal.id,
       ...(o.sessionId ? { session: o.sessionId } : {}),
       tool,
-      ...hostField(args),
+      ...hostField(tool, args),
       args: digestArgs(args),
       outcome: 'denied',
       durationMs: 0,
@@ -366,7 +369,7 @@ export function gateTransport(transport: Transport, o: GateOptions): void {
       principal: o.principal.id,
       ...(o.sessionId ? { session: o.sessionId } : {}),
       tool,
-      ...hostField(args),
+      ...hostField(tool, args),
       args: digestArgs(args),
       outcome: 'denied',
       durationMs: 0,

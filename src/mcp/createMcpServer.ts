@@ -267,8 +267,9 @@ function instructionsFor(offered: ReadonlySet<string>): string {
   if (offered.has('run_health_check'))
     parts.push(
       'Start with detect_system to learn what the box is, run_health_check to judge it, and compare_baselines ' +
-        'to see what changed. No tool changes the audited host; run_health_check (and check_database when ' +
-        'asked) saves a baseline, delete_baselines deletes them.',
+        'to see what changed. No tool changes the audited host; run_health_check ' +
+        (offered.has('check_database') ? '(and check_database when asked) saves' : 'saves') +
+        ' a baseline, delete_baselines deletes them.',
     );
   else parts.push('No tool changes the audited host.');
   const prompts = offeredPrompts(offered);

@@ -81,6 +81,26 @@ function describeFailure(code: string): string {
   return `failed (${code})`;
 }
 
+/**
+ * Why an address is never a target (cloud metadata, link-local, multicast...), whatever the
+ * configuration says; undefined for any other address, private ones included.
+ */
+export function neverATarget(address: string): string | undefined {
+  let a: ipaddr.IPv4 | ipaddr.IPv6;
+  try {
+    a = ipaddr.process(address);
+  } catch {
+    return `"${address}", which is not an IP address`;
+  }
+  const inner = embeddedIPv4(a);
+  if (inner) {
+    const why = neverATarget(inner.toString());
+    if (why) return `${a.toString()}, which carries ${why}`;
+  }
+  const always = ALWAYS_DENIED.find(([r]) => inRange(a, r));
+  return always ? `${a.toString()}, ${always[1]}, which is never a target` : undefined;
+}
+
 export class SsrfPolicy {
   private readonly allow: Range[];
   private readonly deny: Range[];

@@ -127,10 +127,10 @@ beforeAll(async () => {
   const callerKeys = apiKeysFile({ operator: ['audit:read', 'audit:logs'] });
   operatorKey = callerKeys.keys.operator as string;
 
-  // alpha beats every 2 s (TTL 6 s), beta every second (TTL 3 s).
+  // alpha beats every 2 s (TTL 6 s), beta every 3 s (TTL 9 s): generous for a busy event loop.
   [alpha, beta] = await Promise.all([
     agent('alpha', tree('healthy', ALPHA_ID), agentKeys.path, '2'),
-    agent('beta', tree('stressed', BETA_ID), agentKeys.path, '1'),
+    agent('beta', tree('stressed', BETA_ID), agentKeys.path, '3'),
   ]);
   const serving = {
     ...tree('healthy', SERVING_ID),
@@ -328,10 +328,10 @@ describe.skipIf(!haveRedis || !haveHaproxy)('agents registered in Redis (issue 1
     const k = (n: string) => `${prefix}{agents}:a:${n}`;
     const alphaRec = JSON.parse((await rc.get(k('alpha'))) as string) as Record<string, unknown>;
     const planted = ['p1', 'p2', 'p3'];
-    for (const n of planted) {
+    for (const [i, n] of planted.entries()) {
       await rc.set(k(n), JSON.stringify({ ...alphaRec, name: n }), 'EX', 60);
-      // Ten hours ahead: no TTL is that long (at most 3 x 300 s).
-      await rc.zadd(`${prefix}{agents}:index`, Date.now() + 36_000_000, n);
+      // Beyond any TTL (at most 3 x 300 s): just under an hour ahead, and ten hours ahead.
+      await rc.zadd(`${prefix}{agents}:index`, Date.now() + (i === 0 ? 3_500_000 : 36_000_000), n);
     }
     const quiet = { info() {}, warn() {}, debug() {} };
     try {
@@ -399,7 +399,7 @@ describe.skipIf(!haveRedis || !haveHaproxy)('agents registered in Redis (issue 1
   it('an agent that comes back on another port is routed to at once', async () => {
     const viaLb = await client(`http://127.0.0.1:${lb?.port}/mcp`);
     // A new process under the same name, with a new URL, accepting the same fleet key.
-    const again = await agent('beta', tree('stressed', BETA_ID), agentKeysPath, '1');
+    const again = await agent('beta', tree('stressed', BETA_ID), agentKeysPath, '3');
     try {
       expect(again.url).not.toBe(beta.url);
       // "listening" is logged just before the first heartbeat: wait for the registration itself.
@@ -426,7 +426,7 @@ describe.skipIf(!haveRedis || !haveHaproxy)('agents registered in Redis (issue 1
 
   it('an agent stopped while it starts still leaves Redis cleanly (exit 0, no registration left)', async () => {
     // SIGTERM as soon as the port is open: the signal is answered once start-up is done.
-    const early = await agent('early', tree('healthy', ALPHA_ID), agentKeysPath, '1');
+    const early = await agent('early', tree('healthy', ALPHA_ID), agentKeysPath, '3');
     early.child.kill('SIGTERM');
     const code = await early.exit;
     expect(code, early.stderr()).toBe(0);

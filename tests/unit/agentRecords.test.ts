@@ -159,6 +159,7 @@ describe('settings', () => {
     AUTH_API_KEYS_FILE: keysFile,
     AGENT_NAME: 'web1',
     AGENT_URL: 'http://10.0.0.5:3000/mcp',
+    ALLOWED_HOSTS: '10.0.0.5',
   };
   const run = (env: Record<string, string>, argv: string[] = []) => {
     const a = loadConfig(argv, env);
@@ -186,8 +187,28 @@ describe('settings', () => {
     [{ AGENT_LABELS: 'role' }, /Invalid AGENT_LABELS: "role" is not name=value/],
     [{ AGENT_NAME: '' }, /Invalid AGENT_URL: it needs AGENT_NAME/],
     [{ AGENT_HEARTBEAT_SECONDS: '0' }, /Invalid AGENT_HEARTBEAT_SECONDS/],
+    [{ AGENT_URL: 'http://10.0.0.5:3000/mcp?token=abc' }, /Invalid AGENT_URL.*query or fragment/],
+    [{ AGENT_URL: 'http://10.0.0.5:3000/mcp#x' }, /Invalid AGENT_URL.*query or fragment/],
+    [{ ALLOWED_HOSTS: 'localhost' }, /Invalid AGENT_URL: its host 10\.0\.0\.5 is not in ALLOWED_HOSTS/],
+    [
+      {
+        AGENT_LABELS: Array.from({ length: 32 }, (_, i) => `l${i}=${'v'.repeat(253)}`).join(','),
+      },
+      /Invalid AGENT_LABELS: the registration would be about \d+ bytes/,
+    ],
   ])('refuses agent settings %o', (over, why) => {
     expect(() => run({ ...agentEnv, ...over })).toThrow(why);
+  });
+
+  it('never echoes a refused AGENT_URL: it may carry a credential', () => {
+    expect(() => run({ ...agentEnv, AGENT_URL: 'http://admin:s3cret@10.0.0.5/mcp' })).toThrow(
+      /Invalid AGENT_URL/,
+    );
+    try {
+      run({ ...agentEnv, AGENT_URL: 'http://admin:s3cret@10.0.0.5/mcp' });
+    } catch (err) {
+      expect((err as Error).message).not.toContain('s3cret');
+    }
   });
 
   it('refuses an agent on stdio', () => {

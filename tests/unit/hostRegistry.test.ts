@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/configError.js';
-import { AgentPool, AgentUnreachableError } from '../../src/hosts/agentPool.js';
-import { HostRegistry, loadHostsFile } from '../../src/hosts/registry.js';
+import { AgentPool, AgentUnreachableError, MAX_AGENT_RESPONSE_BYTES } from '../../src/hosts/agentPool.js';
+import { type HostEntry, HostRegistry, loadHostsFile } from '../../src/hosts/registry.js';
 import { Resilience } from '../../src/resilience/resilience.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'hosts-registry-'));
@@ -171,6 +171,103 @@ describe('AgentPool', () => {
       ).rejects.toBeInstanceOf(AgentUnreachableError);
       expect(reached).toBe(0);
       expect(pool.status('b').lastError).toEqual(expect.any(String));
+    } finally {
+      pool.close();
+      resilience.shutdown();
+    }
+  });
+
+  const quietResilience = () =>
+    new Resilience({
+      timeoutMs: 5000,
+      retries: 0,
+      retryMinMs: 10,
+      retryMaxMs: 10,
+      errorThresholdPercentage: 50,
+      volumeThreshold: 100,
+      resetTimeoutMs: 1000,
+      maxBreakers: 10,
+    });
+  const lookupOf = (hosts: HostEntry[]) => ({
+    find: (n: string) => hosts.find((h) => h.name === n),
+    onChange() {},
+  });
+  const opts = () => ({ signal: new AbortController().signal, deadlineMs: 10_000 });
+
+  it('cuts off an agent answer larger than MAX_AGENT_RESPONSE_BYTES', async () => {
+    // A "server" that streams an endless JSON body: the pool must stop reading and fail.
+    let written = 0;
+    const flood = await listen((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const chunk = Buffer.alloc(64 * 1024, 0x20);
+      const pump = () => {
+        while (written < 4 * MAX_AGENT_RESPONSE_BYTES && res.write(chunk)) written += chunk.length;
+        if (written < 4 * MAX_AGENT_RESPONSE_BYTES) res.once('drain', pump);
+        else res.end();
+      };
+      pump();
+    });
+    const host = { name: 'flood', url: `${flood}/mcp`, labels: {}, apiKey: 'k' };
+    const resilience = quietResilience();
+    const pool = new AgentPool(lookupOf([host]), resilience, '0.0.0');
+    try {
+      await expect(pool.call(host, 'detect_system', {}, opts())).rejects.toThrow(/exceeds \d+ bytes/);
+      // Stopped well before the whole flood was sent.
+      expect(written).toBeLessThan(4 * MAX_AGENT_RESPONSE_BYTES);
+    } finally {
+      pool.close();
+      resilience.shutdown();
+    }
+  });
+
+  it('refuses a self-registered agent whose address is never a target, before any request', async () => {
+    const host = {
+      name: 'meta',
+      url: 'http://169.254.169.254/mcp',
+      labels: {},
+      apiKey: 'fleet-key',
+      source: 'registered' as const,
+      lastHeartbeat: null,
+    };
+    const resilience = quietResilience();
+    const pool = new AgentPool(lookupOf([host]), resilience, '0.0.0');
+    try {
+      await expect(pool.call(host, 'detect_system', {}, opts())).rejects.toThrow(
+        /169\.254\.169\.254.*never a target/,
+      );
+    } finally {
+      pool.close();
+      resilience.shutdown();
+    }
+  });
+
+  it('keeps one breaker per agent address: an agent back at a new URL is not held by the old one', async () => {
+    const resilience = new Resilience({
+      timeoutMs: 2000,
+      retries: 0,
+      retryMinMs: 10,
+      retryMaxMs: 10,
+      errorThresholdPercentage: 50,
+      volumeThreshold: 2,
+      resetTimeoutMs: 600_000,
+      maxBreakers: 10,
+    });
+    const dead = { name: 'web', url: 'http://127.0.0.1:1/mcp', labels: {}, apiKey: 'k' };
+    const hosts: HostEntry[] = [dead];
+    const pool = new AgentPool(lookupOf(hosts), resilience, '0.0.0');
+    try {
+      for (let i = 0; i < 4; i++) await pool.call(dead, 'detect_system', {}, opts()).catch(() => undefined);
+      expect(pool.status('web').breaker).toBe('open');
+      // The agent restarts elsewhere: a "server" that answers, even if not MCP, is reached.
+      let reached = 0;
+      const back = await listen((_req, res) => {
+        reached++;
+        res.writeHead(500).end();
+      });
+      const moved = { ...dead, url: `${back}/mcp` };
+      hosts[0] = moved;
+      await pool.call(moved, 'detect_system', {}, opts()).catch(() => undefined);
+      expect(reached).toBeGreaterThan(0);
     } finally {
       pool.close();
       resilience.shutdown();
