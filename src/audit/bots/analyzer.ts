@@ -119,6 +119,8 @@ export interface AnalyzerOptions {
   domains?: string[];
   since?: number;
   until?: number;
+  /** Distinct clients tracked; MAX_CLIENTS unless set (tests reach the cap with fewer). */
+  maxClients?: number;
 }
 
 class Counter {
@@ -236,15 +238,26 @@ export class BotAnalyzer {
       if (cls.cls !== 'human') d.botRequests++;
     }
 
+    // Whether the request is hostile depends on the line alone, never on the client table: a
+    // botnet's new addresses past the client cap are counted hostile all the same.
+    const loginPost = e.method === 'POST' && LOGIN_PATH.test(e.path);
+    const sig =
+      this.requestSignature(e.method, e.path, vhost) ??
+      cls.uaAttack ??
+      (e.referer.includes('${') || e.referer.includes('() {') ? this.headerSignature(e.referer) : undefined);
+    // A login POST is the flood's evidence, not a probe: counting it twice would double the score.
+    // An exploit is its own (stronger) reason: the same request is not a probe as well.
+    const probe = loginPost || sig?.strength === 'exploit' ? undefined : probeOf(e.path);
+    this.traffic.add(
+      e.time,
+      cls.cls,
+      sig !== undefined || probe !== undefined || loginPost || cls.cls === 'scanner',
+    );
     const c = this.client(e.ip);
-    if (!c) {
-      this.traffic.add(e.time, cls.cls, cls.cls === 'scanner');
-      return;
-    }
+    if (!c) return;
     c.requests++;
     c.bytes += e.bytes;
     if (e.status >= 400) c.errors++;
-    const loginPost = e.method === 'POST' && LOGIN_PATH.test(e.path);
     if (loginPost) c.loginPosts++;
     if (Number.isFinite(e.time)) {
       if (e.time < c.first) c.first = e.time;
@@ -269,19 +282,7 @@ export class BotAnalyzer {
     if (cls.emptyUa) c.emptyUa = true;
     if (cls.cls === 'scanner') c.scannerUa = cls.name;
     if (vhost && c.domains.size < MAX_DOMAINS_PER_IP) c.domains.add(vhost);
-    const sig =
-      this.requestSignature(e.method, e.path, vhost) ??
-      cls.uaAttack ??
-      (e.referer.includes('${') || e.referer.includes('() {') ? this.headerSignature(e.referer) : undefined);
     if (sig) recordAttack(c, sig, e);
-    // A login POST is the flood's evidence, not a probe: counting it twice would double the score.
-    // An exploit is its own (stronger) reason: the same request is not a probe as well.
-    const probe = loginPost || sig?.strength === 'exploit' ? undefined : probeOf(e.path);
-    this.traffic.add(
-      e.time,
-      cls.cls,
-      sig !== undefined || probe !== undefined || loginPost || cls.cls === 'scanner',
-    );
     if (probe) {
       const p = c.probes.get(probe);
       if (p) p.count++;
@@ -322,7 +323,7 @@ export class BotAnalyzer {
   private client(ip: string): ClientState | undefined {
     const known = this.clients.get(ip);
     if (known) return known;
-    if (this.clients.size >= MAX_CLIENTS) {
+    if (this.clients.size >= (this.opts.maxClients ?? MAX_CLIENTS)) {
       this.clientCapReached = true;
       this.skip('client_cap');
       return undefined;
