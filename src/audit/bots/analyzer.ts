@@ -119,6 +119,8 @@ export interface AnalyzerOptions {
   domains?: string[];
   since?: number;
   until?: number;
+  /** The clock (ms) for the traffic chart: without `until`, times from now + 1 day on are left out. */
+  now?: number;
   /** Distinct clients tracked; MAX_CLIENTS unless set (tests reach the cap with fewer). */
   maxClients?: number;
 }
@@ -176,14 +178,16 @@ export class BotAnalyzer {
   >;
   private readonly domainStats = new Map<string, DomainState>();
   private readonly timeline = new Map<number, number>();
-  private readonly traffic = new TimelineBuilder();
+  private readonly traffic: TimelineBuilder;
   readonly skipped: Record<string, number> = {};
   requests = 0;
   bytes = 0;
   first = Number.POSITIVE_INFINITY;
   last = Number.NEGATIVE_INFINITY;
 
-  constructor(private readonly opts: AnalyzerOptions) {}
+  constructor(private readonly opts: AnalyzerOptions) {
+    this.traffic = new TimelineBuilder({ since: opts.since, until: opts.until, now: opts.now });
+  }
 
   skip(reason: string): void {
     this.skipped[reason] = (this.skipped[reason] ?? 0) + 1;
