@@ -28,7 +28,7 @@ export async function runCommand(
 
 const COMMAND_PATH = () => process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin';
 /** How long "not installed" is believed: a package installed meanwhile is seen within this. */
-const MISSING_TTL_MS = 30_000;
+export const MISSING_TTL_MS = 30_000;
 /** Command names are allow-listed constants: a handful of entries at most. */
 const MISSING_MAX = 32;
 const missing = new Map<string, number>();

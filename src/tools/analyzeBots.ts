@@ -156,6 +156,11 @@ export const analyzeBotsOutput = {
           }),
         )
         .describe('Runs of buckets at or over burstThreshold, the 20 largest in time order'),
+      outOfRange: z
+        .number()
+        .describe(
+          'Requests not charted: a time far from the bulk of the log (forged, skewed) or in the future',
+        ),
     })
     .describe('Requests per bucket by client class with hostile bursts (the Bots view charts it)'),
   recommendations: z

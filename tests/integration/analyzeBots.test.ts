@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -217,6 +217,31 @@ describe('analyze_bots over MCP', () => {
     });
     expect(shop.summary.requests).toBe(200);
     expect(shop.summary.skipped.other_domain).toBe(400);
+  });
+
+  it('charts the real traffic of a log with a forged 2099 line and epoch junk, counting them out of range', async () => {
+    // The real elastic Apache sample (3.5 days of May 2015) with two lines whose dates are junk.
+    const sample = readFileSync(join(import.meta.dirname, '../fixtures/logs/elastic-apache-10k.log'), 'utf8')
+      .split('\n')
+      .filter(Boolean);
+    const dated = (d: string) => (sample[100] as string).replace(/\[[^\]]+\]/, `[${d}]`);
+    const lines = [
+      ...sample.slice(0, 5000),
+      dated('01/Jan/2099:00:00:00 +0000'),
+      dated('01/Jan/1970:00:00:00 +0000'),
+      ...sample.slice(5000),
+    ];
+    writeFileSync(join(logDir, 'forged.log'), `${lines.join('\n')}\n`);
+    const r = (await analyze({ paths: ['/var/log/nginx/forged.log'] })) as Result & {
+      traffic: { bucketSeconds: number; start: string; series: Record<string, number[]>; outOfRange: number };
+    };
+    expect(r.traffic.outOfRange).toBe(2);
+    expect(r.traffic.bucketSeconds).toBe(1800);
+    expect(r.traffic.start).toBe('2015-05-17T10:00:00.000Z');
+    const charted = Object.values(r.traffic.series)
+      .flat()
+      .reduce((a, b) => a + b, 0);
+    expect(charted + r.traffic.outOfRange).toBe(r.summary.requests);
   });
 
   it('says when a log is in no format it knows', async () => {

@@ -136,6 +136,42 @@ describe('the real Apache sample (elastic, 10,000 lines)', () => {
       .map((c) => c.ip);
     expect(r.recommendations.addresses.sort()).toEqual(severe.sort());
   });
+
+  it('counts hostile requests in the timeline the same once the client table is full (review finding)', () => {
+    // A large botnet: past the client cap its new addresses are not tracked, but their probes,
+    // login POSTs and attack signatures are hostile traffic all the same.
+    const botnet = Array.from({ length: 300 }, (_, i) => {
+      const ip = `198.51.${100 + (i % 3)}.${1 + (i % 250)}`;
+      const req = [
+        'POST /wp-login.php',
+        'GET /.env',
+        'GET /index.php?id=1%20UNION%20SELECT%20password%20FROM%20users',
+      ][i % 3];
+      return `${ip} - - [20/May/2015:21:10:${String(i % 60).padStart(2, '0')} +0000] "${req} HTTP/1.1" 404 200 "-" "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"`;
+    });
+    const all = [...lines.filter(Boolean), ...botnet];
+    const hostileWith = (maxClients?: number) => {
+      const a = new BotAnalyzer({ isAllowed: () => false, maxClients });
+      for (const l of all) {
+        const e = combined(l);
+        if (e) a.add(e);
+      }
+      const res = a.finish(50);
+      return { capped: a.clientCapReached, res, hostile: res.traffic.hostile.reduce((x, y) => x + y, 0) };
+    };
+    const full = hostileWith();
+    expect(full.capped).toBe(false);
+    // The wp-login probers and the injected botnet, not only the scanner UA.
+    expect(full.hostile).toBeGreaterThanOrEqual(full.res.requestsByClass.scanner + 300);
+    for (const cap of [0, 200]) {
+      const capped = hostileWith(cap);
+      expect(capped.capped).toBe(true);
+      expect(capped.res.clients.length).toBeLessThanOrEqual(cap);
+      expect(capped.hostile).toBe(full.hostile);
+      expect(capped.res.traffic.hostile).toEqual(full.res.traffic.hostile);
+      expect(capped.res.traffic.bursts).toEqual(full.res.traffic.bursts);
+    }
+  });
 });
 
 describe('log fields that are not addresses (review finding)', () => {

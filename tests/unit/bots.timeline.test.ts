@@ -44,6 +44,7 @@ describe('traffic timeline on the real Apache sample (elastic, 10,000 lines, 3.5
     expect(t.points).toBe(Math.floor(to / 1_800_000) - Math.floor(from / 1_800_000) + 1);
     expect(Date.parse(t.start ?? '')).toBe(Math.floor(from / 1_800_000) * 1_800_000);
     expect(total(t)).toBe(r.requests);
+    expect(t.outOfRange).toBe(0);
     for (const [cls, arr] of Object.entries(t.series)) {
       expect(CLIENT_CLASSES).toContain(cls);
       expect(arr).toHaveLength(t.points);
@@ -111,25 +112,79 @@ describe('TimelineBuilder bounds', () => {
     expect(t.hostile.reduce((a, c) => a + c, 0)).toBe(Math.ceil(30_000 / 7));
   });
 
-  it('shows the newest 240 weeks of a log spanning 50 years, and holds no more than it may', () => {
+  it('keeps the real traffic in view when one line is forged or skewed (2099, epoch junk), and counts it (review finding)', () => {
+    const base = analyze(SAMPLE);
+    const real = base.traffic;
+    // A real line of the sample with its date replaced.
+    const line = SAMPLE[5000] as string;
+    const dated = (d: string) => line.replace(/\[[^\]]+\]/, `[${d}]`);
+    const future = dated('01/Jan/2099:00:00:00 +0000');
+    const epoch = dated('01/Jan/1970:00:00:00 +0000');
+    const yearBefore = dated('20/May/2014:21:00:00 +0000');
+    for (const [forged, n] of [
+      [[future], 1],
+      [[epoch], 1],
+      [[SAMPLE[0] as string, epoch, future], 2],
+      [[yearBefore, epoch], 2],
+    ] as const) {
+      const w = analyze([...SAMPLE.slice(0, 4000), ...forged, ...SAMPLE.slice(4000)]);
+      expect(w.requests).toBe(base.requests + forged.length);
+      // The same chart as without the forged lines: the same buckets over the same 3.5 days.
+      expect(w.traffic.bucketSeconds).toBe(1800);
+      expect(w.traffic.start).toBe(real.start);
+      expect(w.traffic.points).toBe(real.points);
+      expect(w.traffic.hostile).toEqual(real.hostile);
+      expect(w.traffic.outOfRange).toBe(n);
+      expect(total(w.traffic) + w.traffic.outOfRange).toBe(w.requests);
+    }
+  });
+
+  it('keeps a quiet start of a real log that is close to its bulk', () => {
+    // One request a day for 20 days before the sample: a quiet start, not a forged time.
+    const from = Date.parse('2015-05-17T10:05:00Z');
     const b = new TimelineBuilder();
-    b.add(Date.parse('1976-01-01T00:00:00Z'), 'human', false);
-    b.add(Date.parse('2026-01-01T00:00:00Z'), 'scanner', true);
+    for (let d = 20; d >= 1; d--) b.add(from - d * 86_400_000, 'human', false);
+    let parsed = 0;
+    for (const l of SAMPLE) {
+      const e = combined(l);
+      if (!e) continue;
+      b.add(e.time, 'human', false);
+      parsed++;
+    }
     const t = b.finish(240);
-    expect(t.bucketSeconds).toBe(7 * 86400);
-    expect(t.points).toBe(240);
-    expect(t.series).toEqual({ scanner: expect.any(Array) });
-    expect(t.hostile.at(-1)).toBe(1);
+    expect(t.outOfRange).toBe(0);
+    expect(total(t)).toBe(parsed + 20);
+    expect(Date.parse(t.start ?? '')).toBeLessThanOrEqual(from - 20 * 86_400_000);
+  });
+
+  it('leaves out times from now + 1 day (or until) on, and holds no more than it may', () => {
+    const now = Date.parse('2026-12-06T00:00:00Z');
+    const b = new TimelineBuilder({ now });
+    b.add(now - 3_600_000, 'human', false);
+    b.add(now + 2 * 86_400_000, 'scanner', true);
+    const t = b.finish(240);
+    expect(t.series).toEqual({ human: [1] });
+    expect(t.outOfRange).toBe(1);
+    // Two lines, 50 years apart: no bulk to tell the forged one, so the newest 240 weeks.
+    const two = new TimelineBuilder({ now });
+    two.add(Date.parse('1976-01-01T00:00:00Z'), 'human', false);
+    two.add(Date.parse('2026-01-01T00:00:00Z'), 'scanner', true);
+    const tt = two.finish(240);
+    expect(tt).toMatchObject({ bucketSeconds: 7 * 86400, points: 240, outOfRange: 1 });
+    expect(tt.hostile.at(-1)).toBe(1);
     // 30,000 distinct weeks (~575 years): the oldest are dropped, never more than MAX_HELD kept.
-    const many = new TimelineBuilder();
+    const many = new TimelineBuilder({ now });
     const week = 7 * 86_400_000;
-    for (let i = 0; i < 30_000; i++) many.add(i * week, 'human', false);
+    for (let i = 0; i < 30_000; i++) many.add(now - i * week, 'human', false);
     expect(many.held).toBeLessThanOrEqual(MAX_HELD);
-    expect(many.finish(240).points).toBe(240);
+    const m = many.finish(240);
+    expect(m.points).toBe(240);
+    expect(total(m) + m.outOfRange).toBe(30_000);
   });
 
   it('clamps buckets at the ends of the Date range (forged timestamps) instead of throwing', () => {
-    const b = new TimelineBuilder();
+    // An explicit window as wide as it gets: nothing is left out, the edges are clamped.
+    const b = new TimelineBuilder({ since: Number.NEGATIVE_INFINITY, until: Number.POSITIVE_INFINITY });
     for (let i = 0; i < 10; i++) b.add(8.64e15 - 1000, 'scanner', true);
     b.add(-8.64e15, 'human', false);
     const t = b.finish(240);

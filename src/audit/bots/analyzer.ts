@@ -119,6 +119,10 @@ export interface AnalyzerOptions {
   domains?: string[];
   since?: number;
   until?: number;
+  /** The clock (ms) for the traffic chart: without `until`, times from now + 1 day on are left out. */
+  now?: number;
+  /** Distinct clients tracked; MAX_CLIENTS unless set (tests reach the cap with fewer). */
+  maxClients?: number;
 }
 
 class Counter {
@@ -174,14 +178,16 @@ export class BotAnalyzer {
   >;
   private readonly domainStats = new Map<string, DomainState>();
   private readonly timeline = new Map<number, number>();
-  private readonly traffic = new TimelineBuilder();
+  private readonly traffic: TimelineBuilder;
   readonly skipped: Record<string, number> = {};
   requests = 0;
   bytes = 0;
   first = Number.POSITIVE_INFINITY;
   last = Number.NEGATIVE_INFINITY;
 
-  constructor(private readonly opts: AnalyzerOptions) {}
+  constructor(private readonly opts: AnalyzerOptions) {
+    this.traffic = new TimelineBuilder({ since: opts.since, until: opts.until, now: opts.now });
+  }
 
   skip(reason: string): void {
     this.skipped[reason] = (this.skipped[reason] ?? 0) + 1;
@@ -236,15 +242,26 @@ export class BotAnalyzer {
       if (cls.cls !== 'human') d.botRequests++;
     }
 
+    // Whether the request is hostile depends on the line alone, never on the client table: a
+    // botnet's new addresses past the client cap are counted hostile all the same.
+    const loginPost = e.method === 'POST' && LOGIN_PATH.test(e.path);
+    const sig =
+      this.requestSignature(e.method, e.path, vhost) ??
+      cls.uaAttack ??
+      (e.referer.includes('${') || e.referer.includes('() {') ? this.headerSignature(e.referer) : undefined);
+    // A login POST is the flood's evidence, not a probe: counting it twice would double the score.
+    // An exploit is its own (stronger) reason: the same request is not a probe as well.
+    const probe = loginPost || sig?.strength === 'exploit' ? undefined : probeOf(e.path);
+    this.traffic.add(
+      e.time,
+      cls.cls,
+      sig !== undefined || probe !== undefined || loginPost || cls.cls === 'scanner',
+    );
     const c = this.client(e.ip);
-    if (!c) {
-      this.traffic.add(e.time, cls.cls, cls.cls === 'scanner');
-      return;
-    }
+    if (!c) return;
     c.requests++;
     c.bytes += e.bytes;
     if (e.status >= 400) c.errors++;
-    const loginPost = e.method === 'POST' && LOGIN_PATH.test(e.path);
     if (loginPost) c.loginPosts++;
     if (Number.isFinite(e.time)) {
       if (e.time < c.first) c.first = e.time;
@@ -269,19 +286,7 @@ export class BotAnalyzer {
     if (cls.emptyUa) c.emptyUa = true;
     if (cls.cls === 'scanner') c.scannerUa = cls.name;
     if (vhost && c.domains.size < MAX_DOMAINS_PER_IP) c.domains.add(vhost);
-    const sig =
-      this.requestSignature(e.method, e.path, vhost) ??
-      cls.uaAttack ??
-      (e.referer.includes('${') || e.referer.includes('() {') ? this.headerSignature(e.referer) : undefined);
     if (sig) recordAttack(c, sig, e);
-    // A login POST is the flood's evidence, not a probe: counting it twice would double the score.
-    // An exploit is its own (stronger) reason: the same request is not a probe as well.
-    const probe = loginPost || sig?.strength === 'exploit' ? undefined : probeOf(e.path);
-    this.traffic.add(
-      e.time,
-      cls.cls,
-      sig !== undefined || probe !== undefined || loginPost || cls.cls === 'scanner',
-    );
     if (probe) {
       const p = c.probes.get(probe);
       if (p) p.count++;
@@ -322,7 +327,7 @@ export class BotAnalyzer {
   private client(ip: string): ClientState | undefined {
     const known = this.clients.get(ip);
     if (known) return known;
-    if (this.clients.size >= MAX_CLIENTS) {
+    if (this.clients.size >= (this.opts.maxClients ?? MAX_CLIENTS)) {
       this.clientCapReached = true;
       this.skip('client_cap');
       return undefined;

@@ -5,6 +5,12 @@
  * held while reading (past that the bucket grows to the next step of BUCKET_STEPS_MINUTES), and
  * the answer has at most `maxPoints` buckets, the smallest step that fits the span (past
  * maxPoints weeks, the newest maxPoints weeks).
+ *
+ * Robust to forged or skewed timestamps (a line from 2099, epoch junk): a time at or past `until`
+ * (without it: now + 1 day) is never held, and without `since`/`until` the chart spans the bulk
+ * of the log only: starting from the middle half of the requests, it widens over gaps of at most
+ * max(MIN_GAP, that half's span); a bucket further away is left out. Requests left off the chart
+ * are counted in `outOfRange`.
  */
 import { CLIENT_CLASSES, type ClientClass } from './classify.js';
 
@@ -23,8 +29,13 @@ export const BURST_FACTOR = 4;
 const HOSTILE = CLIENT_CLASSES.length;
 const INDEX = new Map<ClientClass, number>(CLIENT_CLASSES.map((c, i) => [c, i]));
 const MINUTE = 60_000;
+const DAY = 1440 * MINUTE;
+/** Without `since`/`until`, the chart widens from the bulk of the log over gaps up to this (or the bulk's span). */
+export const MIN_GAP_MS = 31 * DAY;
 /** The Date range's ends: a bucket's edge past them (a forged timestamp) is clamped, never a RangeError. */
 const MAX_DATE = 8.64e15;
+/** Requests in a held bucket (its class counters; the hostile counter is a subset). */
+const total = (counts: number[]) => counts.slice(0, HOSTILE).reduce((a, b) => a + b, 0);
 const isoOf = (ms: number) => new Date(Math.max(-MAX_DATE, Math.min(MAX_DATE, ms))).toISOString();
 
 export interface Burst {
@@ -49,6 +60,16 @@ export interface TrafficTimeline {
   /** A bucket whose hostile requests reach this is part of a burst. */
   burstThreshold: number;
   bursts: Burst[];
+  /** Requests not charted: a time far from the bulk of the log or in the future, or older than the window shown. */
+  outOfRange: number;
+}
+
+export interface TimelineOptions {
+  /** The window asked for: the chart keeps to it and is not trimmed to the bulk at that end. */
+  since?: number;
+  until?: number;
+  /** The clock (ms): without `until`, times from now + 1 day on are out of range. */
+  now?: number;
 }
 
 export class TimelineBuilder {
@@ -56,6 +77,13 @@ export class TimelineBuilder {
   private readonly buckets = new Map<number, number[]>();
   private lastKey = Number.NaN;
   private lastBucket: number[] | undefined;
+  /** Requests never held (out of range) or dropped from the held buckets. */
+  private dropped = 0;
+  private readonly upper: number;
+
+  constructor(private readonly opts: TimelineOptions = {}) {
+    this.upper = opts.until ?? (opts.now ?? Date.now()) + DAY;
+  }
 
   /** Buckets held now (at most MAX_HELD). */
   get held(): number {
@@ -69,6 +97,10 @@ export class TimelineBuilder {
 
   add(time: number, cls: ClientClass, hostile: boolean): void {
     if (!Number.isFinite(time)) return;
+    if (time >= this.upper || (this.opts.since !== undefined && time < this.opts.since)) {
+      this.dropped++;
+      return;
+    }
     let key = Math.floor(time / (this.stepMinutes * MINUTE));
     // Logs run in time order: most lines land in the bucket of the line before.
     let b = key === this.lastKey ? this.lastBucket : this.buckets.get(key);
@@ -92,7 +124,10 @@ export class TimelineBuilder {
 
   private dropOldest(keep: number): void {
     const keys = [...this.buckets.keys()].sort((a, b) => a - b);
-    for (const k of keys.slice(0, Math.max(0, keys.length - keep))) this.buckets.delete(k);
+    for (const k of keys.slice(0, Math.max(0, keys.length - keep))) {
+      this.dropped += total(this.buckets.get(k) as number[]);
+      this.buckets.delete(k);
+    }
     this.lastKey = Number.NaN;
   }
 
@@ -120,14 +155,10 @@ export class TimelineBuilder {
       hostile: [],
       burstThreshold: BURST_MIN,
       bursts: [],
+      outOfRange: this.dropped,
     };
     if (this.buckets.size === 0) return empty;
-    let lo = Number.POSITIVE_INFINITY;
-    let hi = Number.NEGATIVE_INFINITY;
-    for (const k of this.buckets.keys()) {
-      if (k < lo) lo = k;
-      if (k > hi) hi = k;
-    }
+    const { lo, hi } = this.bulk();
     // The smallest step (no finer than the one held) that shows the whole span in maxPoints.
     let index = this.stepIndex;
     const spanMinutes = (hi - lo + 1) * this.stepMinutes;
@@ -143,9 +174,13 @@ export class TimelineBuilder {
     const first = Math.max(Math.floor(lo / ratio), last - maxPoints + 1);
     const points = last - first + 1;
     const rows = Array.from({ length: points }, () => new Array<number>(HOSTILE + 1).fill(0));
+    let outOfRange = this.dropped;
     for (const [key, counts] of this.buckets) {
-      const row = rows[Math.floor(key / ratio) - first];
-      if (!row) continue;
+      const row = key >= lo && key <= hi ? rows[Math.floor(key / ratio) - first] : undefined;
+      if (!row) {
+        outOfRange += total(counts);
+        continue;
+      }
       for (let i = 0; i < counts.length; i++) (row[i] as number) += counts[i] as number;
     }
     const series: Record<string, number[]> = {};
@@ -153,7 +188,7 @@ export class TimelineBuilder {
       if (rows.some((r) => (r[i] as number) > 0)) series[cls] = rows.map((r) => r[i] as number);
     });
     const hostile = rows.map((r) => r[HOSTILE] as number);
-    const totals = rows.map((r) => r.slice(0, HOSTILE).reduce((a, b) => a + b, 0));
+    const totals = rows.map(total);
     const startMs = first * step * MINUTE;
     const { threshold, bursts } = findBursts(hostile, totals, startMs, step * MINUTE);
     return {
@@ -164,7 +199,47 @@ export class TimelineBuilder {
       hostile,
       burstThreshold: threshold,
       bursts,
+      outOfRange,
     };
+  }
+
+  /**
+   * The first and last held bucket keys to chart. At an end given by `since`/`until`, the last
+   * held bucket; otherwise the bulk's: from the middle half of the requests outwards while the
+   * gap to the next held bucket is at most max(MIN_GAP_MS, the middle half's span). A single
+   * forged line decades away is left out; a quiet start or end of a real log is not.
+   */
+  private bulk(): { lo: number; hi: number } {
+    const keys = [...this.buckets.keys()].sort((a, b) => a - b);
+    const sums = keys.map((k) => total(this.buckets.get(k) as number[]));
+    const n = sums.reduce((a, b) => a + b, 0);
+    // Bucket indices holding the requests of rank n/4 and n - 1 - n/4 (0-based, in time order).
+    const rankLo = Math.floor(n / 4);
+    const rankHi = n - 1 - rankLo;
+    let coreLo = 0;
+    let coreHi = keys.length - 1;
+    let seen = 0;
+    let foundLo = false;
+    for (let i = 0; i < keys.length; i++) {
+      seen += sums[i] as number;
+      if (!foundLo && seen > rankLo) {
+        coreLo = i;
+        foundLo = true;
+      }
+      if (seen > rankHi) {
+        coreHi = i;
+        break;
+      }
+    }
+    const stepMs = this.stepMinutes * MINUTE;
+    const gap = Math.max(MIN_GAP_MS, ((keys[coreHi] as number) - (keys[coreLo] as number) + 1) * stepMs);
+    let i = coreLo;
+    if (this.opts.since !== undefined) i = 0;
+    else while (i > 0 && ((keys[i] as number) - (keys[i - 1] as number)) * stepMs <= gap) i--;
+    let j = coreHi;
+    if (this.opts.until !== undefined) j = keys.length - 1;
+    else while (j < keys.length - 1 && ((keys[j + 1] as number) - (keys[j] as number)) * stepMs <= gap) j++;
+    return { lo: keys[i] as number, hi: keys[j] as number };
   }
 }
 
