@@ -14,7 +14,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditRecord } from '../../src/observability/auditLog.js';
 import type { RunningHttp } from '../../src/runtime.js';
 import { apiKeysFile } from '../helpers/authTestBed.js';
-import { FIXTURES, type SpawnedServer, spawnServer, startInProcess } from '../helpers/servers.js';
+import { requirePeer, startRedis } from '../helpers/peers.js';
+import {
+  connectClient,
+  FIXTURES,
+  type SpawnedServer,
+  spawnServer,
+  startInProcess,
+} from '../helpers/servers.js';
 import { cancelTask, getTask, pollTask, rawCall, settled, startTask, tasksClient } from '../helpers/tasks.js';
 
 function rootWithId(from: string | undefined, id: string): string {
@@ -232,4 +239,50 @@ describe('fleet_health as a task', () => {
         .slice(-3000),
     ).toEqual([['cancelled'], ['cancelled'], ['cancelled']]);
   }, 180_000);
+});
+
+describe('fleet_health without hosts', () => {
+  const haveRedis = requirePeer('redis-server', 'redis-server');
+
+  const fleetHealthError = async (url: string) => {
+    const client = await connectClient(url);
+    try {
+      const a = (await client.callTool({ name: 'fleet_health', arguments: {} })) as {
+        isError?: boolean;
+        content: Array<{ text?: string }>;
+      };
+      expect(a.isError).toBe(true);
+      return a.content.map((c) => c.text ?? '').join('\n');
+    } finally {
+      await client.close();
+    }
+  };
+
+  it('with no registry, names both sources of hosts and their settings', async () => {
+    const server = await startInProcess({});
+    try {
+      const text = await fleetHealthError(server.url);
+      expect(text).toContain('HOSTS_FILE');
+      expect(text).toContain('FLEET_AGENT_KEY_FILE');
+      expect(text).toMatch(/register themselves in Redis \(AGENT_NAME, AGENT_URL/);
+    } finally {
+      await server.shutdown('test done');
+    }
+  });
+
+  it.skipIf(!haveRedis)('with a fleet agent key but no agent registered yet, says so', async () => {
+    const redis = await startRedis();
+    const server = await startInProcess({
+      REDIS_URL: redis.url,
+      REDIS_PREFIX: `ftask${Date.now()}:`,
+      FLEET_AGENT_KEY: 'fleet-agent-key-0123456789abcdef',
+    });
+    try {
+      const text = await fleetHealthError(server.url);
+      expect(text).toMatch(/No hosts yet: .*no agent has registered in Redis/);
+    } finally {
+      await server.shutdown('test done');
+      await redis.stop();
+    }
+  });
 });
