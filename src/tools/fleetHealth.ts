@@ -85,12 +85,14 @@ export const fleetHealthTool = defineTool({
         'No host registry: set HOSTS_FILE to list the hosts, or FLEET_AGENT_KEY_FILE (with REDIS_URL) for agents that register themselves in Redis (AGENT_NAME, AGENT_URL on each agent); see README "Auditing many hosts". run_health_check checks this server.',
       );
     const started = Date.now();
+    // Registrations and expiries as of this call (as list_hosts), not of the last periodic read.
+    await fleet.refresh?.();
     const targets = fleet.registry.hosts.filter((h) =>
       Object.entries(args.labels ?? {}).every(([k, v]) => h.labels[k] === v),
     );
     if (fleet.registry.hosts.length === 0)
       throw new ToolError(
-        'No hosts yet: HOSTS_FILE lists none and no agent has registered in Redis (agents need REDIS_URL, AGENT_NAME and AGENT_URL; list_hosts shows what is known).',
+        'No hosts yet: HOSTS_FILE lists none and no agent has registered in Redis (agents need REDIS_URL, AGENT_NAME or AGENT_NODE_NAME, and AGENT_URL; list_hosts shows what is known).',
       );
     if (targets.length === 0)
       throw new ToolError(

@@ -10,11 +10,12 @@ import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditRecord } from '../../src/observability/auditLog.js';
 import type { RunningHttp } from '../../src/runtime.js';
 import { apiKeysFile } from '../helpers/authTestBed.js';
-import { requirePeer, startRedis } from '../helpers/peers.js';
+import { freePort, requirePeer, startRedis } from '../helpers/peers.js';
 import {
   connectClient,
   FIXTURES,
@@ -270,19 +271,79 @@ describe('fleet_health without hosts', () => {
     }
   });
 
-  it.skipIf(!haveRedis)('with a fleet agent key but no agent registered yet, says so', async () => {
-    const redis = await startRedis();
-    const server = await startInProcess({
-      REDIS_URL: redis.url,
-      REDIS_PREFIX: `ftask${Date.now()}:`,
-      FLEET_AGENT_KEY: 'fleet-agent-key-0123456789abcdef',
-    });
-    try {
-      const text = await fleetHealthError(server.url);
-      expect(text).toMatch(/No hosts yet: .*no agent has registered in Redis/);
-    } finally {
-      await server.shutdown('test done');
-      await redis.stop();
-    }
-  });
+  it.skipIf(!haveRedis)(
+    'with a fleet agent key but no agent yet, says so; an agent named from its node (AGENT_NODE_NAME) is then checked',
+    async () => {
+      const redis = await startRedis();
+      const prefix = `ftask${Date.now()}:`;
+      const keys = apiKeysFile({ fleet: ['audit:read'] });
+      const server = await startInProcess({
+        REDIS_URL: redis.url,
+        REDIS_PREFIX: prefix,
+        RATE_LIMIT_PER_MINUTE: '0',
+        RATE_LIMIT_BURST: '0',
+        FLEET_AGENT_KEY: keys.keys.fleet as string,
+        // Far beyond the test: only a read at call time can find the agent.
+        FLEET_AGENTS_REFRESH_SECONDS: '300',
+      });
+      let agent: SpawnedServer | undefined;
+      try {
+        const text = await fleetHealthError(server.url);
+        expect(text).toMatch(/No hosts yet: .*no agent has registered in Redis/);
+
+        // As the Kubernetes self-register component starts it: the node name has dots.
+        const port = await freePort();
+        agent = await spawnServer({
+          ...TREES.stressed,
+          PORT: String(port),
+          REDIS_URL: redis.url,
+          REDIS_PREFIX: prefix,
+          RATE_LIMIT_PER_MINUTE: '0',
+          RATE_LIMIT_BURST: '0',
+          AUTH_API_KEYS_FILE: keys.path,
+          AGENT_NODE_NAME: 'ip-10-0-1-5.ec2.internal',
+          AGENT_URL: `http://127.0.0.1:${port}/mcp`,
+          AGENT_LABELS: 'role=node',
+        });
+        const client = await connectClient(server.url);
+        try {
+          // Once it listens the agent registers under the derived name (read here from Redis);
+          // fleet_health then reads Redis afresh instead of waiting for the periodic re-read.
+          const rc = new Redis(redis.url);
+          try {
+            const key = `${prefix}{agents}:a:ip-10-0-1-5-ec2-internal`;
+            const until = Date.now() + 30_000;
+            while (!(await rc.exists(key)) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+            expect(await rc.exists(key)).toBe(1);
+          } finally {
+            rc.disconnect();
+          }
+          const a = (await client.callTool({
+            name: 'fleet_health',
+            arguments: { labels: { role: 'node' }, cpuSampleMs: 0 },
+          })) as {
+            isError?: boolean;
+            content: Array<{ text?: string }>;
+            structuredContent?: Record<string, unknown>;
+          };
+          expect(a.isError, JSON.stringify(a.content)).toBeFalsy();
+          expect((a.structuredContent as { hosts: unknown[] }).hosts).toEqual([
+            expect.objectContaining({
+              host: 'ip-10-0-1-5-ec2-internal',
+              status: 'critical',
+              hostId: '22222222222222222222222222222222',
+            }),
+          ]);
+        } finally {
+          await client.close();
+        }
+      } finally {
+        if (agent && agent.child.exitCode === null) agent.child.kill();
+        await agent?.exit;
+        await server.shutdown('test done');
+        await redis.stop();
+      }
+    },
+    120_000,
+  );
 });
