@@ -16,7 +16,14 @@ import type { AuthSettings } from './auth/authenticator.js';
 import { loadAuthSettings } from './auth/authSettings.js';
 import { type DbTarget, loadDbTargetsFile } from './dbTargetsFile.js';
 import { type HostRegistryData, loadHostsFile } from './hosts/registry.js';
-import { HOST_NAME_RE, isAgentUrl, MAX_RECORD_BYTES, parseAgentLabels } from './hosts/agentRecords.js';
+import {
+  agentNameFromNode,
+  HOST_NAME_RE,
+  isAgentUrl,
+  MAX_RECORD_BYTES,
+  NODE_NAME_RE,
+  parseAgentLabels,
+} from './hosts/agentRecords.js';
 
 export { ConfigError, HELP };
 
@@ -136,6 +143,13 @@ export const envSchema = z.object({
   AGENT_NAME: z
     .string()
     .regex(HOST_NAME_RE, { error: 'must be 1-63 characters of a-z, 0-9 and "-" (not at either end)' })
+    .optional(),
+  /** Kubernetes (downward API spec.nodeName): the agent name is derived from it (agentNameFromNode). */
+  AGENT_NODE_NAME: z
+    .string()
+    .regex(NODE_NAME_RE, {
+      error: 'must be a Kubernetes node name: 1-253 characters of a-z, 0-9, "-" and "."',
+    })
     .optional(),
   AGENT_URL: z
     .string()
@@ -375,14 +389,21 @@ const fleetModeEnv = (e: Env) => Boolean(e.REDIS_URL || e.REDIS_SENTINELS || e.R
 
 /** AGENT_*: registering this server in Redis as an agent; checked together, one line on error. */
 function agentSettings(e: Env, transport: 'http' | 'stdio', apiKeys: boolean): Config['agent'] {
-  if (!e.AGENT_NAME) {
+  if (e.AGENT_NAME && e.AGENT_NODE_NAME)
+    throw new ConfigError(
+      'Invalid AGENT_NODE_NAME: set AGENT_NAME or AGENT_NODE_NAME (a node name the agent name is derived from), not both',
+    );
+  const name = e.AGENT_NAME ?? (e.AGENT_NODE_NAME ? agentNameFromNode(e.AGENT_NODE_NAME) : undefined);
+  if (!name) {
     if (e.AGENT_URL || e.AGENT_LABELS)
       throw new ConfigError(
-        `Invalid ${e.AGENT_URL ? 'AGENT_URL' : 'AGENT_LABELS'}: it needs AGENT_NAME (the name this agent registers under)`,
+        `Invalid ${e.AGENT_URL ? 'AGENT_URL' : 'AGENT_LABELS'}: it needs AGENT_NAME (the name this agent registers under) or AGENT_NODE_NAME`,
       );
     return undefined;
   }
-  const fail = (why: string) => new ConfigError(`Invalid AGENT_NAME (got "${e.AGENT_NAME}"): ${why}`);
+  const setting = e.AGENT_NAME ? 'AGENT_NAME' : 'AGENT_NODE_NAME';
+  const fail = (why: string) =>
+    new ConfigError(`Invalid ${setting} (got "${e.AGENT_NAME ?? e.AGENT_NODE_NAME}"): ${why}`);
   if (transport !== 'http') throw fail('an agent serves HTTP; it cannot register itself with --stdio');
   if (!fleetModeEnv(e))
     throw fail(
@@ -401,12 +422,12 @@ function agentSettings(e: Env, transport: 'http' | 'stdio', apiKeys: boolean): C
     throw new ConfigError(`Invalid AGENT_LABELS: ${(err as Error).message} (expected name=value,name=value)`);
   }
   // Readers drop a registration over MAX_RECORD_BYTES: refuse here rather than register unseen.
-  const approx = Buffer.byteLength(JSON.stringify({ name: e.AGENT_NAME, url: e.AGENT_URL, labels })) + 512;
+  const approx = Buffer.byteLength(JSON.stringify({ name, url: e.AGENT_URL, labels })) + 512;
   if (approx > MAX_RECORD_BYTES)
     throw new ConfigError(
       `Invalid AGENT_LABELS: the registration would be about ${approx} bytes, over the ${MAX_RECORD_BYTES}-byte limit readers accept; use fewer or shorter labels`,
     );
-  return { name: e.AGENT_NAME, url: e.AGENT_URL, labels, heartbeatSeconds: e.AGENT_HEARTBEAT_SECONDS };
+  return { name, url: e.AGENT_URL, labels, heartbeatSeconds: e.AGENT_HEARTBEAT_SECONDS };
 }
 
 const MAX_AGENT_KEY_BYTES = 16 * 1024;

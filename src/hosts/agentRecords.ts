@@ -9,6 +9,7 @@
  * A registration never holds a credential: serving instances call every registered agent with
  * the fleet's agent key they hold themselves (FLEET_AGENT_KEY_FILE / FLEET_AGENT_KEY).
  */
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { HostEntry } from './registry.js';
 
@@ -25,6 +26,26 @@ export const agentKeys = (prefix: string) => ({
   record: (name: string) => `${prefix}{agents}:a:${name}`,
   index: () => `${prefix}{agents}:index`,
 });
+
+/** A Kubernetes node name (an RFC 1123 subdomain: dots allowed, at most 253 characters). */
+export const NODE_NAME_RE = /^[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?$/i;
+
+/**
+ * The agent name for a node name (AGENT_NODE_NAME): lower-cased, every run of characters other
+ * than a-z, 0-9 and "-" (the dots) made one "-", "-" trimmed at the ends. A node name that fits
+ * stays as it is; one longer than 63 keeps its first 54 characters and gets "-" and 8 hex of its
+ * SHA-256, so two long names that share a beginning stay apart. ("a.b" and "a-b" would meet:
+ * give such nodes AGENT_NAME yourself.)
+ */
+export function agentNameFromNode(node: string): string {
+  const name = node
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/^-+|-+$/g, '');
+  if (name.length <= 63) return name;
+  const hash = createHash('sha256').update(node.toLowerCase()).digest('hex').slice(0, 8);
+  return `${name.slice(0, 54).replace(/-+$/, '')}-${hash}`;
+}
 
 /**
  * An http(s) URL without user info, query or fragment: a registration is shared through Redis and

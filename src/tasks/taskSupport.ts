@@ -2,7 +2,7 @@ import type { TaskSupport } from './taskService.js';
 
 /**
  * The tools whose calls may outlast a client's patience (big logs, whole trees, many targets,
- * slow databases): they run as tasks when the client supports them, synchronously otherwise.
+ * slow databases, a whole fleet of hosts): they run as tasks when the client supports them, synchronously otherwise.
  * The short tools (detect_system, check_dns, check_clock, compare_baselines, delete_baselines)
  * always answer at once.
  */
@@ -17,5 +17,6 @@ export const TASK_TOOLS: ReadonlyMap<string, TaskSupport> = new Map(
     'check_http',
     'run_health_check',
     'check_database',
+    'fleet_health',
   ].map((name) => [name, { mode: 'optional' }]),
 );

@@ -39,6 +39,15 @@ export const fleetHealthTool = defineTool({
     'Which of my servers needs attention? run_health_check on every registry host (or those matching labels), ' +
     'ranked worst first with status, score and top findings; unreachable hosts are findings; outliers: ' +
     "a host's metric far above the fleet's median (3+ hosts); partial at the deadline.",
+  details:
+    'The hosts are those of HOSTS_FILE and the agents registered in Redis (FLEET_AGENT_KEY_FILE), ' +
+    'filtered by `labels`; `concurrency` (32) are checked at once, each through its agent with the ' +
+    "agent's own key, breaker and retries. A plain call stops at TOOL_DEADLINE_SECONDS and answers " +
+    'with `partial: true` and the hosts without an answer in `notChecked`. A client that supports ' +
+    'tasks gets a task instead: it runs up to TASK_DEADLINE_SECONDS, its status message counts the ' +
+    'hosts checked ("12 of 50 hosts checked (24%)"), and cancelling it cancels the calls in flight on ' +
+    'the agents. Outliers: per metric, the median and MAD of the hosts that answered, with a floor ' +
+    'per metric; a host 3.5 deviations above the median is an outlier.',
   inputSchema: {
     labels: z
       .record(z.string(), z.string())
@@ -73,12 +82,18 @@ export const fleetHealthTool = defineTool({
     const fleet = ctx.fleet;
     if (!fleet)
       throw new ToolError(
-        'No host registry: set HOSTS_FILE to check a fleet (see README "Auditing many hosts"); run_health_check checks this server.',
+        'No host registry: set HOSTS_FILE to list the hosts, or FLEET_AGENT_KEY_FILE (with REDIS_URL) for agents that register themselves in Redis (AGENT_NAME, AGENT_URL on each agent); see README "Auditing many hosts". run_health_check checks this server.',
       );
     const started = Date.now();
+    // Registrations and expiries as of this call (as list_hosts), not of the last periodic read.
+    await fleet.refresh?.();
     const targets = fleet.registry.hosts.filter((h) =>
       Object.entries(args.labels ?? {}).every(([k, v]) => h.labels[k] === v),
     );
+    if (fleet.registry.hosts.length === 0)
+      throw new ToolError(
+        'No hosts yet: HOSTS_FILE lists none and no agent has registered in Redis (agents need REDIS_URL, AGENT_NAME or AGENT_NODE_NAME, and AGENT_URL; list_hosts shows what is known).',
+      );
     if (targets.length === 0)
       throw new ToolError(
         `No host matches the labels ${JSON.stringify(args.labels ?? {})}; list_hosts shows the hosts and their labels.`,
@@ -95,6 +110,12 @@ export const fleetHealthTool = defineTool({
     };
     const results: z.infer<typeof hostResult>[] = [];
     const metricsByHost = new Map<string, Record<string, number>>();
+    // As a task, this is its status message: "12 of 50 hosts checked (24%)".
+    const reportProgress = () =>
+      void ctx
+        .progress(results.length, targets.length, `${results.length} of ${targets.length} hosts checked`)
+        .catch(() => undefined);
+    reportProgress();
     let next = 0;
     const worker = async () => {
       while (next < targets.length && !deadline.aborted) {
@@ -136,6 +157,7 @@ export const fleetHealthTool = defineTool({
           if (deadline.aborted) return; // counted as not checked
           results.push({ ...base, ...unreachable((err as Error).message, t0) });
         }
+        reportProgress();
       }
     };
     await Promise.all(Array.from({ length: Math.min(args.concurrency, targets.length) }, worker));

@@ -5,10 +5,14 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import {
+  agentNameFromNode,
+  HOST_NAME_RE,
   MAX_RECORD_BYTES,
+  NODE_NAME_RE,
   mergeHosts,
   parseAgentLabels,
   parseRegistration,
@@ -144,6 +148,51 @@ describe('mergeHosts (HOSTS_FILE and registered agents)', () => {
   });
 });
 
+describe('agentNameFromNode (AGENT_NODE_NAME)', () => {
+  it.each([
+    ['worker-1', 'worker-1'],
+    ['gke-prod-pool-1-3f2a9c1e-x7kq', 'gke-prod-pool-1-3f2a9c1e-x7kq'],
+    ['ip-10-0-1-5.ec2.internal', 'ip-10-0-1-5-ec2-internal'],
+    ['Node1.Example.COM', 'node1-example-com'],
+    ['a..b', 'a-b'],
+    ['n1.-x', 'n1--x'],
+  ])('%s -> %s', (node, name) => {
+    expect(agentNameFromNode(node)).toBe(name);
+  });
+
+  it('shortens a name over 63 characters with a hash of the whole node name', () => {
+    const long = `${'aks-nodepool1-'.repeat(4)}12345678-vmss000000.internal.cloudapp.net`;
+    const name = agentNameFromNode(long);
+    expect(name).toMatch(HOST_NAME_RE);
+    expect(name).toHaveLength(63);
+    expect(name.slice(0, 55)).toBe(`${'aks-nodepool1-'.repeat(4).slice(0, 54)}-`);
+    expect(name).toMatch(/-[0-9a-f]{8}$/);
+    // Two long names with the same first 54 characters stay apart.
+    expect(agentNameFromNode(long.replace('vmss000000', 'vmss000001'))).not.toBe(name);
+    expect(agentNameFromNode(long)).toBe(name);
+  });
+
+  it('always gives a valid host name, and keeps one that already is', () => {
+    fc.assert(
+      fc.property(
+        fc.domain().filter((d) => NODE_NAME_RE.test(d)),
+        (node) => {
+          const name = agentNameFromNode(node);
+          expect(name).toMatch(HOST_NAME_RE);
+          if (HOST_NAME_RE.test(node)) expect(name).toBe(node);
+        },
+      ),
+      { numRuns: 500 },
+    );
+    fc.assert(
+      fc.property(fc.stringMatching(/^[a-z0-9][a-z0-9.-]{0,251}[a-z0-9]$/), (node) => {
+        expect(agentNameFromNode(node)).toMatch(HOST_NAME_RE);
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
 describe('settings', () => {
   const dir = mkdtempSync(join(tmpdir(), 'agent-settings-'));
   const keysFile = join(dir, 'api_keys');
@@ -209,6 +258,20 @@ describe('settings', () => {
     } catch (err) {
       expect((err as Error).message).not.toContain('s3cret');
     }
+  });
+
+  it('an agent named from its Kubernetes node (AGENT_NODE_NAME)', () => {
+    const { AGENT_NAME: _n, ...rest } = agentEnv;
+    void _n;
+    const c = run({ ...rest, AGENT_NODE_NAME: 'ip-10-0-1-5.ec2.internal' });
+    expect(c.agent?.name).toBe('ip-10-0-1-5-ec2-internal');
+    expect(() => run({ ...agentEnv, AGENT_NODE_NAME: 'worker-1' })).toThrow(
+      /Invalid AGENT_NODE_NAME: set AGENT_NAME or AGENT_NODE_NAME.*not both/,
+    );
+    expect(() => run({ ...rest, AGENT_NODE_NAME: 'bad_node' })).toThrow(/Invalid AGENT_NODE_NAME/);
+    expect(() => run({ ...rest, AGENT_NODE_NAME: 'worker-1', REDIS_URL: '' })).toThrow(
+      /Invalid AGENT_NODE_NAME \(got "worker-1"\).*set REDIS_URL/,
+    );
   });
 
   it('refuses an agent on stdio', () => {

@@ -8,7 +8,7 @@
  * keys). When kubectl is installed, `kubectl kustomize` must also build the directory.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import { promisify } from 'node:util';
@@ -51,7 +51,7 @@ interface Container {
   name: string;
   image: string;
   command?: string[];
-  ports?: Array<{ name?: string; containerPort: number }>;
+  ports?: Array<{ name?: string; containerPort: number; hostPort?: number }>;
   env?: EnvVar[];
   envFrom?: Array<{ configMapRef?: { name: string }; secretRef?: { name: string } }>;
   startupProbe?: Probe;
@@ -459,6 +459,170 @@ describe('deploy/kubernetes manifests', () => {
       expect(d.spec.template.spec.containers[0]?.image).toMatch(
         /\/server-audit-mcp(:[\w.-]+|@sha256:[0-9a-f]{64})$/,
       );
+    },
+  );
+});
+
+/**
+ * deploy/kubernetes-agents: the node agents' DaemonSet, and its self-register component (agents
+ * registering in the serving Deployment's Redis). The component is a JSON patch appending env
+ * entries; it is applied here as kustomize would, and the result is loaded as the server would.
+ */
+describe('deploy/kubernetes-agents', () => {
+  const AGENTS = join(import.meta.dirname, '..', '..', 'deploy', 'kubernetes-agents');
+  const parse = (path: string) =>
+    parseAllDocuments(readFileSync(path, 'utf8')).map((d) => {
+      if (d.errors.length) throw new Error(`${path}: ${d.errors.map((e) => e.message).join('; ')}`);
+      return d.toJS() as unknown;
+    });
+  const daemonSet = parse(join(AGENTS, 'daemonset.yaml'))[0] as Obj & {
+    spec: { template: { spec: PodSpec } };
+  };
+  const agentPod = daemonSet.spec.template.spec;
+  const agent = agentPod.containers[0] as Container;
+  const NODE = { name: 'ip-10-0-1-5.ec2.internal', ip: '10.0.1.5' };
+  const servingConfigMap = configMap;
+
+  /** Env as the kubelet builds it: in order, $(VAR) only from entries above, downward API and refs. */
+  function resolve(env: EnvVar[]): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const e of env) {
+      const f = e.valueFrom?.fieldRef?.fieldPath;
+      const s = e.valueFrom?.secretKeyRef;
+      const c = e.valueFrom?.configMapKeyRef;
+      if (e.value !== undefined) out[e.name] = e.value.replace(/\$\((\w+)\)/g, (m, v: string) => out[v] ?? m);
+      else if (f === 'status.hostIP') out[e.name] = NODE.ip;
+      else if (f === 'spec.nodeName') out[e.name] = NODE.name;
+      else if (s) {
+        // A Secret of the serving Deployment (deploy/kubernetes), in the same namespace.
+        expect(secretKeys(s.name), `${e.name}: Secret ${s.name}`).toContain(s.key);
+        out[e.name] = s.name === 'server-audit-mcp-redis' ? 'rediss://:pw@redis.example:6379' : `<${s.name}>`;
+      } else if (c) {
+        expect(c.name, e.name).toBe(servingConfigMap.metadata.name);
+        expect(Object.keys(servingConfigMap.data), e.name).toContain(c.key);
+        out[e.name] = servingConfigMap.data[c.key] as string;
+      } else throw new Error(`${e.name}: a source this test does not know`);
+    }
+    for (const [k, v] of Object.entries(out)) expect(v, `${k}: unresolved reference`).not.toMatch(/\$\(/);
+    return out;
+  }
+
+  function load(env: Record<string, string>) {
+    const dir = mkdtempSync(join(tmpdir(), 'k8s-agents-'));
+    try {
+      const keys = join(dir, 'api_keys');
+      writeFileSync(keys, `${generateApiKey('fleet', ['audit:read', 'audit:logs']).line}\n`);
+      const action = loadConfig([], { ...env, AUTH_API_KEYS_FILE: keys });
+      if (action.kind !== 'run') throw new Error('expected run');
+      return action.config;
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  const component = parse(join(AGENTS, 'self-register', 'kustomization.yaml'))[0] as {
+    apiVersion: string;
+    kind: string;
+    patches: Array<{ path: string; target: Record<string, string> }>;
+  };
+  const patch = component.patches.map(
+    (p) =>
+      parse(join(AGENTS, 'self-register', p.path))[0] as Array<{ op: string; path: string; value: EnvVar }>,
+  );
+
+  it('the DaemonSet: one agent per node, read-only host mounts, settings the server accepts', () => {
+    const k = parse(join(AGENTS, 'kustomization.yaml'))[0] as { resources: string[] };
+    expect(k.resources).toEqual(['daemonset.yaml']);
+    expect(daemonSet).toMatchObject({ apiVersion: 'apps/v1', kind: 'DaemonSet' });
+    expect(agentPod.automountServiceAccountToken).toBe(false);
+    expect(agent.securityContext).toMatchObject({
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+    });
+    for (const m of agent.volumeMounts ?? [])
+      if (m.mountPath.startsWith('/host/')) expect(m.readOnly, m.mountPath).toBe(true);
+    const known = new Set(Object.keys(envSchema.shape));
+    for (const e of agent.env ?? []) if (e.name !== 'NODE_IP') expect(known, e.name).toContain(e.name);
+    const config = load(resolve(agent.env ?? []));
+    expect(config.HOST).toBe('0.0.0.0');
+    expect(config.auth.mode).toBe('required');
+    expect(config.allowedHosts).toContain(NODE.ip);
+    // Without the component: no registration (HOSTS_FILE on the serving side lists the nodes).
+    expect(config.agent).toBeUndefined();
+  });
+
+  it('self-register is a Component, offered (commented out) in the kustomization, appending env only', () => {
+    expect(component).toMatchObject({ apiVersion: 'kustomize.config.k8s.io/v1alpha1', kind: 'Component' });
+    expect(component.patches.map((p) => p.target)).toEqual([
+      { group: 'apps', version: 'v1', kind: 'DaemonSet', name: daemonSet.metadata.name },
+    ]);
+    expect(readFileSync(join(AGENTS, 'kustomization.yaml'), 'utf8')).toMatch(
+      /^# components:\n# {3}- self-register$/m,
+    );
+    for (const op of patch.flat()) {
+      expect(op.op).toBe('add');
+      expect(op.path).toBe('/spec/template/spec/containers/0/env/-');
+    }
+    expect(agentPod.containers).toHaveLength(1);
+  });
+
+  it('with self-register: the agent registers under its node name (dots made "-") at its node IP, in the fleet Redis', () => {
+    const env = [...(agent.env ?? []), ...patch.flat().map((op) => op.value)];
+    const names = env.map((e) => e.name);
+    expect(new Set(names).size, 'no variable set twice').toBe(names.length);
+    const known = new Set(Object.keys(envSchema.shape));
+    for (const n of names) if (n !== 'NODE_IP') expect(known, n).toContain(n);
+    const resolved = resolve(env);
+    const config = load(resolved);
+    const hostPort = agent.ports?.find((p) => p.name === 'http')?.hostPort;
+    expect(config.agent).toEqual({
+      name: 'ip-10-0-1-5-ec2-internal',
+      url: `http://${NODE.ip}:${hostPort}/mcp`,
+      labels: { role: 'node' },
+      heartbeatSeconds: 10,
+    });
+    // Serving instances call AGENT_URL with its host in the Host header: the agent accepts it.
+    expect(config.allowedHosts).toContain(new URL(config.agent?.url ?? '').hostname);
+    // The serving Deployment reads registrations under its own prefix, from the same Secret.
+    expect(config.REDIS_PREFIX).toBe(servingConfigMap.data.REDIS_PREFIX);
+    expect(env.find((e) => e.name === 'REDIS_URL')?.valueFrom?.secretKeyRef).toEqual(
+      envVar('REDIS_URL')?.valueFrom?.secretKeyRef,
+    );
+    expect(config.RATE_LIMIT_PER_MINUTE).toBe(0);
+    expect(config.RATE_LIMIT_BURST).toBe(0);
+  });
+
+  it.skipIf(!hasBinary('kubectl'))(
+    'builds with kubectl kustomize, with and without self-register (skipped without kubectl)',
+    async () => {
+      const plain = parseAllDocuments(
+        (await run('kubectl', ['kustomize', AGENTS], { timeout: 30_000 })).stdout,
+      );
+      expect(plain.map((d) => (d.toJS() as Obj).kind)).toEqual(['DaemonSet']);
+      // As an operator enables it: the components lines uncommented in a copy.
+      const dir = mkdtempSync(join(tmpdir(), 'k8s-agents-build-'));
+      try {
+        cpSync(AGENTS, dir, { recursive: true });
+        const k = join(dir, 'kustomization.yaml');
+        writeFileSync(
+          k,
+          readFileSync(k, 'utf8').replace(
+            '# components:\n#   - self-register',
+            'components:\n  - self-register',
+          ),
+        );
+        const { stdout } = await run('kubectl', ['kustomize', dir], { timeout: 30_000 });
+        const built = parseAllDocuments(stdout).map(
+          (d) => d.toJS() as Obj & { spec: { template: { spec: PodSpec } } },
+        );
+        expect(built).toHaveLength(1);
+        const names = (built[0]?.spec.template.spec.containers[0]?.env ?? []).map((e) => e.name);
+        expect(names.indexOf('NODE_IP')).toBeLessThan(names.indexOf('AGENT_URL'));
+        expect(names).toEqual(expect.arrayContaining(['AGENT_NODE_NAME', 'REDIS_URL', 'REDIS_PREFIX']));
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     },
   );
 });
