@@ -793,4 +793,36 @@ describe("views follow the host's theme and fit a narrow chat column (360 px)", 
       expect(m.scrollWidth, `sticks out: ${m.sticking.join('; ')}`).toBeLessThanOrEqual(m.clientWidth);
     }
   });
+
+  it('bots: the host switches to dark, and narrows the column, while the view is shown', async () => {
+    if (!narrow) return;
+    const v = VIEWS.find((x) => x.view === 'bots');
+    if (!v) throw new Error('no bots view');
+    const client = track(await appsClient(v.server().url, true));
+    const args = v.args();
+    const result = await client.callTool({ name: v.tool, arguments: args });
+    const { contents } = await client.readResource({ uri: `ui://server-audit/${v.view}.html` });
+    // Shown light in a wide column ...
+    await narrow.page.setViewportSize({ width: 640, height: 900 });
+    await narrow.show(
+      (contents[0] as { text: string }).text,
+      { name: v.tool, arguments: args, result },
+      v.ready,
+      undefined,
+      'light',
+    );
+    const frame = narrow.page.frames().find((f) => f !== narrow?.page.mainFrame());
+    const light = (await frame?.evaluate(MEASURE)) as Measured;
+    expect(light.bgL).toBeGreaterThan(0.7);
+    // ... then the host turns dark (ui/notifications/host-context-changed) and the column narrows.
+    await narrow.page.evaluate(`window.hostBridge.setHostContext({ theme: 'dark' })`);
+    await narrow.page.setViewportSize({ width: NARROW, height: 900 });
+    await expect.poll(async () => ((await frame?.evaluate(MEASURE)) as Measured).bgL).toBeLessThan(0.1);
+    await narrow.page.waitForTimeout(500);
+    const dark = (await frame?.evaluate(MEASURE)) as Measured;
+    expect(dark.fgL).toBeGreaterThan(0.7);
+    expect(contrast(dark.axis?.max ?? 0, dark.bgL)).toBeGreaterThanOrEqual(4.5);
+    expect(dark.clientWidth).toBeLessThanOrEqual(NARROW);
+    expect(dark.scrollWidth, `sticks out: ${dark.sticking.join('; ')}`).toBeLessThanOrEqual(dark.clientWidth);
+  });
 });
