@@ -626,6 +626,20 @@ describe('views in headless chromium, fed real results through the ext-apps host
         (x) => x.name === disk,
       )?.points,
     ).toBe(DAYS);
+
+    // The host narrows the column to 320 px: the trend chart follows, no sideways scrolling.
+    const before = host.page.viewportSize() ?? { width: 420, height: 900 };
+    await host.page.setViewportSize({ width: 320, height: before.height });
+    try {
+      const fits = () =>
+        view?.evaluate(
+          `document.documentElement.scrollWidth <= document.documentElement.clientWidth && document.documentElement.clientWidth <= 320`,
+        );
+      await expect.poll(fits, { timeout: 5000 }).toBe(true);
+      expect(await card.locator('canvas').count()).toBeGreaterThan(0);
+    } finally {
+      await host.page.setViewportSize(before);
+    }
   });
 
   it('screenshots are written under test-artifacts/views', () => {
