@@ -177,6 +177,33 @@ describe('a server whose stdout reader is gone', () => {
     }
   });
 
+  it('HTTP, log reader alive but stalled (the pipe fills up): keeps serving, SIGTERM exits 0', async () => {
+    const s = await spawnServer({ LOG_LEVEL: 'debug' });
+    try {
+      s.child.stdout?.pause();
+      // 2,000 rejected requests, one access-log line each: far more than a pipe buffer holds.
+      for (let b = 0; b < 100; b++)
+        await Promise.all(
+          Array.from({ length: 20 }, async () => {
+            const res = await fetch(s.url, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json' },
+              body: '{not json',
+            });
+            expect(res.status).toBe(400);
+            await res.body?.cancel();
+          }),
+        );
+      const health = await fetch(s.url.replace(/\/mcp$/, '/health'));
+      expect(health.status).toBe(200);
+      s.child.kill('SIGTERM');
+      // The queued records get at most LOG_SETTLE_MS (2 s), then the exit goes ahead.
+      expect(await exitWithin(s.child, 15_000)).toBe(0);
+    } finally {
+      s.child.kill('SIGKILL');
+    }
+  }, 60_000);
+
   it('stdio, stdout closed by the client: the next answer fails and the server exits 0', async () => {
     const child = spawn(process.execPath, [SERVER, '--stdio'], {
       env: { ...process.env, LOG_LEVEL: 'info', DATA_DIR: tempDataDir() },
