@@ -146,7 +146,7 @@ function warnIfAuthDisabled(config: Config, logger: Logger): void {
     );
 }
 
-export async function runStdio(config: Config, logger: Logger): Promise<() => Promise<void>> {
+export async function runStdio(config: Config, logger: Logger): Promise<(reason: string) => Promise<void>> {
   const fleet = await createFleet(config, logger);
   const baselines = fleet.baselines;
   const outbound = createOutbound(config);
@@ -193,13 +193,16 @@ export async function runStdio(config: Config, logger: Logger): Promise<() => Pr
     },
   );
   logger.info('serving on stdio');
-  return async () => {
-    await wire.drain();
-    await handle.close();
-    await tasks.close();
-    await baselines.close();
-    outbound.close();
-    agents.close();
-    await fleet.close();
-  };
+  let stopping: Promise<void> | undefined;
+  return (reason) =>
+    (stopping ??= (async () => {
+      logger.info({ reason }, 'stopping');
+      await wire.drain();
+      await handle.close();
+      await tasks.close();
+      await baselines.close();
+      outbound.close();
+      agents.close();
+      await fleet.close();
+    })());
 }

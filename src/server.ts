@@ -67,8 +67,9 @@ async function main(): Promise<void> {
   if (action.kind !== 'run') return; // help and version were answered above
   const { config } = action;
 
-  const [{ createLogger }, { runStdio, startHttp }] = await Promise.all([
+  const [{ createLogger }, { exitAfterLogs }, { runStdio, startHttp }] = await Promise.all([
     import('./observability/logger.js'),
+    import('./observability/logSink.js'),
     import('./runtime.js'),
   ]);
   const logger = createLogger(
@@ -76,9 +77,10 @@ async function main(): Promise<void> {
     config.transport === 'stdio' ? 'stderr' : 'stdout',
     config.LOG_FORMAT,
   );
+  // Every exit waits (bounded) for the log records already written: see logSink.ts.
   process.on('uncaughtException', (err) => {
     logger.fatal({ err }, 'uncaught exception');
-    process.exit(1);
+    void exitAfterLogs(1);
   });
   process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection'));
 
@@ -88,11 +90,19 @@ async function main(): Promise<void> {
   const started: { stop?: (reason: string) => Promise<void> } = {};
   let pending: NodeJS.Signals | undefined;
   let signals = 0;
+  const stop = (run: (reason: string) => Promise<void>, reason: string) =>
+    void run(reason).then(
+      () => exitAfterLogs(0),
+      (err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        return exitAfterLogs(1);
+      },
+    );
   const onSignal = (sig: NodeJS.Signals) => {
-    // A second signal means "now": skip the drain.
+    // A second signal means "now": skip the drain and the log flush.
     if (++signals > 1) process.exit(130);
     if (!started.stop) pending = sig;
-    else void started.stop(sig).then(() => process.exit(0));
+    else stop(started.stop, sig);
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
@@ -102,12 +112,12 @@ async function main(): Promise<void> {
       ? await runStdio(config, logger)
       : await startHttp(config, logger).then((r) => r.shutdown);
   started.stop = running;
-  if (pending) {
-    void running(pending).then(() => process.exit(0));
-    return;
+  if (pending) return stop(running, pending);
+  if (config.transport === 'stdio') {
+    // The client is gone when it closes either end of the channel.
+    process.stdin.once('end', () => stop(running, 'stdin closed'));
+    process.stdout.once('error', () => stop(running, 'stdout closed'));
   }
-  if (config.transport === 'stdio')
-    process.stdin.once('end', () => void running('stdin closed').then(() => process.exit(0)));
 }
 
 void main();

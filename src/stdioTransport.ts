@@ -11,11 +11,13 @@ type Id = string | number;
  * running tool: the call was "abandoned" and never answered (issue 18).
  *
  * drain(): stop reading, wait (at most graceMs) until every request read has been answered.
+ * Once stdout fails (EPIPE: the client is gone) nothing more can be answered: drain() does not wait.
  */
 export class DrainingStdioTransport extends StdioServerTransport {
   private readonly pending = new Set<Id>();
   private draining: Promise<void> | undefined;
   private settle: (() => void) | undefined;
+  private outputGone = false;
 
   constructor(
     private readonly graceMs: number,
@@ -25,6 +27,11 @@ export class DrainingStdioTransport extends StdioServerTransport {
     super(input as never, output as never);
     // The base class reacts to stdin end/close with close(); drain first instead.
     this._onstdinclose = () => void this.drain().then(() => this.close());
+    // The base class closes itself on a stdout error; answers still pending will never be read.
+    output.on('error', () => {
+      this.outputGone = true;
+      this.settle?.();
+    });
     // serveStdio assigns onmessage after construction: see each request go in on its way.
     let handler: ((message: JSONRPCMessage) => void) | undefined;
     Object.defineProperty(this, 'onmessage', {
@@ -54,7 +61,7 @@ export class DrainingStdioTransport extends StdioServerTransport {
   drain(): Promise<void> {
     this.draining ??= new Promise<void>((resolve) => {
       this.input.pause();
-      if (this.pending.size === 0) return resolve();
+      if (this.pending.size === 0 || this.outputGone) return resolve();
       const timer = setTimeout(resolve, this.graceMs);
       timer.unref();
       this.settle = () => {

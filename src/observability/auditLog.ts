@@ -7,6 +7,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { pino } from 'pino';
+import { logDestination } from './logSink.js';
 
 export interface AuditRecord {
   principal: string;
@@ -36,7 +37,8 @@ export function createAuditLog(
     mkdirSync(dirname(file), { recursive: true });
     destination = pino.destination({ dest: file, sync: true, append: true });
   } else if (typeof fallback === 'object') destination = fallback;
-  else destination = pino.destination({ fd: fallback === 'stderr' ? 2 : 1, sync: fallback === 'stderr' });
+  // The same destination as the operational log: records never interleave mid-line.
+  else destination = fallback === 'stderr' ? logDestination(2, true) : logDestination(1, false);
   const log = pino({ level: 'info', base: { service: 'server-audit-mcp', log: 'audit' } }, destination);
   return (record) => log.info(record, 'tool call');
 }

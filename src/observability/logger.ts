@@ -1,5 +1,6 @@
 import { isatty } from 'node:tty';
 import { type Logger, pino } from 'pino';
+import { logDestination } from './logSink.js';
 
 export type { Logger };
 
@@ -19,8 +20,7 @@ export function createLogger(
   format?: LogFormat,
 ): Logger {
   const fd = stream === 'stderr' ? 2 : 1;
-  const destination =
-    typeof stream === 'object' ? stream : pino.destination({ fd, sync: stream === 'stderr' });
+  const destination = typeof stream === 'object' ? stream : logDestination(fd, stream === 'stderr');
   const pretty = format === 'pretty' || (format === undefined && typeof stream === 'string' && isatty(fd));
   return pino(
     {

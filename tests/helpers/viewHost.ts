@@ -46,6 +46,8 @@ export interface ViewHost {
     call: { name: string; arguments: Record<string, unknown>; result: unknown },
     ready: string,
     opts?: ServeTools,
+    /** The host context's theme for this view (default: the host's). */
+    theme?: 'light' | 'dark',
   ): Promise<FrameLocator>;
   /** The tools/call requests the view made through the host. */
   calls(): Promise<Array<{ name: string; arguments: Record<string, unknown>; refused: boolean }>>;
@@ -106,11 +108,12 @@ export async function startViewHost(
   });
   return {
     page,
-    async show(html, call, ready, opts) {
+    async show(html, call, ready, opts, viewTheme = theme) {
       serving = opts;
       // The page's script is plain JS (viewHostEntry.mjs): this project's TS has no DOM types.
       await page.evaluate(
-        `window.showView(${JSON.stringify(html)}, ${JSON.stringify(call)}, ${JSON.stringify(theme)}, ${JSON.stringify(opts?.tools ?? [])})`,
+        `document.body.style.background = ${JSON.stringify(viewTheme === 'dark' ? '#111' : '#fff')};
+         window.showView(${JSON.stringify(html)}, ${JSON.stringify(call)}, ${JSON.stringify(viewTheme)}, ${JSON.stringify(opts?.tools ?? [])})`,
       );
       const frame = page.frameLocator('iframe');
       await frame.locator(ready).first().waitFor({ timeout: 15_000 });

@@ -30,6 +30,8 @@ window.showView = async (html, call, theme, tools = []) => {
     { serverTools: {} },
     { hostContext: { theme, displayMode: 'inline', platform: 'web' } },
   );
+  // The test changes the host context (theme) through it while the view is shown.
+  window.hostBridge = bridge;
   bridge.oncalltool = async (params) => {
     const tool = tools.find((t) => t.name === params.name);
     const refused = !tool || isToolVisibilityModelOnly(tool);

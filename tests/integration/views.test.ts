@@ -626,10 +626,217 @@ describe('views in headless chromium, fed real results through the ext-apps host
         (x) => x.name === disk,
       )?.points,
     ).toBe(DAYS);
+
+    // The host narrows the column to 320 px: the trend chart follows, no sideways scrolling.
+    const before = host.page.viewportSize() ?? { width: 420, height: 900 };
+    await host.page.setViewportSize({ width: 320, height: before.height });
+    try {
+      const fits = () =>
+        view?.evaluate(
+          `document.documentElement.scrollWidth <= document.documentElement.clientWidth && document.documentElement.clientWidth <= 320`,
+        );
+      await expect.poll(fits, { timeout: 5000 }).toBe(true);
+      expect(await card.locator('canvas').count()).toBeGreaterThan(0);
+    } finally {
+      await host.page.setViewportSize(before);
+    }
   });
 
   it('screenshots are written under test-artifacts/views', () => {
     if (!host) return;
     expect(ARTIFACTS.endsWith(join('test-artifacts', 'views'))).toBe(true);
+  });
+});
+
+/** Measured inside the view's frame: body colours, document overflow, the chart's y-axis strip. */
+const MEASURE = `(() => {
+  const lum = (c) => {
+    const [r, g, b] = c.match(/[\\d.]+/g).slice(0, 3).map((v) => {
+      v = Number(v) / 255;
+      return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const body = getComputedStyle(document.body);
+  const d = document.documentElement;
+  const out = {
+    bg: body.backgroundColor, fg: body.color, bgL: lum(body.backgroundColor), fgL: lum(body.color),
+    scrollWidth: d.scrollWidth, clientWidth: d.clientWidth, sticking: [],
+  };
+  for (const e of document.body.querySelectorAll('*')) {
+    const r = e.getBoundingClientRect();
+    if (r.width > 0 && r.right > d.clientWidth + 0.5)
+      out.sticking.push(e.tagName + (e.id ? '#' + e.id : '') + ' ' + e.className + ' right=' + Math.round(r.right));
+  }
+  out.sticking = out.sticking.slice(0, 8);
+  // uPlot draws its axes on the canvas: the y axis labels are the opaque pixels of the left strip.
+  const canvas = document.querySelector('#chart canvas');
+  if (canvas) {
+    const w = Math.min(Math.round(canvas.width / 8), 60);
+    const px = canvas.getContext('2d').getImageData(0, 0, w, canvas.height).data;
+    let min = 1, max = 0, n = 0;
+    for (let i = 0; i < px.length; i += 4) {
+      if (px[i + 3] < 200) continue;
+      n++;
+      const l = lum('rgb(' + px[i] + ',' + px[i + 1] + ',' + px[i + 2] + ')');
+      if (l < min) min = l;
+      if (l > max) max = l;
+    }
+    out.axis = { pixels: n, min, max };
+  }
+  return out;
+})()`;
+
+interface Measured {
+  bg: string;
+  fg: string;
+  bgL: number;
+  fgL: number;
+  scrollWidth: number;
+  clientWidth: number;
+  sticking: string[];
+  axis?: { pixels: number; min: number; max: number };
+}
+
+/** WCAG contrast ratio of two relative luminances. */
+const contrast = (a: number, b: number) => (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+
+describe("views follow the host's theme and fit a narrow chat column (360 px)", () => {
+  const NARROW = 360;
+  let narrow: ViewHost | undefined;
+  beforeAll(async () => {
+    if (hasChromium) narrow = await startViewHost({ width: NARROW });
+  }, 60_000);
+  afterAll(async () => {
+    await narrow?.close();
+  });
+
+  /** Each view with the call that feeds it (the same real servers and inputs as above). */
+  const VIEWS: Array<{
+    view: string;
+    tool: string;
+    ready: string;
+    chart?: boolean;
+    server: () => RunningHttp;
+    args: () => Record<string, unknown>;
+  }> = [
+    {
+      view: 'tls',
+      tool: 'check_tls',
+      ready: '[data-target]',
+      server: () => tlsServer,
+      args: () => ({
+        targets: ['valid', 'soon', 'old'].map((n) => `https://${n}.tls.test:${port[n]}/`),
+        caFile: '/certs/root.pem',
+        warnDays: 30,
+        criticalDays: 14,
+      }),
+    },
+    {
+      view: 'health',
+      tool: 'run_health_check',
+      ready: '[data-field=score]',
+      server: () => healthServer,
+      args: () => ({ cpuSampleMs: 0, saveBaseline: false }),
+    },
+    {
+      view: 'slow-queries',
+      tool: 'analyze_slow_queries',
+      ready: '[data-query]',
+      server: () => slowServer,
+      args: () => ({ paths: [join(slowDir, 'mariadb-slow.log')] }),
+    },
+    {
+      view: 'bots',
+      tool: 'analyze_bots',
+      ready: '[data-class]',
+      chart: true,
+      server: () => botsServer,
+      args: () => ({
+        paths: [botsLog],
+        since: '2015-05-18T11:30:00Z',
+        until: '2015-05-18T13:30:00Z',
+        verifyBots: false,
+      }),
+    },
+  ];
+
+  it.each(VIEWS)('$view: dark colours, a readable chart, no horizontal overflow', async (v) => {
+    if (!narrow) return;
+    const client = track(await appsClient(v.server().url, true));
+    const args = v.args();
+    const result = await client.callTool({ name: v.tool, arguments: args });
+    expect(result.isError, JSON.stringify(result.content)).toBeFalsy();
+    const { contents } = await client.readResource({ uri: `ui://server-audit/${v.view}.html` });
+    const html = (contents[0] as { text: string }).text;
+    const measure = async (theme: 'light' | 'dark'): Promise<Measured> => {
+      await narrow?.show(html, { name: v.tool, arguments: args, result }, v.ready, undefined, theme);
+      const frame = narrow?.page.frames().find((f) => f !== narrow?.page.mainFrame());
+      // Let the charts draw at their final width.
+      await narrow?.page.waitForTimeout(300);
+      return (await frame?.evaluate(MEASURE)) as Measured;
+    };
+    const light = await measure('light');
+    const dark = await measure('dark');
+    console.log(`screenshot: ${await narrow.screenshot(`${v.view}-dark`)}`);
+
+    // The colours follow the host: light page, dark text; then dark page, light text.
+    expect(dark.bg).not.toBe(light.bg);
+    expect(dark.fg).not.toBe(light.fg);
+    expect(light.bgL).toBeGreaterThan(0.7);
+    expect(light.fgL).toBeLessThan(0.1);
+    expect(dark.bgL).toBeLessThan(0.1);
+    expect(dark.fgL).toBeGreaterThan(0.7);
+    expect(contrast(dark.bgL, dark.fgL)).toBeGreaterThanOrEqual(7);
+
+    // The chart's axis labels follow too: dark on light, light on dark, readable on both.
+    if (v.chart) {
+      for (const [m, name] of [
+        [light, 'light'],
+        [dark, 'dark'],
+      ] as const)
+        expect(m.axis?.pixels ?? 0, `${name}: no axis drawn`).toBeGreaterThan(20);
+      expect(contrast(light.axis?.min ?? 1, light.bgL)).toBeGreaterThanOrEqual(4.5);
+      expect(contrast(dark.axis?.max ?? 0, dark.bgL)).toBeGreaterThanOrEqual(4.5);
+      expect(dark.axis?.max).toBeGreaterThan(0.5);
+    }
+
+    // A 360 px chat column: nothing makes the document scroll sideways.
+    for (const m of [light, dark]) {
+      expect(m.clientWidth).toBeLessThanOrEqual(NARROW);
+      expect(m.scrollWidth, `sticks out: ${m.sticking.join('; ')}`).toBeLessThanOrEqual(m.clientWidth);
+    }
+  });
+
+  it('bots: the host switches to dark, and narrows the column, while the view is shown', async () => {
+    if (!narrow) return;
+    const v = VIEWS.find((x) => x.view === 'bots');
+    if (!v) throw new Error('no bots view');
+    const client = track(await appsClient(v.server().url, true));
+    const args = v.args();
+    const result = await client.callTool({ name: v.tool, arguments: args });
+    const { contents } = await client.readResource({ uri: `ui://server-audit/${v.view}.html` });
+    // Shown light in a wide column ...
+    await narrow.page.setViewportSize({ width: 640, height: 900 });
+    await narrow.show(
+      (contents[0] as { text: string }).text,
+      { name: v.tool, arguments: args, result },
+      v.ready,
+      undefined,
+      'light',
+    );
+    const frame = narrow.page.frames().find((f) => f !== narrow?.page.mainFrame());
+    const light = (await frame?.evaluate(MEASURE)) as Measured;
+    expect(light.bgL).toBeGreaterThan(0.7);
+    // ... then the host turns dark (ui/notifications/host-context-changed) and the column narrows.
+    await narrow.page.evaluate(`window.hostBridge.setHostContext({ theme: 'dark' })`);
+    await narrow.page.setViewportSize({ width: NARROW, height: 900 });
+    await expect.poll(async () => ((await frame?.evaluate(MEASURE)) as Measured).bgL).toBeLessThan(0.1);
+    await narrow.page.waitForTimeout(500);
+    const dark = (await frame?.evaluate(MEASURE)) as Measured;
+    expect(dark.fgL).toBeGreaterThan(0.7);
+    expect(contrast(dark.axis?.max ?? 0, dark.bgL)).toBeGreaterThanOrEqual(4.5);
+    expect(dark.clientWidth).toBeLessThanOrEqual(NARROW);
+    expect(dark.scrollWidth, `sticks out: ${dark.sticking.join('; ')}`).toBeLessThanOrEqual(dark.clientWidth);
   });
 });
