@@ -80,7 +80,11 @@ export async function createFleet(config: Config, logger: Logger): Promise<Fleet
     wasUp = false;
   });
   try {
-    await whenReady(redis, Math.max(2000, config.REDIS_COMMAND_TIMEOUT_MS * 5));
+    await Promise.all([
+      whenReady(redis, Math.max(2000, config.REDIS_COMMAND_TIMEOUT_MS * 5)),
+      // GET streams subscribe on it: ready before the first request, like the command connection.
+      whenReady(sub, Math.max(2000, config.REDIS_COMMAND_TIMEOUT_MS * 5)),
+    ]);
   } catch {
     logger.warn('redis not reachable at start-up; serving degraded until it is');
   }

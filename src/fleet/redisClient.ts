@@ -27,6 +27,10 @@ export function createRedis(config: Config, opts: { subscriber?: boolean } = {})
     retryStrategy: (times) => Math.min(100 * times, 2000),
     // The session bus resubscribes what it needs itself (see RedisSessionBus).
     autoResubscribe: !opts.subscriber,
+    // A subscriber skips the INFO ready check: a SUBSCRIBE sent while INFO was in flight put the
+    // connection in subscriber mode, INFO then failed ("only subscriber commands may be used"),
+    // and the connection went down and up again, failing the GET streams subscribing meanwhile.
+    enableReadyCheck: !opts.subscriber,
   };
   if (config.REDIS_CLUSTER_NODES) {
     return new Cluster(config.REDIS_CLUSTER_NODES.map(hostPort), {
