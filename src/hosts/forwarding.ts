@@ -48,7 +48,7 @@ export async function forwardHostCall(
   if (tool === 'compare_baselines' && args.fromHost !== undefined) {
     if (!router)
       throw new ToolError(
-        `"fromHost" needs a host registry: set HOSTS_FILE (see README "Auditing many hosts"); without it this server has one host's baselines.`,
+        `"fromHost" needs a host registry: set HOSTS_FILE, or FLEET_AGENT_KEY_FILE (with REDIS_URL) for agents that register themselves (see README "Auditing many hosts"); without either this server has one host's baselines.`,
       );
     try {
       const across = await compareAcrossHosts(

@@ -178,7 +178,7 @@ export const fleetHealthTool = defineTool({
         title: `Host ${r.host} gave no health report`,
         evidence: r.error ?? 'no answer',
         recommendation:
-          "Check that the host's agent runs and is reachable from this server, and that its key in HOSTS_FILE is one the agent accepts (list_hosts shows the last error).",
+          "Check that the host's agent runs and is reachable from this server, and that the key it is called with (apiKeyFile/apiKeyEnv in HOSTS_FILE, or FLEET_AGENT_KEY_FILE for a self-registered agent) is in the agent's AUTH_API_KEYS_FILE (list_hosts shows the last error).",
       }));
     const partial = notChecked > 0;
     const { outliers } = fleetOutliers(metricsByHost);
