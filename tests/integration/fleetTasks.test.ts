@@ -6,7 +6,7 @@
  * declaring the tasks extension) runs to the end under TASK_DEADLINE_SECONDS, and a cancelled
  * task cancels the calls in flight on the agents.
  */
-import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
@@ -16,40 +16,11 @@ import type { AuditRecord } from '../../src/observability/auditLog.js';
 import type { RunningHttp } from '../../src/runtime.js';
 import { apiKeysFile } from '../helpers/authTestBed.js';
 import { freePort, requirePeer, startRedis } from '../helpers/peers.js';
-import {
-  connectClient,
-  FIXTURES,
-  type SpawnedServer,
-  spawnServer,
-  startInProcess,
-} from '../helpers/servers.js';
+import { connectClient, type SpawnedServer, spawnServer, startInProcess } from '../helpers/servers.js';
 import { cancelTask, getTask, pollTask, rawCall, settled, startTask, tasksClient } from '../helpers/tasks.js';
+import { threeHostTrees } from '../helpers/hostTrees.js';
 
-function rootWithId(from: string | undefined, id: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'fleet-task-root-'));
-  if (from) cpSync(from, dir, { recursive: true });
-  else cpSync(join(FIXTURES, 'health', 'healthy', 'root', 'etc'), join(dir, 'etc'), { recursive: true });
-  writeFileSync(join(dir, 'etc', 'machine-id'), `${id}\n`);
-  return dir;
-}
-
-const TREES = {
-  healthy: {
-    HOST_PROC: join(FIXTURES, 'health', 'healthy', 'proc'),
-    HOST_SYS: join(FIXTURES, 'health', 'healthy', 'sys'),
-    HOST_ROOT: rootWithId(join(FIXTURES, 'health', 'healthy', 'root'), '11111111111111111111111111111111'),
-  },
-  stressed: {
-    HOST_PROC: join(FIXTURES, 'health', 'stressed', 'proc'),
-    HOST_SYS: join(FIXTURES, 'health', 'stressed', 'sys'),
-    HOST_ROOT: rootWithId(join(FIXTURES, 'health', 'stressed', 'root'), '22222222222222222222222222222222'),
-  },
-  raid: {
-    HOST_PROC: join(FIXTURES, 'node_exporter', 'proc'),
-    HOST_SYS: join(FIXTURES, 'node_exporter', 'sys'),
-    HOST_ROOT: rootWithId(undefined, '33333333333333333333333333333333'),
-  },
-};
+const TREES = threeHostTrees();
 type HostName = keyof typeof TREES;
 const NAMES = Object.keys(TREES) as HostName[];
 

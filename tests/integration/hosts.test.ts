@@ -4,7 +4,7 @@
  * A fourth registry entry points at a header-recording HTTP server, to prove which credential
  * leaves the serving instance.
  */
-import { cpSync, createWriteStream, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -15,6 +15,7 @@ import { apiKeysFile, authedClient } from '../helpers/authTestBed.js';
 import { FIXTURES, type SpawnedServer, spawnServer, startInProcess } from '../helpers/servers.js';
 import type { AuditRecord } from '../../src/observability/auditLog.js';
 import type { RunningHttp } from '../../src/runtime.js';
+import { rootWithId, threeHostTrees } from '../helpers/hostTrees.js';
 
 interface Answer {
   isError?: boolean;
@@ -22,33 +23,7 @@ interface Answer {
   structuredContent?: Record<string, unknown>;
 }
 
-/** A host root of its own (copied fixture root, distinct machine-id), so hostIds differ. */
-function rootWithId(from: string | undefined, id: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'fleet-root-'));
-  if (from) cpSync(from, dir, { recursive: true });
-  else cpSync(join(FIXTURES, 'health', 'healthy', 'root', 'etc'), join(dir, 'etc'), { recursive: true });
-  writeFileSync(join(dir, 'etc', 'machine-id'), `${id}\n`);
-  return dir;
-}
-
-const TREES = {
-  healthy: {
-    HOST_PROC: join(FIXTURES, 'health', 'healthy', 'proc'),
-    HOST_SYS: join(FIXTURES, 'health', 'healthy', 'sys'),
-    HOST_ROOT: rootWithId(join(FIXTURES, 'health', 'healthy', 'root'), '11111111111111111111111111111111'),
-  },
-  stressed: {
-    HOST_PROC: join(FIXTURES, 'health', 'stressed', 'proc'),
-    HOST_SYS: join(FIXTURES, 'health', 'stressed', 'sys'),
-    HOST_ROOT: rootWithId(join(FIXTURES, 'health', 'stressed', 'root'), '22222222222222222222222222222222'),
-  },
-  // node_exporter's real fixture: an md array with a failed member.
-  raid: {
-    HOST_PROC: join(FIXTURES, 'node_exporter', 'proc'),
-    HOST_SYS: join(FIXTURES, 'node_exporter', 'sys'),
-    HOST_ROOT: rootWithId(undefined, '33333333333333333333333333333333'),
-  },
-};
+const TREES = threeHostTrees();
 type HostName = keyof typeof TREES;
 
 const agents = {} as Record<HostName, SpawnedServer>;

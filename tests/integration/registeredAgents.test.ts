@@ -4,7 +4,7 @@
  * themselves in Redis (AGENT_NAME, AGENT_URL, a short heartbeat), each auditing its own fixture
  * host tree. No HOSTS_FILE anywhere: every route comes from Redis.
  */
-import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -15,7 +15,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentDirectory, AgentHeartbeat } from '../../src/hosts/agentDirectory.js';
 import { apiKeysFile } from '../helpers/authTestBed.js';
 import { freePort, type RedisPeer, requirePeer, startRedis, startShippedHaproxy } from '../helpers/peers.js';
-import { FIXTURES, type SpawnedServer, spawnServer, startInProcess } from '../helpers/servers.js';
+import { type SpawnedServer, spawnServer, startInProcess } from '../helpers/servers.js';
+import { healthTree } from '../helpers/hostTrees.js';
 
 const haveRedis = requirePeer('redis-server', 'redis-server');
 const haveHaproxy = requirePeer('haproxy', 'haproxy');
@@ -33,22 +34,10 @@ interface HostRow {
   url: string;
 }
 
-/** A copy of a fixture root with its own machine-id, so each host has its own hostId. */
-function rootWithId(from: string, id: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'reg-root-'));
-  cpSync(from, dir, { recursive: true });
-  writeFileSync(join(dir, 'etc', 'machine-id'), `${id}\n`);
-  return dir;
-}
-
 const ALPHA_ID = 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa';
 const BETA_ID = 'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb';
 const SERVING_ID = 'cccccccccccccccccccccccccccccccc';
-const tree = (kind: 'healthy' | 'stressed', id: string) => ({
-  HOST_PROC: join(FIXTURES, 'health', kind, 'proc'),
-  HOST_SYS: join(FIXTURES, 'health', kind, 'sys'),
-  HOST_ROOT: rootWithId(join(FIXTURES, 'health', kind, 'root'), id),
-});
+const tree = healthTree;
 
 let redis: RedisPeer;
 let rc: Redis;
